@@ -1,0 +1,76 @@
+"""The ``race`` command line: one entry point, one subcommand per job.
+
+Every user error (bad flag, out-of-range value, invalid file) ends with a
+one-line message on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from sim import __version__, cli_law
+
+USAGE_ERROR = 2
+
+
+class UsageError(Exception):
+    """A user mistake that the CLI reports in one line with exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _add_validate(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "validate",
+        help="reproduce the race-to-efficiency paper's analytical results",
+        description="Write figure1/figure3/table2/chinchilla CSVs, figures and report.md.",
+    )
+    parser.add_argument("--out", default="results/validation", help="output folder")
+    parser.add_argument("--kappa", type=float, default=0.05, help="scaling exponent, > 0")
+    parser.add_argument("--dt", type=float, default=1 / 12, help="model step in years, > 0")
+    parser.set_defaults(handler=_run_validate)
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sim.validate import format_summary, run_validation
+
+    if not args.dt > 0:
+        raise ValueError(f"dt must be in (0, inf), got {args.dt}")
+    table2 = run_validation(Path(args.out), kappa=args.kappa, dt=args.dt)
+    print(format_summary(table2))
+    print(f"wrote {args.out}/ (figure1, figure3, table2, chinchilla, report.md)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full ``race`` parser with every subcommand registered."""
+    parser = _Parser(prog="race", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_validate(commands)
+    cli_law.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``race`` and return its exit code (0 success, 2 usage or input error)."""
+    try:
+        args = build_parser().parse_args(argv)
+        handler: Callable[[argparse.Namespace], int] = args.handler
+        return handler(args)
+    except (UsageError, ValueError) as error:
+        print(f"race: error: {error}", file=sys.stderr)
+        return USAGE_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
