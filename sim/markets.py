@@ -1,0 +1,298 @@
+"""Market clearing rules: pure functions over numpy arrays (MODEL.md section 3).
+
+Nothing here knows about agents. Suppliers call these functions to share a
+step's capacity among buyers, to move their price index, and to price scarce
+power; the model calls them to compute market shares and concentration.
+
+Conventions:
+    - Requests, capacities and fills are non-negative and finite (a capacity
+      of ``+inf`` is accepted and means "unconstrained").
+    - Every function raises ``ValueError`` naming the argument and its allowed
+      range on bad input, never ``assert``.
+    - Fills are computed so that ``fill <= request`` elementwise and
+      ``sum(fill) <= capacity`` hold exactly in floating point, not just up
+      to rounding (the conservation checks of the model rely on it).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+MAX_DEMAND_RATIO = 10.0
+"""Cap on demand/supply in the price update, so one shock cannot blow the index up."""
+
+
+# --------------------------------------------------------------------------
+# Input checks
+# --------------------------------------------------------------------------
+
+
+def _vector(name: str, values: np.ndarray | list[float], *, low: float = 0.0) -> np.ndarray:
+    """Return a finite 1-D float array with every element >= ``low``."""
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be an array of numbers, got {values!r}") from error
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be finite, in [{low}, inf)")
+    if array.size and array.min() < low:
+        raise ValueError(f"{name} must be in [{low}, inf), got min {array.min()!r}")
+    return array
+
+
+def _scalar(
+    name: str,
+    value: float,
+    low: float = -math.inf,
+    high: float = math.inf,
+    *,
+    low_open: bool = False,
+    allow_inf: bool = False,
+) -> float:
+    """Return ``value`` as a float in the interval; ``allow_inf`` admits ``+inf``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be a number, got {value!r}") from error
+    finite_ok = math.isfinite(number) or (allow_inf and number == math.inf)
+    below = number <= low if low_open else number < low
+    if not finite_ok or below or number > high:
+        bracket = "(" if low_open else "["
+        top = "inf]" if allow_inf else f"{high})" if high == math.inf else f"{high}]"
+        raise ValueError(f"{name} must be in {bracket}{low}, {top}, got {value!r}")
+    return number
+
+
+# --------------------------------------------------------------------------
+# Allocation
+# --------------------------------------------------------------------------
+
+
+def _scale_within(requests: np.ndarray, capacity: float) -> np.ndarray:
+    """Scale ``requests`` by one common fraction so the sum is <= capacity exactly."""
+    total = float(requests.sum())
+    if total <= capacity:
+        return requests.copy()
+    fraction = min(1.0, capacity / total)
+    filled = requests * fraction
+    # Rounding may leave sum(filled) a few ulps above capacity: shrink the fraction.
+    while float(filled.sum()) > capacity and fraction > 0.0:
+        fraction = float(np.nextafter(fraction * (1.0 - 1e-15), 0.0))
+        filled = requests * fraction
+    return filled
+
+
+def allocate_pro_rata(requests: np.ndarray, capacity: float) -> np.ndarray:
+    """Share ``capacity`` among ``requests`` with one common fill fraction.
+
+    If total requests fit, everyone gets exactly what they asked for; otherwise
+    each request is filled at the same fraction ``capacity / sum(requests)``
+    (proportional rationing, the usual rule for an oversubscribed supplier).
+
+    Args:
+        requests: 1-D array of requested quantities, each in [0, inf).
+        capacity: Quantity available, in [0, inf] (inf = unconstrained).
+
+    Returns:
+        Filled quantities, same shape: ``0 <= filled <= requests`` and
+        ``sum(filled) <= capacity``.
+    """
+    wanted = _vector("requests", requests)
+    cap = _scalar("capacity", capacity, 0.0, allow_inf=True)
+    return _scale_within(wanted, cap)
+
+
+def allocate_by_bid(requests: np.ndarray, bids: np.ndarray, capacity: float) -> np.ndarray:
+    """Serve the highest bids first; buyers with equal bids share pro rata.
+
+    Capacity goes down the bid ladder: each bid level takes what is left,
+    pro rata within the level, until capacity runs out. Bids rank buyers
+    only; what they pay is set by the supplier's price rule.
+
+    Args:
+        requests: 1-D array of requested quantities, each in [0, inf).
+        bids: 1-D array of bids, same length, each finite.
+        capacity: Quantity available, in [0, inf] (inf = unconstrained).
+
+    Returns:
+        Filled quantities with ``0 <= filled <= requests``, ``sum <= capacity``.
+    """
+    wanted = _vector("requests", requests)
+    offers = _vector("bids", bids, low=-math.inf)
+    if offers.shape != wanted.shape:
+        raise ValueError(f"bids must have the shape of requests {wanted.shape}, got {offers.shape}")
+    left = _scalar("capacity", capacity, 0.0, allow_inf=True)
+    capacity = left
+    filled = np.zeros_like(wanted)
+    members = np.zeros(wanted.shape, dtype=bool)
+    for level in np.unique(offers)[::-1]:
+        members = offers == level
+        level_requests = wanted[members]
+        filled[members] = _scale_within(level_requests, left)
+        if float(level_requests.sum()) >= left:
+            break  # this level is rationed: nothing (not even rounding dust) goes lower
+        left = max(0.0, left - float(level_requests.sum()))
+    return _trim_rounding(filled, members, capacity)
+
+
+def _trim_rounding(filled: np.ndarray, last: np.ndarray, capacity: float) -> np.ndarray:
+    """Shave rounding excess off the last level served so ``sum(filled) <= capacity``."""
+    for _ in range(64):
+        excess = float(filled.sum()) - capacity
+        if excess <= 0.0:
+            break
+        level = filled[last]
+        step = max(excess, float(np.spacing(capacity)))
+        filled[last] = _scale_within(level, max(0.0, float(level.sum()) - step))
+    return filled
+
+
+# --------------------------------------------------------------------------
+# Prices
+# --------------------------------------------------------------------------
+
+
+def _demand_ratio(demand: float, supply: float, cap: float) -> float:
+    """Demand over supply, capped; zero supply counts as the cap (or 1 if no demand)."""
+    if supply > 0.0:
+        return min(demand / supply, cap)
+    return cap if demand > 0.0 else 1.0
+
+
+def adjust_price_index(
+    index: float,
+    demand: float,
+    supply: float,
+    response: float,
+    dt: float,
+    floor: float = 0.5,
+    ceiling: float = 5.0,
+    max_ratio: float = MAX_DEMAND_RATIO,
+) -> float:
+    """Multiplicative tatonnement step of a supplier's price index.
+
+    ``new = index * exp(response * dt * (min(demand/supply, max_ratio) - 1))``,
+    clipped to ``[floor, ceiling]``. Excess demand (ratio > 1) raises the
+    index, slack lowers it, balance leaves it unchanged; ``response`` is the
+    log-price change per year per unit of excess demand. The ratio is capped
+    so one demand spike moves the log index by at most
+    ``response * dt * (max_ratio - 1)``. Supply 0 with positive demand counts
+    as the cap; no supply and no demand leaves the index unchanged.
+
+    Args:
+        index: Current index, > 0 and finite (1.0 = list price).
+        demand: Quantity requested in the step, in [0, inf).
+        supply: Quantity producible in the step, in [0, inf).
+        response: Price response per year, in [0, inf).
+        dt: Step length in years, in (0, inf).
+        floor: Lowest index, in (0, ceiling].
+        ceiling: Highest index, in [floor, inf).
+        max_ratio: Cap on demand/supply, in [1, inf).
+
+    Returns:
+        The updated index as a float in ``[floor, ceiling]``.
+    """
+    idx = _scalar("index", index, 0.0, low_open=True)
+    wanted = _scalar("demand", demand, 0.0)
+    made = _scalar("supply", supply, 0.0)
+    speed = _scalar("response", response, 0.0)
+    step = _scalar("dt", dt, 0.0, low_open=True)
+    low = _scalar("floor", floor, 0.0, low_open=True)
+    high = _scalar("ceiling", ceiling, low)
+    cap = _scalar("max_ratio", max_ratio, 1.0)
+    ratio = _demand_ratio(wanted, made, cap)
+    # Cap the exponent so a large response * dt cannot overflow exp().
+    change = min(speed * step * (ratio - 1.0), 700.0)
+    return float(min(high, max(low, idx * math.exp(change))))
+
+
+def scarcity_price(
+    base_price: float | np.ndarray,
+    utilization: float | np.ndarray,
+    knee: float = 0.8,
+    slope: float = 4.0,
+) -> float | np.ndarray:
+    """Price that is flat up to a utilization knee and rises convexly above it.
+
+    ``p = base`` for ``u <= knee`` and
+    ``p = base * (1 + slope * ((u - knee) / (1 - knee))**2)`` above, so at full
+    utilization (u = 1) the price is ``base * (1 + slope)`` (5x with the
+    defaults) and the curve is continuous with zero slope at the knee. This is
+    the stylised "hockey stick" merit-order curve of a tight grid; knee and
+    slope are free parameters (no CALIBRATION row; base price from the
+    Energy rows, e.g. US industrial about 81 $/MWh). Values of ``u`` above 1
+    continue the quadratic; callers cap ``u`` if they want a price ceiling.
+
+    Args:
+        base_price: Price at normal load, in [0, inf) (scalar or array).
+        utilization: Load over capacity, in [0, inf) (scalar or array).
+        knee: Utilization where scarcity pricing starts, in [0, 1).
+        slope: Price multiple added at u = 1, in [0, inf).
+
+    Returns:
+        Price(s), broadcast over the inputs; a float for scalar inputs.
+    """
+    base = np.asarray(base_price, dtype=float)
+    u = np.asarray(utilization, dtype=float)
+    if not np.all(np.isfinite(base)) or np.any(base < 0):
+        raise ValueError("base_price must be finite and in [0, inf)")
+    if not np.all(np.isfinite(u)) or np.any(u < 0):
+        raise ValueError("utilization must be finite and in [0, inf)")
+    k = _scalar("knee", knee, 0.0, 1.0)
+    if k >= 1.0:
+        raise ValueError(f"knee must be in [0, 1), got {knee!r}")
+    s = _scalar("slope", slope, 0.0)
+    excess = np.maximum(u - k, 0.0) / (1.0 - k)
+    price = base * (1.0 + s * excess**2)
+    return float(price) if price.ndim == 0 else price
+
+
+# --------------------------------------------------------------------------
+# Shares and concentration
+# --------------------------------------------------------------------------
+
+
+def logit_shares(losses: np.ndarray, temperature: float) -> np.ndarray:
+    """Market shares as a softmax of ``-loss / temperature``.
+
+    Lower loss wins a larger share; as the temperature falls to 0 the best
+    lab takes everything, as it rises shares become equal. Computed with the
+    max-subtraction trick so it never overflows.
+
+    Args:
+        losses: 1-D array of finite losses (nats/token).
+        temperature: Softness of the competition, in (0, inf) (loss units).
+
+    Returns:
+        Shares in [0, 1] summing to 1 (empty input gives an empty array).
+    """
+    loss = _vector("losses", losses, low=-math.inf)
+    temp = _scalar("temperature", temperature, 0.0, low_open=True)
+    if loss.size == 0:
+        return loss.copy()
+    score = -loss / temp
+    weights = np.exp(score - score.max())
+    return weights / weights.sum()
+
+
+def hhi(shares: np.ndarray) -> float:
+    """Herfindahl-Hirschman index on the 0..1 scale.
+
+    Shares are normalised to sum to 1 first, so raw quantities (compute,
+    revenue) can be passed directly. ``1/n`` means n equal players, 1 means
+    monopoly (multiply by 10,000 for the antitrust scale). Empty or all-zero
+    input gives 0.
+
+    Args:
+        shares: 1-D array of non-negative finite shares or quantities.
+    """
+    values = _vector("shares", shares)
+    total = float(values.sum())
+    if total <= 0.0:
+        return 0.0
+    normalised = values / total
+    return float(np.sum(normalised**2))
