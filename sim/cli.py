@@ -51,12 +51,52 @@ def _run_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_run(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "run",
+        help="run one scenario and write its tables and figures",
+        description="Run a scenario YAML; write Parquet tables and figures to results/<name>/.",
+    )
+    parser.add_argument("config", help="scenario YAML file (e.g. experiments/baseline.yaml)")
+    parser.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    parser.add_argument("--out", default=None, help="output folder (default results/<name>)")
+    parser.add_argument("--no-figures", action="store_true", help="write tables only")
+    parser.set_defaults(handler=_run_scenario)
+
+
+def _run_scenario(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sim.config import load_scenario
+    from sim.runs import run_scenario, write_run
+
+    overrides = {} if args.seed is None else {"seed": args.seed}
+    scenario = load_scenario(args.config, overrides)
+    out_dir = Path(args.out) if args.out else Path("results") / scenario.name
+    result = run_scenario(scenario)
+    written = write_run(result, out_dir, figures=not args.no_figures)
+    print(_format_run(result))
+    print(f"wrote {len(written)} files to {out_dir}/")
+    return 0
+
+
+def _format_run(result) -> str:
+    columns = ["lab", "strategy", "final_loss", "realized_gamma", "final_market_share"]
+    table = result.lab_summary[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}")
+    s = result.summary
+    return (
+        f"{s['scenario']} (seed {s['seed']}, {s['steps']} steps): leader {s['leader']}, "
+        f"HHI compute {s['hhi_compute']:.3f}, emissions {s['total_emissions_t']:.3g} tCO2\n" + table
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full ``race`` parser with every subcommand registered."""
     parser = _Parser(prog="race", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_validate(commands)
+    _add_run(commands)
     cli_law.register(commands)
     return parser
 

@@ -14,6 +14,7 @@ with ``expm1``/``log1p`` and an exact gamma = 0 branch (where it is ``1 + t``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -294,6 +295,18 @@ def efficiency_integral(t: ArrayLike, dt: ArrayLike, gamma: ArrayLike) -> ArrayL
     gamma = _check_range("gamma", gamma, 0.0)
     rate = gamma * LN2
     return _scalar(np.exp(rate * t) * _growth_over_rate(dt, rate))
+
+
+def step_efficiency_integral(dt: float, gamma: float) -> float:
+    """Scalar hot-path form of ``integral_0^dt 2^(gamma s) ds`` (math only, no checks).
+
+    Agents call this every step; it equals :func:`efficiency_integral` at
+    ``t = 0`` (a test pins that) without numpy's per-call overhead.
+    """
+    x = gamma * LN2 * dt
+    if abs(x) < _SERIES_BELOW:
+        return dt * (1.0 + x / 2.0)
+    return dt * math.expm1(x) / x
 
 
 def compute_growth(t: ArrayLike, gamma: ArrayLike) -> ArrayLike:

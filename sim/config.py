@@ -1,0 +1,489 @@
+"""Scenarios as data: the pydantic schema every run is built from.
+
+Every parameter is declared once, here, with its unit, default, bounds and
+description (:func:`param`). The JSON Schema, the CLI's error messages and the
+data dictionary are derived from these declarations. Defaults trace to
+``../shared/CALIBRATION.md`` (see ``docs/model.md``); every policy lever's
+default switches it off.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sim.law import PARAMETER_SETS
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+STRATEGIES = ("hare", "turtle", "baseline", "adaptive", "static")
+
+
+def param(default: Any, unit: str, description: str, *, ge=None, gt=None, le=None, lt=None):
+    """Declare a parameter once: default, unit, bounds and description."""
+    return Field(
+        default,
+        ge=ge,
+        gt=gt,
+        le=le,
+        lt=lt,
+        description=description,
+        json_schema_extra={"unit": unit},
+    )
+
+
+class Strict(BaseModel):
+    """Base of every schema: unknown keys are errors, NaN and infinities are rejected."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_default=True)
+
+
+class LawConfig(Strict):
+    """Which scaling law the labs share and which targets the run reports."""
+
+    params: Literal["kaplan", "hoffmann2022", "besiroglu2024", "tokens20"] = Field(
+        "kaplan", description="named parameter set of L(C) = E + K C^-kappa (sim.law)"
+    )
+    kappa: float | None = param(
+        None, "1", "override of the set's compute exponent (null keeps the set's)", gt=0, le=2
+    )
+    relative_targets: list[float] = Field(
+        [0.9, 0.8, 0.7],
+        min_length=1,
+        max_length=20,
+        description="relative (excess) loss targets R* in (0, 1] for time-to-target outputs",
+    )
+
+    @field_validator("relative_targets")
+    @classmethod
+    def _targets_in_range(cls, targets: list[float]) -> list[float]:
+        for target in targets:
+            if not 0 < target <= 1:
+                raise ValueError(f"every target must be in (0, 1], got {target}")
+        return targets
+
+
+class ChipSpec(Strict):
+    """A chip model of the roadmap (dense BF16 peak; CALIBRATION.md hardware table)."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="chip model name")
+    year: float = param(2025.0, "year", "release year", ge=1990, le=2100)
+    flops: float = param(1e15, "FLOP/s", "dense BF16 peak throughput", gt=0, le=1e20)
+    watts: float = param(700.0, "W", "board power (TDP)", gt=0, le=1e5)
+    price: float = param(30_000.0, "USD", "list price per GPU", gt=0, le=1e8)
+
+
+def _calibrated_chips() -> list[ChipSpec]:
+    from sim.chips import CALIBRATED_CHIPS
+
+    return [
+        ChipSpec(name=c.name, year=c.year, flops=c.flops, watts=c.watts, price=c.price)
+        for c in CALIBRATED_CHIPS
+    ]
+
+
+class HardwareConfig(Strict):
+    """Fleet-wide hardware facts and the roadmap extrapolation."""
+
+    mfu: float = param(0.40, "1", "model FLOP utilization (Llama 3 405B: 38-43%)", gt=0, le=1)
+    pue: float = param(1.2, "1", "power usage effectiveness (hyperscale 1.1-1.2)", ge=1, le=3)
+    server_overhead: float = param(
+        1.8, "1", "all-in server power per GPU as a multiple of TDP (DGX ~1.8)", ge=1, le=3
+    )
+    lifetime_years: float = param(
+        5.0, "yr", "GPU lifetime in a fleet before retirement", gt=0, le=30
+    )
+    cadence_years: float = param(2.0, "yr", "years between extrapolated generations", gt=0, le=10)
+    flops_per_watt_growth: float = param(
+        0.40, "1/yr", "annual FLOP/W improvement of new generations", ge=0, le=3
+    )
+    flops_per_dollar_growth: float = param(
+        0.30, "1/yr", "annual FLOP/$ improvement of new generations", ge=0, le=3
+    )
+    watts_growth: float = param(0.10, "1/yr", "annual growth of board power", ge=0, le=1)
+    chips: list[ChipSpec] = Field(
+        default_factory=_calibrated_chips,
+        min_length=1,
+        max_length=100,
+        description="calibrated chip models; later generations are extrapolated",
+    )
+
+
+class ChipSupplierSpec(Strict):
+    """A chip supplier: its products, production capacity and pricing."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="supplier name")
+    region: str = Field(pattern=NAME_PATTERN, description="region the supplier exports from")
+    capacity_per_year: float = param(
+        3.0e6, "GPU/yr", "production capacity (2023 shipments: 3.85M)", gt=0, le=1e9
+    )
+    capacity_growth: float = param(0.3, "1/yr", "annual capacity growth", ge=0, le=5)
+    price_response: float = param(0.5, "1/yr", "price-index response to excess demand", ge=0, le=20)
+    allocation: Literal["pro_rata", "by_bid"] = Field(
+        "pro_rata", description="rationing rule when orders exceed capacity"
+    )
+    chips: list[str] | None = Field(
+        None, description="calibrated chip models sold (null: all of them)"
+    )
+    extrapolate: bool = Field(
+        True, description="whether the supplier also sells the extrapolated future generations"
+    )
+
+
+class EnergySupplierSpec(Strict):
+    """A regional power supplier (CALIBRATION.md energy table)."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="supplier name")
+    region: str = Field(pattern=NAME_PATTERN, description="region served")
+    capacity_mw: float = param(2000.0, "MW", "capacity available to AI data centers", gt=0, le=1e7)
+    base_price: float = param(81.0, "USD/MWh", "price below the scarcity knee", gt=0, le=1e5)
+    build_rate_mw_per_year: float = param(
+        500.0, "MW/yr", "new capacity ordered per year", ge=0, le=1e7
+    )
+    lead_time_years: float = param(5.0, "yr", "interconnection lead time", ge=0, le=30)
+    carbon_intensity: float = param(0.4, "tCO2/MWh", "emissions per MWh delivered", ge=0, le=2)
+    scarcity_knee: float = param(0.8, "1", "utilization where scarcity pricing starts", gt=0, lt=1)
+    scarcity_slope: float = param(
+        4.0, "1", "price multiple added at full utilization", ge=0, le=100
+    )
+
+
+class FleetItem(Strict):
+    """Initial GPUs of one chip model held by a lab."""
+
+    chip: str = Field(pattern=NAME_PATTERN, description="chip model name")
+    units: float = param(10_000.0, "GPU", "number of GPUs", ge=0, le=1e9)
+    age_years: float = param(0.0, "yr", "age at the start", ge=0, le=30)
+
+
+class LabSpec(Strict):
+    """An AI lab agent's initial state and behaviour."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="lab name")
+    region: str = Field(pattern=NAME_PATTERN, description="region the lab operates in")
+    strategy: Literal["hare", "turtle", "baseline", "adaptive", "static"] = Field(
+        "baseline", description="budget-split strategy (sim.strategies)"
+    )
+    cash: float = param(5e9, "USD", "cash at the start", ge=0, le=1e14)
+    funding_per_year: float = param(5e9, "USD/yr", "outside funding inflow", ge=0, le=1e14)
+    funding_growth: float = param(0.3, "1/yr", "annual growth of outside funding", ge=-0.9, le=5)
+    spend_rate: float = param(
+        0.5, "1/yr", "share of cash reserve spendable per year on top of inflows", ge=0, le=12
+    )
+    idle_tolerance: float = param(
+        0.05,
+        "1",
+        "idle share of the fleet (for lack of power) above which the lab buys no GPUs",
+        ge=0,
+        le=1,
+    )
+    fleet: list[FleetItem] = Field(
+        default_factory=list, max_length=50, description="GPUs held at the start"
+    )
+    initial_compute: float | None = param(
+        None,
+        "FLOP",
+        "cumulative logical compute at start (null: one year of the start fleet)",
+        gt=0,
+        le=1e40,
+    )
+    software_gamma: float | None = param(
+        None,
+        "doublings/yr",
+        "exogenous software-efficiency rate (null: bought by R&D)",
+        ge=0,
+        le=10,
+    )
+    buys_projects: bool = Field(
+        True, description="whether the lab buys one-off efficiency projects"
+    )
+
+
+class RnDConfig(Strict):
+    """R&D production of software efficiency (diminishing returns, spillovers)."""
+
+    gamma_max: float = param(
+        2.5, "doublings/yr", "saturation software gamma (algorithmic progress ~1.5/yr)", ge=0, le=10
+    )
+    half_saturation: float = param(
+        3e9, "USD/yr", "R&D spend giving half of gamma_max", gt=0, le=1e13
+    )
+    base_gamma: float = param(0.0, "doublings/yr", "gamma with no R&D (free diffusion)", ge=0, le=5)
+    noise: float = param(
+        0.0, "1", "sd of the lognormal multiplicative shock on R&D output per step", ge=0, le=2
+    )
+
+
+class ProjectSpec(Strict):
+    """A one-off efficiency project (seeds 000/001 waste breakdown)."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="project name")
+    waste_share: float = param(0.2, "1", "share of total waste this project addresses", gt=0, le=1)
+    cost_per_gpu: float = param(500.0, "USD/GPU", "one-off cost per GPU of the fleet", ge=0, le=1e6)
+
+
+def _default_projects() -> list[ProjectSpec]:
+    shares = {
+        "data_dedupe": (0.30, 800.0),
+        "kernels": (0.25, 600.0),
+        "communication": (0.20, 500.0),
+        "checkpoint_io": (0.15, 300.0),
+        "hyper_configuration": (0.10, 200.0),
+    }
+    return [ProjectSpec(name=n, waste_share=s, cost_per_gpu=c) for n, (s, c) in shares.items()]
+
+
+class ProjectsConfig(Strict):
+    """The catalogue of one-off efficiency projects."""
+
+    waste_fraction: float = param(
+        0.3, "1", "share of paid compute wasted before any project", ge=0, lt=1
+    )
+    recoverable: float = param(0.5, "1", "share of a project's waste it recovers", ge=0, le=1)
+    catalogue: list[ProjectSpec] = Field(default_factory=_default_projects, max_length=50)
+
+
+class MarketConfig(Strict):
+    """The AI-services market that pays the labs."""
+
+    initial_size: float = param(
+        6e10, "USD/yr", "AI-services revenue in the start year", ge=0, le=1e15
+    )
+    growth: float = param(0.5, "1/yr", "annual market growth", ge=-0.9, le=5)
+    temperature: float = param(
+        0.05, "nats", "logit share temperature in -L/T (smaller: winner takes more)", gt=0, le=10
+    )
+    training_share: float = param(
+        0.3, "1", "share of revenue left for the training budget after serving costs", ge=0, le=1
+    )
+
+
+class ExportControls(Strict):
+    """Chip export controls (ECCN 3A090: TPP >= 4800)."""
+
+    restricted_regions: list[str] = Field(
+        default_factory=list, max_length=50, description="importing regions under control"
+    )
+    exporter_regions: list[str] | None = Field(
+        None, description="controlling exporters (null: every chip supplier)"
+    )
+    max_tpp: float = param(
+        4800.0,
+        "TPP",
+        "performance threshold; above it chips are derated (0 bans sales)",
+        ge=0,
+        le=1e7,
+    )
+
+
+class SupplyShock(Strict):
+    """A chip-capacity outage."""
+
+    supplier: str | None = Field(None, description="chip supplier hit (null: no shock)")
+    start_year: float = param(2027.0, "year", "calendar year the outage starts", ge=1990, le=2200)
+    duration_years: float = param(1.0, "yr", "outage length", ge=0, le=100)
+    fraction_lost: float = param(0.5, "1", "share of capacity lost", ge=0, le=1)
+
+
+class ComputeThreshold(Strict):
+    """Training-compute threshold triggering compliance (EO 14110: 1e26; EU AI Act: 1e25)."""
+
+    flop: float | None = param(None, "FLOP", "threshold (null: off)", gt=0, le=1e40)
+    compliance_cost: float = param(0.0, "USD", "one-off cost when a lab crosses it", ge=0, le=1e13)
+    cap: bool = Field(False, description="if true, labs cannot train beyond the threshold")
+
+
+class PolicyConfig(Strict):
+    """The policy levers (MODEL.md section 4); every default switches the lever off."""
+
+    carbon_tax: float = param(0.0, "USD/tCO2", "tax on energy emissions", ge=0, le=1e4)
+    power_caps: dict[str, float] = Field(
+        default_factory=dict, description="regional cap on MW delivered to labs (region: MW)"
+    )
+    grid_buildout_multiplier: float = param(
+        1.0, "1", "multiplier on every energy supplier's build rate", ge=0, le=20
+    )
+    export_controls: ExportControls = Field(default_factory=ExportControls)
+    tariffs: dict[str, float] = Field(
+        default_factory=dict, description="ad-valorem tariff on imported chips (region: rate)"
+    )
+    supply_shock: SupplyShock = Field(default_factory=SupplyShock)
+    rd_subsidy_rate: float = param(0.0, "1", "government match per R&D dollar spent", ge=0, le=5)
+    spillover_strength: float = param(
+        0.0,
+        "1/yr",
+        "share of the gap to the frontier's software efficiency closed per year",
+        ge=0,
+        le=5,
+    )
+    compute_threshold: ComputeThreshold = Field(default_factory=ComputeThreshold)
+    capital_availability: float = param(1.0, "1", "multiplier on outside funding", ge=0, le=20)
+
+    @field_validator("power_caps")
+    @classmethod
+    def _caps_non_negative(cls, caps: dict[str, float]) -> dict[str, float]:
+        return _check_mapping(caps, 0.0, 1e7)
+
+    @field_validator("tariffs")
+    @classmethod
+    def _tariffs_in_range(cls, tariffs: dict[str, float]) -> dict[str, float]:
+        return _check_mapping(tariffs, 0.0, 10.0)
+
+
+def _check_mapping(values: dict[str, float], low: float, high: float) -> dict[str, float]:
+    for key, value in values.items():
+        if not (math.isfinite(value) and low <= value <= high):
+            raise ValueError(f"{key}: must be in [{low:g}, {high:g}], got {value}")
+    return values
+
+
+class Scenario(Strict):
+    """One run of the economy: who is in it, how it is calibrated, which levers are on."""
+
+    name: str = Field(
+        pattern=NAME_PATTERN, description="scenario name (used for the output folder)"
+    )
+    description: str = Field("", max_length=2000, description="what the scenario is for")
+    seed: int = param(0, "1", "random seed", ge=0, le=2**63 - 1)
+    start_year: float = param(2025.0, "year", "calendar year of t = 0", ge=1990, le=2200)
+    years: float = param(10.0, "yr", "simulated horizon", gt=0, le=200)
+    steps_per_year: int = param(12, "1/yr", "steps per year (dt = 1/steps_per_year)", ge=1, le=365)
+    law: LawConfig = Field(default_factory=LawConfig)
+    hardware: HardwareConfig = Field(default_factory=HardwareConfig)
+    chip_suppliers: list[ChipSupplierSpec] = Field(min_length=1, max_length=50)
+    energy_suppliers: list[EnergySupplierSpec] = Field(min_length=1, max_length=200)
+    labs: list[LabSpec] = Field(min_length=1, max_length=500)
+    rnd: RnDConfig = Field(default_factory=RnDConfig)
+    projects: ProjectsConfig = Field(default_factory=ProjectsConfig)
+    market: MarketConfig = Field(default_factory=MarketConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+
+    @property
+    def dt(self) -> float:
+        """Step length in years."""
+        return 1.0 / self.steps_per_year
+
+    @property
+    def n_steps(self) -> int:
+        """Number of steps in the horizon."""
+        return round(self.years * self.steps_per_year)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Scenario:
+        _unique("labs", [lab.name for lab in self.labs])
+        _unique("chip_suppliers", [s.name for s in self.chip_suppliers])
+        _unique("energy_suppliers", [s.name for s in self.energy_suppliers])
+        _unique("hardware.chips", [c.name for c in self.hardware.chips])
+        chip_names = {c.name for c in self.hardware.chips}
+        for i, lab in enumerate(self.labs):
+            for j, item in enumerate(lab.fleet):
+                if item.chip not in chip_names:
+                    raise ValueError(
+                        f"labs.{i}.fleet.{j}.chip: unknown chip {item.chip!r}; "
+                        f"allowed: {', '.join(sorted(chip_names))}"
+                    )
+        energy_regions = {s.region for s in self.energy_suppliers}
+        for i, lab in enumerate(self.labs):
+            if lab.region not in energy_regions:
+                raise ValueError(
+                    f"labs.{i}.region: no energy supplier serves region {lab.region!r}; "
+                    f"regions with power: {', '.join(sorted(energy_regions))}"
+                )
+        shock = self.policy.supply_shock.supplier
+        suppliers = {s.name for s in self.chip_suppliers}
+        if shock is not None and shock not in suppliers:
+            raise ValueError(
+                f"policy.supply_shock.supplier: unknown supplier {shock!r}; "
+                f"allowed: {', '.join(sorted(suppliers))}"
+            )
+        for i, supplier in enumerate(self.chip_suppliers):
+            for name in supplier.chips or []:
+                if name not in chip_names:
+                    raise ValueError(f"chip_suppliers.{i}.chips: unknown chip {name!r}")
+        if self.law.params not in PARAMETER_SETS:  # pragma: no cover - Literal guards it
+            raise ValueError(f"law.params: unknown parameter set {self.law.params!r}")
+        return self
+
+
+def _unique(field: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"{field}: duplicate name {name!r}")
+        seen.add(name)
+
+
+class ConfigError(ValueError):
+    """An invalid scenario; ``problems`` holds one line per error, each with its field path."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.problems = problems
+        super().__init__(f"{source}: invalid scenario\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def describe_errors(error: ValidationError) -> list[str]:
+    """One line per pydantic error: the field path, what is wrong, the allowed range."""
+    lines = []
+    for item in error.errors(include_url=False):
+        path = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"]
+        ctx = item.get("ctx") or {}
+        bounds = _bounds_text(ctx)
+        got = item.get("input")
+        got_text = "" if isinstance(got, dict | list) else f", got {got!r}"
+        lines.append(f"{path}: {message}{bounds}{got_text}")
+    return lines
+
+
+def _bounds_text(ctx: dict[str, Any]) -> str:
+    parts = [f"{op} {ctx[key]}" for key, op in _BOUND_OPS.items() if key in ctx]
+    return f" (allowed: {' and '.join(parts)})" if parts else ""
+
+
+_BOUND_OPS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+
+
+def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
+    """Validate a mapping into a :class:`Scenario`.
+
+    Raises:
+        ConfigError: listing every problem with its field path.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(source, [f"(top level): expected a mapping, got {type(data).__name__}"])
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(source, describe_errors(error)) from None
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Load and validate a scenario YAML file (safe loader: no object construction).
+
+    Args:
+        path: the YAML file.
+        overrides: top-level keys replacing the file's (e.g. ``{"seed": 3}``).
+
+    Raises:
+        ConfigError: unreadable file, bad YAML or invalid scenario.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(str(path), [f"cannot read file: {error.strerror}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(str(path), [f"not valid YAML: {error}".splitlines()[0]]) from None
+    if isinstance(data, dict) and overrides:
+        data = {**data, **overrides}
+    return parse_scenario(data, str(path))
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON Schema of :class:`Scenario`, units included."""
+    return Scenario.model_json_schema()

@@ -1,0 +1,185 @@
+"""The Lab agent: a GPU fleet in cohorts, a software-efficiency multiplier, cash.
+
+A lab's logical compute in a step is
+``running FLOP/s x MFU x seconds x software multiplier``, where the software
+multiplier ``S = 2^(log2 S)`` grows as ``2^(gamma t)`` within the step and is
+integrated exactly (:func:`sim.law.step_efficiency_integral`), and the running
+GPUs are limited by both the fleet and the power delivered. Power goes to the
+most energy-efficient cohorts first. The market-facing decisions live in
+:mod:`sim.model`; this module holds the lab's own state and arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mesa
+
+from sim.chips import ChipModel
+from sim.law import SECONDS_PER_YEAR, step_efficiency_integral
+from sim.strategies import Strategy
+
+HOURS_PER_YEAR = 8766.0
+
+
+@dataclass
+class Cohort:
+    """GPUs of one chip model bought at one time.
+
+    Attributes:
+        chip: the chip model.
+        units: number of GPUs (fractional in this mean-field model).
+        bought: model time of purchase in years (negative: owned before t = 0).
+    """
+
+    chip: ChipModel
+    units: float
+    bought: float
+
+
+@dataclass
+class StepAccount:
+    """What a lab spent and received in the current step (USD unless stated)."""
+
+    funding: float = 0.0
+    revenue: float = 0.0
+    capex: float = 0.0
+    tariffs: float = 0.0
+    energy: float = 0.0
+    carbon_tax: float = 0.0
+    rnd: float = 0.0
+    projects: float = 0.0
+    compliance: float = 0.0
+    chips_ordered: float = 0.0
+    chips_received: float = 0.0
+    power_requested_mw: float = 0.0
+    power_mw: float = 0.0
+    running_units: float = 0.0
+    running_flops: float = 0.0
+
+
+class Lab(mesa.Agent):
+    """An AI lab racing along the shared law.
+
+    Attributes:
+        name, region: identity.
+        strategy: the budget-split strategy instance.
+        cash: USD on hand (mirrors the ledger).
+        cohorts: the fleet.
+        log2_software: log2 of the software-efficiency multiplier S.
+        gamma_software: software doublings per year in force this step.
+        exogenous_gamma: fixed software gamma, or None when R&D buys it.
+        rnd_rate: effective R&D spend rate of the last step, USD/yr (subsidy included).
+        compute: cumulative logical compute, FLOP.
+        recovered_share: waste share recovered by projects so far.
+        projects_done: names of projects bought.
+    """
+
+    def __init__(
+        self,
+        model: mesa.Model,
+        *,
+        name: str,
+        region: str,
+        strategy: Strategy,
+        cash: float,
+        funding_per_year: float,
+        funding_growth: float,
+        spend_rate: float,
+        cohorts: list[Cohort],
+        exogenous_gamma: float | None,
+        buys_projects: bool,
+        idle_tolerance: float = 0.05,
+    ):
+        super().__init__(model)
+        self.name = name
+        self.region = region
+        self.strategy = strategy
+        self.cash = cash
+        self.funding_per_year = funding_per_year
+        self.funding_growth = funding_growth
+        self.spend_rate = spend_rate
+        self.cohorts = cohorts
+        self.exogenous_gamma = exogenous_gamma
+        self.gamma_software = exogenous_gamma or 0.0
+        self.buys_projects = buys_projects
+        self.log2_software = 0.0
+        self.compute = 0.0
+        self.recovered_share = 0.0
+        self.projects_done: list[str] = []
+        self.crossed_threshold = False
+        self.rnd_rate = 0.0
+        self.idle_tolerance = idle_tolerance
+        self.last_running_units = 0.0
+        self.account = StepAccount()
+        self._refresh_fleet()
+
+    def _refresh_fleet(self) -> None:
+        """Recompute the cached fleet totals; cohorts stay sorted by FLOP/W, best first."""
+        self.cohorts.sort(key=lambda c: -c.chip.flops_per_watt)
+        self._units = sum(c.units for c in self.cohorts)
+        self._flops = sum(c.units * c.chip.flops for c in self.cohorts)
+        self._watts = sum(c.units * c.chip.watts for c in self.cohorts)
+        self._oldest = min((c.bought for c in self.cohorts), default=float("inf"))
+
+    def fleet_units(self) -> float:
+        """GPUs held."""
+        return self._units
+
+    def fleet_flops(self) -> float:
+        """Peak dense FLOP/s of the whole fleet."""
+        return self._flops
+
+    def power_need_mw(self, watts_factor: float) -> float:
+        """MW to run the whole fleet; ``watts_factor`` = PUE x server overhead."""
+        return self._watts * watts_factor / 1e6
+
+    def retire(self, t: float, lifetime: float) -> float:
+        """Drop cohorts at least ``lifetime`` years old; return the units retired."""
+        if t - self._oldest < lifetime - 1e-12:
+            return 0.0
+        before = self._units
+        self.cohorts = [c for c in self.cohorts if t - c.bought < lifetime - 1e-12]
+        self._refresh_fleet()
+        return before - self._units
+
+    def add_cohort(self, chip: ChipModel, units: float, t: float) -> None:
+        """Receive newly bought GPUs."""
+        if units > 0:
+            self.cohorts.append(Cohort(chip, units, t))
+            self._refresh_fleet()
+
+    def running(self, power_mw: float, watts_factor: float) -> tuple[float, float]:
+        """GPUs and FLOP/s the delivered power can run, most FLOP/W first."""
+        budget_w = power_mw * 1e6 / watts_factor
+        if budget_w >= self._watts:
+            return self._units, self._flops
+        units = flops = 0.0
+        for cohort in self.cohorts:
+            if budget_w <= 0:
+                break
+            run = min(cohort.units, budget_w / cohort.chip.watts)
+            budget_w -= run * cohort.chip.watts
+            units += run
+            flops += run * cohort.chip.flops
+        return units, flops
+
+    def software_multiplier(self) -> float:
+        """S, the software-efficiency multiplier (1 at the start)."""
+        return 2.0**self.log2_software
+
+    def step_compute(self, running_flops: float, mfu: float, dt: float) -> float:
+        """Logical FLOP of a step: ``flops x MFU x s/yr x S_t x integral_0^dt 2^(gamma s) ds``."""
+        integral = step_efficiency_integral(dt, self.gamma_software)
+        return running_flops * mfu * SECONDS_PER_YEAR * self.software_multiplier() * integral
+
+    def train(self, running_flops: float, mfu: float, dt: float, ceiling: float) -> float:
+        """Accrue the step's compute (up to ``ceiling``) and advance S; return FLOP added."""
+        added = min(self.step_compute(running_flops, mfu, dt), max(ceiling - self.compute, 0.0))
+        self.compute += added
+        self.log2_software += self.gamma_software * dt
+        return added
+
+    def one_year_compute(self, mfu: float) -> float:
+        """Compute of one year on the current fleet at the current multiplier (gamma held at 0)."""
+        return self.fleet_flops() * mfu * SECONDS_PER_YEAR * self.software_multiplier()

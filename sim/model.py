@@ -1,0 +1,474 @@
+"""RaceModel: the economy of AI labs, chip suppliers and energy suppliers.
+
+Step order (each step is ``dt`` years, starting at model time ``t``):
+
+1. policy and infrastructure: energy suppliers commission and order capacity
+   (grid build-out lever), labs retire old GPUs, outside funding arrives;
+2. labs decide: reserve the power bill at the worst-case price, buy one-off
+   projects, split the rest between GPUs and R&D by strategy, set gamma;
+3. chip market: orders on allowed network edges, explicit rationing, tariffs;
+4. energy market: merit order over the region's suppliers under power caps;
+5. labs train along the law, integrating ``2^(gamma t)`` exactly;
+6. revenue: the AI-services market is shared by a logit in ``-L / T``;
+7. record.
+
+Every payment goes through :class:`sim.ledger.Ledger`, so money is conserved.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+import numpy as np
+
+from sim import network as net
+from sim.chips import ChipModel, available, extrapolate_roadmap
+from sim.config import Scenario
+from sim.labs import HOURS_PER_YEAR, Cohort, Lab, StepAccount
+from sim.law import SECONDS_PER_YEAR, parameter_set
+from sim.ledger import CUSTOMERS, GOVERNMENT, INVESTORS, WORKFORCE, Ledger
+from sim.markets import hhi, logit_shares
+from sim.recorder import Recorder
+from sim.rnd import project_log2_gain, rd_gamma, rd_gamma_slope, spillover_gamma
+from sim.strategies import Marginals, make_strategy
+from sim.suppliers import ChipOrder, ChipSupplier, EnergySupplier
+
+
+class RaceModel(mesa.Model):
+    """The efficiency-race economy built from a validated :class:`Scenario`.
+
+    Args:
+        scenario: the validated scenario.
+        seed: overrides ``scenario.seed`` if given.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int | None = None):
+        self.seed_used = scenario.seed if seed is None else int(seed)
+        super().__init__(rng=self.seed_used)
+        self.scenario = scenario
+        self.dt = scenario.dt
+        self.t = 0.0
+        self._set_law()
+        self.watts_factor = scenario.hardware.pue * scenario.hardware.server_overhead
+        self.ledger = Ledger()
+        self.roadmap = self._build_roadmap()
+        self.chip_suppliers = [self._make_chip_supplier(s) for s in scenario.chip_suppliers]
+        self.energy_suppliers = [self._make_energy_supplier(s) for s in scenario.energy_suppliers]
+        self.labs = [self._make_lab(spec) for spec in scenario.labs]
+        self.network = self._build_network()
+        self._available_cache = {}
+        self.initial_loss = {lab.name: self.loss_of(lab.compute) for lab in self.labs}
+        self.recorder = Recorder(self)
+        self.recorder.record_start()
+
+    # ------------------------------------------------------------------ build
+
+    def _set_law(self) -> None:
+        params = parameter_set(self.scenario.law.params)
+        self.E, self.K = params.E, params.K
+        self.kappa = self.scenario.law.kappa or params.kappa
+
+    def loss_of(self, compute: float) -> float:
+        """``L(C) = E + K C^-kappa`` (hot path: math only)."""
+        return self.E + self.K * compute**-self.kappa
+
+    def _build_roadmap(self) -> tuple[ChipModel, ...]:
+        hw = self.scenario.hardware
+        chips = [ChipModel(c.name, c.year, c.flops, c.watts, c.price) for c in hw.chips]
+        return extrapolate_roadmap(
+            chips,
+            until_year=self.scenario.start_year + self.scenario.years,
+            cadence_years=hw.cadence_years,
+            flops_per_watt_growth=hw.flops_per_watt_growth,
+            flops_per_dollar_growth=hw.flops_per_dollar_growth,
+            watts_growth=hw.watts_growth,
+        )
+
+    def _make_chip_supplier(self, spec) -> ChipSupplier:
+        calibrated = {c.name for c in self.scenario.hardware.chips}
+        wanted = set(spec.chips) if spec.chips is not None else None
+        roadmap = tuple(
+            c
+            for c in self.roadmap
+            if (c.name in calibrated and (wanted is None or c.name in wanted))
+            or (c.name not in calibrated and spec.extrapolate)
+        )
+        supplier = ChipSupplier(
+            self,
+            name=spec.name,
+            region=spec.region,
+            roadmap=roadmap,
+            capacity_per_year=spec.capacity_per_year,
+            capacity_growth=spec.capacity_growth,
+            price_response=spec.price_response,
+            allocation=spec.allocation,
+        )
+        self.ledger.open(spec.name, 0.0)
+        shock = self.scenario.policy.supply_shock
+        if shock.supplier == spec.name and shock.duration_years > 0:
+            start = shock.start_year - self.scenario.start_year
+            supplier.add_outage(max(start, 0.0), shock.duration_years, shock.fraction_lost)
+        return supplier
+
+    def _make_energy_supplier(self, spec) -> EnergySupplier:
+        return EnergySupplier(
+            self,
+            name=spec.name,
+            region=spec.region,
+            capacity_mw=spec.capacity_mw,
+            base_price=spec.base_price,
+            build_rate_mw_per_year=spec.build_rate_mw_per_year,
+            lead_time_years=spec.lead_time_years,
+            carbon_intensity=spec.carbon_intensity,
+            scarcity_knee=spec.scarcity_knee,
+            scarcity_slope=spec.scarcity_slope,
+        )
+
+    def _make_lab(self, spec) -> Lab:
+        chips = {c.name: c for c in self.roadmap}
+        cohorts = [Cohort(chips[i.chip], i.units, -i.age_years) for i in spec.fleet]
+        lab = Lab(
+            self,
+            name=spec.name,
+            region=spec.region,
+            strategy=make_strategy(spec.strategy),
+            cash=spec.cash,
+            funding_per_year=spec.funding_per_year,
+            funding_growth=spec.funding_growth,
+            spend_rate=spec.spend_rate,
+            cohorts=cohorts,
+            exogenous_gamma=spec.software_gamma,
+            buys_projects=spec.buys_projects,
+            idle_tolerance=spec.idle_tolerance,
+        )
+        self.ledger.open(spec.name, spec.cash)
+        baseline_year = lab.one_year_compute(self.scenario.hardware.mfu)
+        lab.compute = spec.initial_compute or baseline_year
+        if lab.compute <= 0:
+            raise ValueError(
+                f"labs.{spec.name}: needs a fleet or an initial_compute > 0 to have a loss"
+            )
+        return lab
+
+    def _build_network(self):
+        graph = net.build_supply_network(
+            [(lab.unique_id, lab.name, lab.region) for lab in self.labs],
+            [(s.unique_id, s.name, s.region) for s in self.chip_suppliers],
+            [(s.unique_id, s.name, s.region) for s in self.energy_suppliers],
+        )
+        policy = self.scenario.policy
+        controls = policy.export_controls
+        if controls.restricted_regions:
+            net.apply_export_controls(
+                graph, controls.restricted_regions, controls.max_tpp, controls.exporter_regions
+            )
+        if policy.tariffs:
+            net.apply_tariffs(graph, policy.tariffs)
+        return graph
+
+    # ------------------------------------------------------------------- step
+
+    def step(self) -> None:
+        """Advance the economy by one step of ``dt`` years (see the module docstring)."""
+        self.t = (self.steps - 1) * self.dt
+        self._available_cache: dict[tuple[int, float], list[ChipModel]] = {}
+        net.reset_step_flows(self.network)
+        self._infrastructure()
+        for lab in self.labs:
+            lab.account = StepAccount()
+            self._receive_funding(lab)
+        budgets = {lab.unique_id: self._decide(lab) for lab in self.labs}
+        self._chip_market(budgets)
+        self._energy_market(budgets)
+        self._train()
+        self._revenue()
+        self.t = self.steps * self.dt
+        self.recorder.record_step()
+
+    @property
+    def year(self) -> float:
+        """Calendar year of the current model time."""
+        return self.scenario.start_year + self.t
+
+    def _infrastructure(self) -> None:
+        multiplier = self.scenario.policy.grid_buildout_multiplier
+        for supplier in self.energy_suppliers:
+            supplier.advance(self.t, self.dt, multiplier)
+        lifetime = self.scenario.hardware.lifetime_years
+        for lab in self.labs:
+            lab.retire(self.t, lifetime)
+
+    def _pay(self, lab: Lab, payee: str, amount: float, category: str) -> None:
+        self.ledger.transfer(self.steps, lab.name, payee, amount, category)
+        lab.cash -= amount
+
+    def _receive(self, lab: Lab, payer: str, amount: float, category: str) -> None:
+        self.ledger.transfer(self.steps, payer, lab.name, amount, category)
+        lab.cash += amount
+
+    def _receive_funding(self, lab: Lab) -> None:
+        rate = lab.funding_per_year * (1.0 + lab.funding_growth) ** self.t
+        amount = rate * self.scenario.policy.capital_availability * self.dt
+        lab.account.funding = amount
+        self._receive(lab, INVESTORS, amount, "funding")
+
+    # ---------------------------------------------------------------- decide
+
+    def _worst_energy_price(self, region: str) -> float:
+        tax = self.scenario.policy.carbon_tax
+        return max(
+            s.base_price * (1.0 + s.scarcity_slope) + tax * s.carbon_intensity
+            for s in self.energy_suppliers
+            if s.region == region
+        )
+
+    def _decide(self, lab: Lab) -> dict[str, float]:
+        """Reserve power, buy projects, split the rest; return the lab's budgets."""
+        spendable = min(lab.cash, lab.account.funding + lab.spend_rate * self.dt * lab.cash)
+        mwh_per_mw = HOURS_PER_YEAR * self.dt
+        worst = self._worst_energy_price(lab.region)
+        need_mw = lab.power_need_mw(self.watts_factor)
+        energy_budget = min(spendable, need_mw * mwh_per_mw * worst)
+        lab.account.power_requested_mw = energy_budget / (mwh_per_mw * worst)
+        discretionary = spendable - energy_budget
+        discretionary -= self._buy_project(lab, discretionary)
+        capex_share, rnd_share = lab.strategy.split(self._marginals(lab))
+        rnd_budget = 0.0 if lab.exogenous_gamma is not None else rnd_share * discretionary
+        self._fund_rnd(lab, rnd_budget)
+        capex = capex_share * discretionary if self._wants_gpus(lab) else 0.0
+        return {"energy": energy_budget, "capex": capex}
+
+    def _wants_gpus(self, lab: Lab) -> bool:
+        """No GPU purchases while more than ``idle_tolerance`` of the fleet sat unpowered."""
+        fleet = lab.fleet_units()
+        if fleet <= 0 or self.steps <= 1:
+            return True
+        return lab.last_running_units >= (1.0 - lab.idle_tolerance) * fleet
+
+    def _buy_project(self, lab: Lab, discretionary: float) -> float:
+        """Buy the best remaining project if it fits the strategy's project share."""
+        share = lab.strategy.project_share
+        if not lab.buys_projects or share <= 0 or discretionary <= 0:
+            return 0.0
+        projects = self.scenario.projects
+        best, best_value = None, 0.0
+        units = lab.fleet_units()
+        for project in projects.catalogue:
+            if project.name in lab.projects_done:
+                continue
+            gain = project_log2_gain(
+                projects.waste_fraction,
+                lab.recovered_share,
+                project.waste_share * projects.recoverable,
+            )
+            cost = project.cost_per_gpu * units
+            value = gain / cost if cost > 0 else math.inf
+            if gain > 0 and value > best_value:
+                best, best_value = (project, gain, cost), value
+        if best is None or best[2] > share * discretionary:
+            return 0.0
+        project, gain, cost = best
+        self._pay(lab, WORKFORCE, cost, "projects")
+        lab.account.projects = cost
+        lab.projects_done.append(project.name)
+        lab.recovered_share += project.waste_share * projects.recoverable
+        lab.log2_software += gain
+        return cost
+
+    def _marginals(self, lab: Lab) -> Marginals:
+        """Loss reduction per dollar over one year: more GPUs now vs more R&D now."""
+        hw = self.scenario.hardware
+        slope = self.kappa * (self.loss_of(lab.compute) - self.E) / lab.compute
+        offer = self._best_offer(lab)
+        capex = 0.0
+        if offer is not None:
+            per_chip_year = offer[1].flops * hw.mfu * SECONDS_PER_YEAR * lab.software_multiplier()
+            capex = slope * per_chip_year / offer[2]
+        rnd = self.scenario.rnd
+        rate = lab.one_year_compute(hw.mfu)
+        dgamma = rd_gamma_slope(lab.rnd_rate, rnd.gamma_max, rnd.half_saturation)
+        rnd_gain = slope * rate * math.log(2.0) * dgamma / 2.0
+        return Marginals(capex=capex, rnd=rnd_gain)
+
+    def _fund_rnd(self, lab: Lab, budget: float) -> None:
+        """Pay R&D (plus the government's match) and set this step's software gamma."""
+        policy, rnd = self.scenario.policy, self.scenario.rnd
+        self._pay(lab, WORKFORCE, budget, "rnd")
+        subsidy = budget * policy.rd_subsidy_rate
+        self.ledger.transfer(self.steps, GOVERNMENT, WORKFORCE, subsidy, "rd_subsidy")
+        lab.account.rnd = budget
+        if lab.exogenous_gamma is not None:
+            lab.gamma_software = lab.exogenous_gamma
+            return
+        effective = (budget + subsidy) / self.dt
+        lab.rnd_rate = effective
+        gamma = rd_gamma(effective, rnd.gamma_max, rnd.half_saturation, rnd.base_gamma)
+        if rnd.noise > 0:
+            gamma *= math.exp(rnd.noise * self.rng.standard_normal() - rnd.noise**2 / 2)
+        frontier = max(other.log2_software for other in self.labs)
+        gamma += spillover_gamma(lab.log2_software, frontier, policy.spillover_strength)
+        lab.gamma_software = gamma
+
+    # ----------------------------------------------------------- chip market
+
+    def _available(self, supplier: ChipSupplier, max_tpp: float) -> list[ChipModel]:
+        """Chips on sale from ``supplier`` this step under ``max_tpp`` (cached per step)."""
+        key = (supplier.unique_id, max_tpp)
+        if key not in self._available_cache:
+            self._available_cache[key] = available(supplier.roadmap, self.year, max_tpp)
+        return self._available_cache[key]
+
+    def _best_offer(self, lab: Lab):
+        """(supplier, chip, effective unit price incl. tariff, tariff) with the most FLOP/$.
+
+        Only allowed network edges count; None if the lab can buy nothing.
+        """
+        best, best_value = None, 0.0
+        for supplier in self.chip_suppliers:
+            edge = self.network.edges[supplier.unique_id, lab.unique_id]
+            if not edge["allowed"]:
+                continue
+            markup = supplier.price_index * (1.0 + edge["tariff"])
+            for chip in self._available(supplier, edge["max_tpp"]):
+                value = chip.flops / (chip.price * markup)
+                if value > best_value:
+                    best_value = value
+                    best = (supplier, chip, chip.price * markup, edge["tariff"])
+        return best
+
+    def _chip_market(self, budgets: dict[int, dict[str, float]]) -> None:
+        orders: dict[int, list[ChipOrder]] = {s.unique_id: [] for s in self.chip_suppliers}
+        tariffs: dict[tuple[int, int], float] = {}
+        for lab in self.labs:
+            budget = budgets[lab.unique_id]["capex"]
+            offer = self._best_offer(lab)
+            if budget <= 0 or offer is None:
+                continue
+            supplier, chip, effective_price, tariff = offer
+            units = budget / effective_price
+            order_value = units * supplier.unit_price(chip)
+            orders[supplier.unique_id].append(ChipOrder(lab.unique_id, chip, units, order_value))
+            tariffs[supplier.unique_id, lab.unique_id] = tariff
+            lab.account.chips_ordered += units
+        labs = {lab.unique_id: lab for lab in self.labs}
+        for supplier in self.chip_suppliers:
+            for fill in supplier.clear(orders[supplier.unique_id], self.t, self.dt):
+                self._settle_chips(labs[fill.buyer], supplier, fill, tariffs)
+
+    def _settle_chips(self, lab: Lab, supplier: ChipSupplier, fill, tariffs) -> None:
+        if fill.units <= 0:
+            return
+        value = fill.units * fill.unit_price
+        tariff = value * tariffs[supplier.unique_id, lab.unique_id]
+        self._pay(lab, supplier.name, value, "chips")
+        self._pay(lab, GOVERNMENT, tariff, "tariffs")
+        lab.account.capex += value
+        lab.account.tariffs += tariff
+        lab.account.chips_received += fill.units
+        lab.add_cohort(fill.chip, fill.units, self.t)
+        net.record_trade(self.network, supplier.unique_id, lab.unique_id, fill.units, value)
+
+    # --------------------------------------------------------- energy market
+
+    def _region_caps(self) -> dict[int, float | None]:
+        """Each energy supplier's share of its region's power cap, by capacity."""
+        caps = self.scenario.policy.power_caps
+        totals: dict[str, float] = {}
+        for s in self.energy_suppliers:
+            totals[s.region] = totals.get(s.region, 0.0) + s.capacity_mw
+        return {
+            s.unique_id: (
+                caps[s.region] * s.capacity_mw / totals[s.region] if s.region in caps else None
+            )
+            for s in self.energy_suppliers
+        }
+
+    def _energy_market(self, budgets: dict[int, dict[str, float]]) -> None:
+        """Merit order: each region's labs fill from the cheapest supplier (tax included)."""
+        tax = self.scenario.policy.carbon_tax
+        caps = self._region_caps()
+        remaining = {lab.unique_id: lab.account.power_requested_mw for lab in self.labs}
+        labs = {lab.unique_id: lab for lab in self.labs}
+        merit = sorted(self.energy_suppliers, key=lambda s: s.base_price + tax * s.carbon_intensity)
+        for supplier in merit:
+            requests = {
+                lab_id: mw
+                for lab_id, mw in remaining.items()
+                if mw > 0 and labs[lab_id].region == supplier.region
+            }
+            cleared = supplier.clear(requests, caps[supplier.unique_id], self.t, self.dt)
+            for lab_id, (mw, price) in cleared.items():
+                remaining[lab_id] -= mw
+                self._settle_energy(labs[lab_id], supplier, mw, price)
+
+    def _settle_energy(self, lab: Lab, supplier: EnergySupplier, mw: float, price: float) -> None:
+        if mw <= 0:
+            return
+        mwh = mw * HOURS_PER_YEAR * self.dt
+        cost = mwh * price
+        tax = mwh * supplier.carbon_intensity * self.scenario.policy.carbon_tax
+        self._pay(lab, supplier.name, cost, "energy")
+        self._pay(lab, GOVERNMENT, tax, "carbon_tax")
+        lab.account.energy += cost
+        lab.account.carbon_tax += tax
+        lab.account.power_mw += mw
+        net.record_trade(self.network, supplier.unique_id, lab.unique_id, mwh, cost)
+
+    # ----------------------------------------------------------------- train
+
+    def _train(self) -> None:
+        hw, threshold = self.scenario.hardware, self.scenario.policy.compute_threshold
+        ceiling = threshold.flop if threshold.flop is not None and threshold.cap else math.inf
+        for lab in self.labs:
+            units, flops = lab.running(lab.account.power_mw, self.watts_factor)
+            lab.account.running_units, lab.account.running_flops = units, flops
+            lab.last_running_units = units
+            lab.train(flops, hw.mfu, self.dt, ceiling)
+            self._check_threshold(lab)
+
+    def _check_threshold(self, lab: Lab) -> None:
+        """Charge the one-off compliance cost when a lab first crosses the compute threshold."""
+        threshold = self.scenario.policy.compute_threshold
+        if threshold.flop is None or lab.crossed_threshold or lab.compute < threshold.flop:
+            return
+        lab.crossed_threshold = True
+        cost = min(threshold.compliance_cost, lab.cash)
+        self._pay(lab, GOVERNMENT, cost, "compliance")
+        lab.account.compliance = cost
+
+    # --------------------------------------------------------------- revenue
+
+    def market_size_in_step(self) -> float:
+        """AI-services revenue of the step: ``M0 integral (1+g)^tau`` over the step."""
+        market = self.scenario.market
+        log_growth = math.log1p(market.growth)
+        if log_growth == 0:
+            return market.initial_size * self.dt
+        start = math.exp(log_growth * self.t)
+        return market.initial_size * start * math.expm1(log_growth * self.dt) / log_growth
+
+    def shares(self) -> np.ndarray:
+        """Market shares by logit in ``-L / T``."""
+        losses = np.array([self.loss_of(lab.compute) for lab in self.labs])
+        return logit_shares(losses, self.scenario.market.temperature)
+
+    def _revenue(self) -> None:
+        size = self.market_size_in_step()
+        self.last_shares = self.shares()
+        kept = self.scenario.market.training_share
+        for lab, share in zip(self.labs, self.last_shares, strict=True):
+            lab.account.revenue = share * size * kept
+            self._receive(lab, CUSTOMERS, share * size * kept, "revenue")
+
+    # ------------------------------------------------------------- run/query
+
+    def run(self) -> RaceModel:
+        """Run every step of the scenario's horizon and return self."""
+        for _ in range(self.scenario.n_steps):
+            self.step()
+        return self
+
+    def compute_hhi(self) -> float:
+        """Concentration of cumulative compute across labs."""
+        return hhi(np.array([lab.compute for lab in self.labs]))
