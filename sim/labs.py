@@ -11,6 +11,7 @@ most energy-efficient cohorts first. The market-facing decisions live in
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import mesa
@@ -144,10 +145,18 @@ class Lab(mesa.Agent):
         return before - self._units
 
     def add_cohort(self, chip: ChipModel, units: float, t: float) -> None:
-        """Receive newly bought GPUs."""
-        if units > 0:
-            self.cohorts.append(Cohort(chip, units, t))
-            self._refresh_fleet()
+        """Receive newly bought GPUs, keeping the FLOP/W order and the totals current."""
+        if units <= 0:
+            return
+        cohort = Cohort(chip, units, t)
+        position = bisect.bisect_left(
+            self.cohorts, -chip.flops_per_watt, key=lambda c: -c.chip.flops_per_watt
+        )
+        self.cohorts.insert(position, cohort)
+        self._units += units
+        self._flops += units * chip.flops
+        self._watts += units * chip.watts
+        self._oldest = min(self._oldest, t)
 
     def running(self, power_mw: float, watts_factor: float) -> tuple[float, float]:
         """GPUs and FLOP/s the delivered power can run, most FLOP/W first."""

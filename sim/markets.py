@@ -72,17 +72,46 @@ def _scalar(
 # --------------------------------------------------------------------------
 
 
-def _scale_within(requests: np.ndarray, capacity: float) -> np.ndarray:
+def _floats(name: str, values: np.ndarray | list[float], *, low: float = 0.0) -> list[float]:
+    """Validate a 1-D sequence as Python floats, each finite and >= ``low``.
+
+    Per-step markets have a handful of buyers: Python floats beat numpy here.
+    """
+    if isinstance(values, np.ndarray):
+        if values.ndim != 1:
+            raise ValueError(f"{name} must be 1-D, got shape {values.shape}")
+        values = values.tolist()
+    try:
+        numbers = [float(v) for v in values]
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be an array of numbers, got {values!r}") from error
+    for number in numbers:
+        if not math.isfinite(number):
+            raise ValueError(f"{name} must be finite, in [{low}, inf)")
+        if number < low:
+            raise ValueError(f"{name} must be in [{low}, inf), got min {min(numbers)!r}")
+    return numbers
+
+
+def _largest_sum(values: list[float]) -> float:
+    """The largest of the exact, left-to-right and numpy pairwise sums of ``values``.
+
+    Callers add fills up in any of these orders; rounding must not let any of
+    them exceed capacity.
+    """
+    return max(math.fsum(values), sum(values), float(np.sum(values)))
+
+
+def _scale_within(requests: list[float], capacity: float) -> list[float]:
     """Scale ``requests`` by one common fraction so the sum is <= capacity exactly."""
-    total = float(requests.sum())
-    if total <= capacity:
-        return requests.copy()
+    total = math.fsum(requests)
+    if total <= capacity and _largest_sum(requests) <= capacity:
+        return list(requests)
     fraction = min(1.0, capacity / total)
-    filled = requests * fraction
-    # Rounding may leave sum(filled) a few ulps above capacity: shrink the fraction.
-    while float(filled.sum()) > capacity and fraction > 0.0:
-        fraction = float(np.nextafter(fraction * (1.0 - 1e-15), 0.0))
-        filled = requests * fraction
+    filled = [r * fraction for r in requests]
+    while _largest_sum(filled) > capacity and fraction > 0.0:
+        fraction = math.nextafter(fraction * (1.0 - 1e-15), 0.0)
+        filled = [r * fraction for r in requests]
     return filled
 
 
@@ -101,9 +130,9 @@ def allocate_pro_rata(requests: np.ndarray, capacity: float) -> np.ndarray:
         Filled quantities, same shape: ``0 <= filled <= requests`` and
         ``sum(filled) <= capacity``.
     """
-    wanted = _vector("requests", requests)
+    wanted = _floats("requests", requests)
     cap = _scalar("capacity", capacity, 0.0, allow_inf=True)
-    return _scale_within(wanted, cap)
+    return np.array(_scale_within(wanted, cap), dtype=float)
 
 
 def allocate_by_bid(requests: np.ndarray, bids: np.ndarray, capacity: float) -> np.ndarray:
@@ -236,6 +265,8 @@ def scarcity_price(
     Returns:
         Price(s), broadcast over the inputs; a float for scalar inputs.
     """
+    if isinstance(base_price, float | int) and isinstance(utilization, float | int):
+        return _scalar_scarcity_price(float(base_price), float(utilization), knee, slope)
     base = np.asarray(base_price, dtype=float)
     u = np.asarray(utilization, dtype=float)
     if not np.all(np.isfinite(base)) or np.any(base < 0):
@@ -254,6 +285,20 @@ def scarcity_price(
 # --------------------------------------------------------------------------
 # Shares and concentration
 # --------------------------------------------------------------------------
+
+
+def _scalar_scarcity_price(base: float, u: float, knee: float, slope: float) -> float:
+    """Scalar form of :func:`scarcity_price` (the per-step hot path), same checks."""
+    if not (math.isfinite(base) and base >= 0):
+        raise ValueError("base_price must be finite and in [0, inf)")
+    if not (math.isfinite(u) and u >= 0):
+        raise ValueError("utilization must be finite and in [0, inf)")
+    if not 0.0 <= knee < 1.0:
+        raise ValueError(f"knee must be in [0, 1), got {knee!r}")
+    if not (math.isfinite(slope) and slope >= 0):
+        raise ValueError(f"slope must be in [0, inf), got {slope!r}")
+    excess = max(u - knee, 0.0) / (1.0 - knee)
+    return base * (1.0 + slope * excess**2)
 
 
 def logit_shares(losses: np.ndarray, temperature: float) -> np.ndarray:

@@ -57,7 +57,13 @@ class RaceModel(mesa.Model):
         self.energy_suppliers = [self._make_energy_supplier(s) for s in scenario.energy_suppliers]
         self.labs = [self._make_lab(spec) for spec in scenario.labs]
         self.network = self._build_network()
+        self._chip_edges = {
+            (s.unique_id, lab.unique_id): self.network[s.unique_id][lab.unique_id]
+            for s in self.chip_suppliers
+            for lab in self.labs
+        }
         self._available_cache = {}
+        self._offer_cache = {}
         self.initial_loss = {lab.name: self.loss_of(lab.compute) for lab in self.labs}
         self.recorder = Recorder(self)
         self.recorder.record_start()
@@ -173,11 +179,13 @@ class RaceModel(mesa.Model):
         """Advance the economy by one step of ``dt`` years (see the module docstring)."""
         self.t = (self.steps - 1) * self.dt
         self._available_cache: dict[tuple[int, float], list[ChipModel]] = {}
+        self._offer_cache: dict[int, tuple | None] = {}
         net.reset_step_flows(self.network)
         self._infrastructure()
         for lab in self.labs:
             lab.account = StepAccount()
             self._receive_funding(lab)
+        self._frontier_log2_software = max(lab.log2_software for lab in self.labs)
         budgets = {lab.unique_id: self._decide(lab) for lab in self.labs}
         self._chip_market(budgets)
         self._energy_market(budgets)
@@ -306,7 +314,7 @@ class RaceModel(mesa.Model):
         gamma = rd_gamma(effective, rnd.gamma_max, rnd.half_saturation, rnd.base_gamma)
         if rnd.noise > 0:
             gamma *= math.exp(rnd.noise * self.rng.standard_normal() - rnd.noise**2 / 2)
-        frontier = max(other.log2_software for other in self.labs)
+        frontier = self._frontier_log2_software
         gamma += spillover_gamma(lab.log2_software, frontier, policy.spillover_strength)
         lab.gamma_software = gamma
 
@@ -323,10 +331,13 @@ class RaceModel(mesa.Model):
         """(supplier, chip, effective unit price incl. tariff, tariff) with the most FLOP/$.
 
         Only allowed network edges count; None if the lab can buy nothing.
+        Prices move only when the chip market clears, so this is cached per step.
         """
+        if lab.unique_id in self._offer_cache:
+            return self._offer_cache[lab.unique_id]
         best, best_value = None, 0.0
         for supplier in self.chip_suppliers:
-            edge = self.network.edges[supplier.unique_id, lab.unique_id]
+            edge = self._chip_edges[supplier.unique_id, lab.unique_id]
             if not edge["allowed"]:
                 continue
             markup = supplier.price_index * (1.0 + edge["tariff"])
@@ -335,6 +346,7 @@ class RaceModel(mesa.Model):
                 if value > best_value:
                     best_value = value
                     best = (supplier, chip, chip.price * markup, edge["tariff"])
+        self._offer_cache[lab.unique_id] = best
         return best
 
     def _chip_market(self, budgets: dict[int, dict[str, float]]) -> None:
