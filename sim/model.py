@@ -484,3 +484,8 @@ class RaceModel(mesa.Model):
     def compute_hhi(self) -> float:
         """Concentration of cumulative compute across labs."""
         return hhi(np.array([lab.compute for lab in self.labs]))
+
+
+def release(model: mesa.Model) -> None:
+    """Free a finished model: Mesa 3.3.1 keeps every model alive in ``Agent._ids``."""
+    mesa.Agent._ids.pop(model, None)

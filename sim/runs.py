@@ -15,14 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import mesa
 import pandas as pd
 import yaml
 
 from sim.analysis import lab_summary, run_summary
 from sim.config import Scenario
 from sim.io import atomic_write_parquet, atomic_write_text
-from sim.model import RaceModel
+from sim.model import RaceModel, release
 
 
 @dataclass
@@ -47,11 +46,6 @@ class RunResult:
 def run_model(scenario: Scenario, seed: int | None = None) -> RaceModel:
     """Build and run the model to the end of the horizon."""
     return RaceModel(scenario, seed=seed).run()
-
-
-def release(model: mesa.Model) -> None:
-    """Free a finished model: Mesa 3.3.1 keeps every model alive in ``Agent._ids``."""
-    mesa.Agent._ids.pop(model, None)
 
 
 def run_scenario(scenario: Scenario, seed: int | None = None) -> RunResult:
