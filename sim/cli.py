@@ -110,6 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ValueError) as error:
         print(f"race: error: {error}", file=sys.stderr)
         return USAGE_ERROR
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader (e.g. `| head`) went away: nothing left to say
+        return 0
 
 
 if __name__ == "__main__":

@@ -49,9 +49,17 @@ def share_figure(labs: pd.DataFrame):
     return figure
 
 
+def _kind(markets: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """Rows of one market kind after step 0, with unused categories dropped from legends."""
+    rows = markets[(markets["kind"] == kind) & (markets["step"] > 0)].copy()
+    for column in rows.select_dtypes("category"):
+        rows[column] = rows[column].cat.remove_unused_categories()
+    return rows
+
+
 def chip_market_figure(markets: pd.DataFrame):
     """Chip price index and shortage per supplier."""
-    chips = markets[(markets["kind"] == "chips") & (markets["step"] > 0)]
+    chips = _kind(markets, "chips")
     sns.set_theme(style="whitegrid", palette=PALETTE)
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6.4), sharex=True)
     sns.lineplot(data=chips, x="year", y="price_index", hue="market", ax=top)
@@ -65,7 +73,7 @@ def chip_market_figure(markets: pd.DataFrame):
 
 def energy_figure(markets: pd.DataFrame):
     """Energy price, delivered energy and emissions per supplier."""
-    energy = markets[(markets["kind"] == "energy") & (markets["step"] > 0)]
+    energy = _kind(markets, "energy")
     sns.set_theme(style="whitegrid", palette=PALETTE)
     figure, (price, use) = plt.subplots(2, 1, figsize=(8, 6.4), sharex=True)
     sns.lineplot(data=energy, x="year", y="price", hue="market", ax=price)

@@ -66,7 +66,8 @@ class Lab(mesa.Agent):
         name, region: identity.
         strategy: the budget-split strategy instance.
         cash: USD on hand (mirrors the ledger).
-        cohorts: the fleet.
+        cohorts: the installed fleet.
+        pending: GPUs delivered this step, installed at the start of the next.
         log2_software: log2 of the software-efficiency multiplier S.
         gamma_software: software doublings per year in force this step.
         exogenous_gamma: fixed software gamma, or None when R&D buys it.
@@ -101,6 +102,7 @@ class Lab(mesa.Agent):
         self.funding_growth = funding_growth
         self.spend_rate = spend_rate
         self.cohorts = cohorts
+        self.pending: list[Cohort] = []
         self.exogenous_gamma = exogenous_gamma
         self.gamma_software = exogenous_gamma or 0.0
         self.buys_projects = buys_projects
@@ -112,6 +114,7 @@ class Lab(mesa.Agent):
         self.rnd_rate = 0.0
         self.idle_tolerance = idle_tolerance
         self.last_running_units = 0.0
+        self.last_fleet_units = 0.0
         self.account = StepAccount()
         self._refresh_fleet()
 
@@ -144,8 +147,19 @@ class Lab(mesa.Agent):
         self._refresh_fleet()
         return before - self._units
 
+    def receive(self, chip: ChipModel, units: float, t: float) -> None:
+        """Take delivery of GPUs bought at ``t``; they are installed at the next step."""
+        if units > 0:
+            self.pending.append(Cohort(chip, units, t))
+
+    def install_pending(self) -> None:
+        """Install the GPUs delivered last step into the running fleet."""
+        for cohort in self.pending:
+            self.add_cohort(cohort.chip, cohort.units, cohort.bought)
+        self.pending = []
+
     def add_cohort(self, chip: ChipModel, units: float, t: float) -> None:
-        """Receive newly bought GPUs, keeping the FLOP/W order and the totals current."""
+        """Install GPUs, keeping the FLOP/W order and the fleet totals current."""
         if units <= 0:
             return
         cohort = Cohort(chip, units, t)

@@ -3,7 +3,8 @@
 Step order (each step is ``dt`` years, starting at model time ``t``):
 
 1. policy and infrastructure: energy suppliers commission and order capacity
-   (grid build-out lever), labs retire old GPUs, outside funding arrives;
+   (grid build-out lever), labs install the GPUs delivered last step and
+   retire old ones, outside funding arrives;
 2. labs decide: reserve the power bill at the worst-case price, buy one-off
    projects, split the rest between GPUs and R&D by strategy, set gamma;
 3. chip market: orders on allowed network edges, explicit rationing, tariffs;
@@ -205,6 +206,7 @@ class RaceModel(mesa.Model):
             supplier.advance(self.t, self.dt, multiplier)
         lifetime = self.scenario.hardware.lifetime_years
         for lab in self.labs:
+            lab.install_pending()
             lab.retire(self.t, lifetime)
 
     def _pay(self, lab: Lab, payee: str, amount: float, category: str) -> None:
@@ -249,10 +251,9 @@ class RaceModel(mesa.Model):
 
     def _wants_gpus(self, lab: Lab) -> bool:
         """No GPU purchases while more than ``idle_tolerance`` of the fleet sat unpowered."""
-        fleet = lab.fleet_units()
-        if fleet <= 0 or self.steps <= 1:
+        if lab.last_fleet_units <= 0 or self.steps <= 1:
             return True
-        return lab.last_running_units >= (1.0 - lab.idle_tolerance) * fleet
+        return lab.last_running_units >= (1.0 - lab.idle_tolerance) * lab.last_fleet_units
 
     def _buy_project(self, lab: Lab, discretionary: float) -> float:
         """Buy the best remaining project if it fits the strategy's project share."""
@@ -378,7 +379,7 @@ class RaceModel(mesa.Model):
         lab.account.capex += value
         lab.account.tariffs += tariff
         lab.account.chips_received += fill.units
-        lab.add_cohort(fill.chip, fill.units, self.t)
+        lab.receive(fill.chip, fill.units, self.t)
         net.record_trade(self.network, supplier.unique_id, lab.unique_id, fill.units, value)
 
     # --------------------------------------------------------- energy market
@@ -435,7 +436,7 @@ class RaceModel(mesa.Model):
         for lab in self.labs:
             units, flops = lab.running(lab.account.power_mw, self.watts_factor)
             lab.account.running_units, lab.account.running_flops = units, flops
-            lab.last_running_units = units
+            lab.last_running_units, lab.last_fleet_units = units, lab.fleet_units()
             lab.train(flops, hw.mfu, self.dt, ceiling)
             self._check_threshold(lab)
 
