@@ -11,31 +11,16 @@ most energy-efficient cohorts first. The market-facing decisions live in
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 
 import mesa
 
 from sim.chips import ChipModel
+from sim.fleet import Cohort, Fleet
 from sim.law import SECONDS_PER_YEAR, step_efficiency_integral
 from sim.strategies import Strategy
 
 HOURS_PER_YEAR = 8766.0
-
-
-@dataclass
-class Cohort:
-    """GPUs of one chip model bought at one time.
-
-    Attributes:
-        chip: the chip model.
-        units: number of GPUs (fractional in this mean-field model).
-        bought: model time of purchase in years (negative: owned before t = 0).
-    """
-
-    chip: ChipModel
-    units: float
-    bought: float
 
 
 @dataclass
@@ -63,10 +48,10 @@ class Lab(mesa.Agent):
     """An AI lab racing along the shared law.
 
     Attributes:
-        name, region: identity.
+        name, region: identity; index: position among the model's labs.
         strategy: the budget-split strategy instance.
         cash: USD on hand (mirrors the ledger).
-        cohorts: the installed fleet.
+        fleet: the installed GPUs (:class:`sim.fleet.Fleet`).
         pending: GPUs delivered this step, installed at the start of the next.
         log2_software: log2 of the software-efficiency multiplier S.
         gamma_software: software doublings per year in force this step.
@@ -101,7 +86,8 @@ class Lab(mesa.Agent):
         self.funding_per_year = funding_per_year
         self.funding_growth = funding_growth
         self.spend_rate = spend_rate
-        self.cohorts = cohorts
+        self.index = 0
+        self.fleet = Fleet(cohorts)
         self.pending: list[Cohort] = []
         self.exogenous_gamma = exogenous_gamma
         self.gamma_software = exogenous_gamma or 0.0
@@ -116,36 +102,22 @@ class Lab(mesa.Agent):
         self.last_running_units = 0.0
         self.last_fleet_units = 0.0
         self.account = StepAccount()
-        self._refresh_fleet()
-
-    def _refresh_fleet(self) -> None:
-        """Recompute the cached fleet totals; cohorts stay sorted by FLOP/W, best first."""
-        self.cohorts.sort(key=lambda c: -c.chip.flops_per_watt)
-        self._units = sum(c.units for c in self.cohorts)
-        self._flops = sum(c.units * c.chip.flops for c in self.cohorts)
-        self._watts = sum(c.units * c.chip.watts for c in self.cohorts)
-        self._oldest = min((c.bought for c in self.cohorts), default=float("inf"))
 
     def fleet_units(self) -> float:
-        """GPUs held."""
-        return self._units
+        """GPUs installed."""
+        return self.fleet.units
 
     def fleet_flops(self) -> float:
-        """Peak dense FLOP/s of the whole fleet."""
-        return self._flops
+        """Peak dense FLOP/s of the installed fleet."""
+        return self.fleet.flops
 
     def power_need_mw(self, watts_factor: float) -> float:
         """MW to run the whole fleet; ``watts_factor`` = PUE x server overhead."""
-        return self._watts * watts_factor / 1e6
+        return self.fleet.watts * watts_factor / 1e6
 
     def retire(self, t: float, lifetime: float) -> float:
         """Drop cohorts at least ``lifetime`` years old; return the units retired."""
-        if t - self._oldest < lifetime - 1e-12:
-            return 0.0
-        before = self._units
-        self.cohorts = [c for c in self.cohorts if t - c.bought < lifetime - 1e-12]
-        self._refresh_fleet()
-        return before - self._units
+        return self.fleet.retire(t, lifetime)
 
     def receive(self, chip: ChipModel, units: float, t: float) -> None:
         """Take delivery of GPUs bought at ``t``; they are installed at the next step."""
@@ -155,37 +127,12 @@ class Lab(mesa.Agent):
     def install_pending(self) -> None:
         """Install the GPUs delivered last step into the running fleet."""
         for cohort in self.pending:
-            self.add_cohort(cohort.chip, cohort.units, cohort.bought)
+            self.fleet.install(cohort)
         self.pending = []
-
-    def add_cohort(self, chip: ChipModel, units: float, t: float) -> None:
-        """Install GPUs, keeping the FLOP/W order and the fleet totals current."""
-        if units <= 0:
-            return
-        cohort = Cohort(chip, units, t)
-        position = bisect.bisect_left(
-            self.cohorts, -chip.flops_per_watt, key=lambda c: -c.chip.flops_per_watt
-        )
-        self.cohorts.insert(position, cohort)
-        self._units += units
-        self._flops += units * chip.flops
-        self._watts += units * chip.watts
-        self._oldest = min(self._oldest, t)
 
     def running(self, power_mw: float, watts_factor: float) -> tuple[float, float]:
         """GPUs and FLOP/s the delivered power can run, most FLOP/W first."""
-        budget_w = power_mw * 1e6 / watts_factor
-        if budget_w >= self._watts:
-            return self._units, self._flops
-        units = flops = 0.0
-        for cohort in self.cohorts:
-            if budget_w <= 0:
-                break
-            run = min(cohort.units, budget_w / cohort.chip.watts)
-            budget_w -= run * cohort.chip.watts
-            units += run
-            flops += run * cohort.chip.flops
-        return units, flops
+        return self.fleet.running(power_mw * 1e6 / watts_factor)
 
     def software_multiplier(self) -> float:
         """S, the software-efficiency multiplier (1 at the start)."""

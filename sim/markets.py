@@ -93,13 +93,19 @@ def _floats(name: str, values: np.ndarray | list[float], *, low: float = 0.0) ->
     return numbers
 
 
+_NUMPY_PAIRWISE_FROM = 8
+
+
 def _largest_sum(values: list[float]) -> float:
     """The largest of the exact, left-to-right and numpy pairwise sums of ``values``.
 
     Callers add fills up in any of these orders; rounding must not let any of
     them exceed capacity.
     """
-    return max(math.fsum(values), sum(values), float(np.sum(values)))
+    exact_and_sequential = max(math.fsum(values), sum(values))
+    if len(values) < _NUMPY_PAIRWISE_FROM:
+        return exact_and_sequential  # numpy sums fewer elements left to right too
+    return max(exact_and_sequential, float(np.sum(values)))
 
 
 def _scale_within(requests: list[float], capacity: float) -> list[float]:
@@ -130,9 +136,14 @@ def allocate_pro_rata(requests: np.ndarray, capacity: float) -> np.ndarray:
         Filled quantities, same shape: ``0 <= filled <= requests`` and
         ``sum(filled) <= capacity``.
     """
+    return np.array(pro_rata_fill(requests, capacity), dtype=float)
+
+
+def pro_rata_fill(requests: list[float] | np.ndarray, capacity: float) -> list[float]:
+    """:func:`allocate_pro_rata` returning Python floats (the per-step hot path)."""
     wanted = _floats("requests", requests)
     cap = _scalar("capacity", capacity, 0.0, allow_inf=True)
-    return np.array(_scale_within(wanted, cap), dtype=float)
+    return _scale_within(wanted, cap)
 
 
 def allocate_by_bid(requests: np.ndarray, bids: np.ndarray, capacity: float) -> np.ndarray:

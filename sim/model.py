@@ -26,7 +26,8 @@ import numpy as np
 from sim import network as net
 from sim.chips import ChipModel, available, extrapolate_roadmap
 from sim.config import Scenario
-from sim.labs import HOURS_PER_YEAR, Cohort, Lab, StepAccount
+from sim.fleet import Cohort
+from sim.labs import HOURS_PER_YEAR, Lab, StepAccount
 from sim.law import SECONDS_PER_YEAR, parameter_set
 from sim.ledger import CUSTOMERS, GOVERNMENT, INVESTORS, WORKFORCE, Ledger
 from sim.markets import hhi, logit_shares
@@ -57,6 +58,9 @@ class RaceModel(mesa.Model):
         self.chip_suppliers = [self._make_chip_supplier(s) for s in scenario.chip_suppliers]
         self.energy_suppliers = [self._make_energy_supplier(s) for s in scenario.energy_suppliers]
         self.labs = [self._make_lab(spec) for spec in scenario.labs]
+        for index, lab in enumerate(self.labs):
+            lab.index = index
+        self.worst_energy_price = self._worst_energy_prices()
         self.network = self._build_network()
         self._chip_edges = {
             (s.unique_id, lab.unique_id): self.network[s.unique_id][lab.unique_id]
@@ -187,6 +191,8 @@ class RaceModel(mesa.Model):
             lab.account = StepAccount()
             self._receive_funding(lab)
         self._frontier_log2_software = max(lab.log2_software for lab in self.labs)
+        if self.scenario.rnd.noise > 0:
+            self._rnd_shocks = self.rng.standard_normal(len(self.labs)).tolist()
         budgets = {lab.unique_id: self._decide(lab) for lab in self.labs}
         self._chip_market(budgets)
         self._energy_market(budgets)
@@ -225,19 +231,20 @@ class RaceModel(mesa.Model):
 
     # ---------------------------------------------------------------- decide
 
-    def _worst_energy_price(self, region: str) -> float:
+    def _worst_energy_prices(self) -> dict[str, float]:
+        """Per region, the highest price per MWh any supplier can charge, carbon tax included."""
         tax = self.scenario.policy.carbon_tax
-        return max(
-            s.base_price * (1.0 + s.scarcity_slope) + tax * s.carbon_intensity
-            for s in self.energy_suppliers
-            if s.region == region
-        )
+        worst: dict[str, float] = {}
+        for s in self.energy_suppliers:
+            price = s.base_price * (1.0 + s.scarcity_slope) + tax * s.carbon_intensity
+            worst[s.region] = max(worst.get(s.region, 0.0), price)
+        return worst
 
     def _decide(self, lab: Lab) -> dict[str, float]:
         """Reserve power, buy projects, split the rest; return the lab's budgets."""
         spendable = min(lab.cash, lab.account.funding + lab.spend_rate * self.dt * lab.cash)
         mwh_per_mw = HOURS_PER_YEAR * self.dt
-        worst = self._worst_energy_price(lab.region)
+        worst = self.worst_energy_price[lab.region]
         need_mw = lab.power_need_mw(self.watts_factor)
         energy_budget = min(spendable, need_mw * mwh_per_mw * worst)
         lab.account.power_requested_mw = energy_budget / (mwh_per_mw * worst)
@@ -258,9 +265,11 @@ class RaceModel(mesa.Model):
     def _buy_project(self, lab: Lab, discretionary: float) -> float:
         """Buy the best remaining project if it fits the strategy's project share."""
         share = lab.strategy.project_share
+        projects = self.scenario.projects
         if not lab.buys_projects or share <= 0 or discretionary <= 0:
             return 0.0
-        projects = self.scenario.projects
+        if len(lab.projects_done) == len(projects.catalogue):
+            return 0.0
         best, best_value = None, 0.0
         units = lab.fleet_units()
         for project in projects.catalogue:
@@ -314,14 +323,15 @@ class RaceModel(mesa.Model):
         lab.rnd_rate = effective
         gamma = rd_gamma(effective, rnd.gamma_max, rnd.half_saturation, rnd.base_gamma)
         if rnd.noise > 0:
-            gamma *= math.exp(rnd.noise * self.rng.standard_normal() - rnd.noise**2 / 2)
+            shock = self._rnd_shocks[lab.index]
+            gamma *= math.exp(rnd.noise * shock - rnd.noise**2 / 2)
         frontier = self._frontier_log2_software
         gamma += spillover_gamma(lab.log2_software, frontier, policy.spillover_strength)
         lab.gamma_software = gamma
 
     # ----------------------------------------------------------- chip market
 
-    def _available(self, supplier: ChipSupplier, max_tpp: float) -> list[ChipModel]:
+    def available_chips(self, supplier: ChipSupplier, max_tpp: float) -> list[ChipModel]:
         """Chips on sale from ``supplier`` this step under ``max_tpp`` (cached per step)."""
         key = (supplier.unique_id, max_tpp)
         if key not in self._available_cache:
@@ -342,7 +352,7 @@ class RaceModel(mesa.Model):
             if not edge["allowed"]:
                 continue
             markup = supplier.price_index * (1.0 + edge["tariff"])
-            for chip in self._available(supplier, edge["max_tpp"]):
+            for chip in self.available_chips(supplier, edge["max_tpp"]):
                 value = chip.flops / (chip.price * markup)
                 if value > best_value:
                     best_value = value

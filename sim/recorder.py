@@ -130,7 +130,7 @@ class Recorder:
 
     def _reference_price(self, supplier) -> float:
         """Unit price (USD) of the supplier's best-value chip on sale now."""
-        offers = supplier.offers(self.model.year)
+        offers = self.model.available_chips(supplier, math.inf)
         if not offers:
             return math.nan
         return supplier.unit_price(max(offers, key=lambda chip: chip.flops_per_dollar))

@@ -34,7 +34,12 @@ import mesa
 import numpy as np
 
 from sim.chips import ChipModel, available
-from sim.markets import adjust_price_index, allocate_by_bid, allocate_pro_rata, scarcity_price
+from sim.markets import (
+    adjust_price_index,
+    allocate_by_bid,
+    pro_rata_fill,
+    scarcity_price,
+)
 
 HOURS_PER_YEAR = 8766.0
 """Hours in a Julian year (365.25 d x 24 h), converting MW over dt years into MWh."""
@@ -287,13 +292,13 @@ class ChipSupplier(mesa.Agent):
         """Chips of the roadmap released by calendar ``year``, derated to ``max_tpp``."""
         return available(self.roadmap, year, max_tpp)
 
-    def _allocate(self, orders: list[ChipOrder], capacity: float) -> np.ndarray:
+    def _allocate(self, orders: list[ChipOrder], capacity: float) -> list[float]:
         """Units per order under the supplier's rationing rule."""
-        requests = np.array([order.units for order in orders], dtype=float)
+        requests = [order.units for order in orders]
         if self.allocation == "by_bid":
             bids = np.array([order.bid for order in orders], dtype=float)
-            return allocate_by_bid(requests, bids, capacity)
-        return allocate_pro_rata(requests, capacity)
+            return allocate_by_bid(np.array(requests), bids, capacity).tolist()
+        return pro_rata_fill(requests, capacity)
 
     def clear(self, orders: list[ChipOrder], t: float, dt: float) -> list[ChipFill]:
         """Fill this step's orders and update the price index for the next step.
@@ -314,9 +319,9 @@ class ChipSupplier(mesa.Agent):
             _number("units", order.units, 0.0)
             _number("bid", order.bid)
         supply = self.capacity(t, dt)
-        units = self._allocate(orders, supply) if orders else np.zeros(0)
+        units = self._allocate(orders, supply) if orders else []
         fills = [
-            ChipFill(o.buyer, o.chip, float(o.units), float(u), self.unit_price(o.chip))
+            ChipFill(o.buyer, o.chip, float(o.units), u, self.unit_price(o.chip))
             for o, u in zip(orders, units, strict=True)
         ]
         self._record(fills, supply)
@@ -506,15 +511,15 @@ class EnergySupplier(mesa.Agent):
         capacity = self.effective_capacity_mw(_number("t", t), step)
         limit = capacity if cap_mw is None else min(capacity, _cap(cap_mw))
         buyers = list(requests_mw)
-        wanted = np.array([_number("requests_mw", requests_mw[b], 0.0) for b in buyers])
-        delivered = allocate_pro_rata(wanted, limit)
-        requested = float(wanted.sum())
+        wanted = [_number("requests_mw", requests_mw[b], 0.0) for b in buyers]
+        delivered = pro_rata_fill(wanted, limit)
+        requested = math.fsum(wanted)
         utilization = _utilization(requested, limit)
         price = float(
             scarcity_price(self.base_price, utilization, self.scarcity_knee, self.scarcity_slope)
         )
-        self._record(requested, limit, float(delivered.sum()), price, utilization, step)
-        return {b: (float(mw), price) for b, mw in zip(buyers, delivered, strict=True)}
+        self._record(requested, limit, sum(delivered), price, utilization, step)
+        return {b: (mw, price) for b, mw in zip(buyers, delivered, strict=True)}
 
     def _record(
         self,
