@@ -16,8 +16,6 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sim.law import PARAMETER_SETS
-
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 STRATEGIES = ("hare", "turtle", "baseline", "adaptive", "static")
 
@@ -55,6 +53,7 @@ class LawConfig(Strict):
         min_length=1,
         max_length=20,
         description="relative (excess) loss targets R* in (0, 1] for time-to-target outputs",
+        json_schema_extra={"unit": "1"},
     )
 
     @field_validator("relative_targets")
@@ -301,14 +300,18 @@ class PolicyConfig(Strict):
 
     carbon_tax: float = param(0.0, "USD/tCO2", "tax on energy emissions", ge=0, le=1e4)
     power_caps: dict[str, float] = Field(
-        default_factory=dict, description="regional cap on MW delivered to labs (region: MW)"
+        default_factory=dict,
+        description="regional cap on MW delivered to labs (region: MW)",
+        json_schema_extra={"unit": "MW"},
     )
     grid_buildout_multiplier: float = param(
         1.0, "1", "multiplier on every energy supplier's build rate", ge=0, le=20
     )
     export_controls: ExportControls = Field(default_factory=ExportControls)
     tariffs: dict[str, float] = Field(
-        default_factory=dict, description="ad-valorem tariff on imported chips (region: rate)"
+        default_factory=dict,
+        description="ad-valorem tariff on imported chips (region: rate)",
+        json_schema_extra={"unit": "1"},
     )
     supply_shock: SupplyShock = Field(default_factory=SupplyShock)
     rd_subsidy_rate: float = param(0.0, "1", "government match per R&D dollar spent", ge=0, le=5)
@@ -373,47 +376,77 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
-        _unique("labs", [lab.name for lab in self.labs])
-        _unique("chip_suppliers", [s.name for s in self.chip_suppliers])
-        _unique("energy_suppliers", [s.name for s in self.energy_suppliers])
-        _unique("hardware.chips", [c.name for c in self.hardware.chips])
+        problems = [
+            *_duplicates("labs", [lab.name for lab in self.labs]),
+            *_duplicates("chip_suppliers", [s.name for s in self.chip_suppliers]),
+            *_duplicates("energy_suppliers", [s.name for s in self.energy_suppliers]),
+            *_duplicates("hardware.chips", [c.name for c in self.hardware.chips]),
+            *self._lab_problems(),
+            *self._supplier_problems(),
+        ]
+        if problems:
+            raise CrossReferenceProblems(problems)
+        return self
+
+    def _lab_problems(self) -> list[str]:
         chip_names = {c.name for c in self.hardware.chips}
+        energy_regions = {s.region for s in self.energy_suppliers}
+        problems = []
         for i, lab in enumerate(self.labs):
             for j, item in enumerate(lab.fleet):
                 if item.chip not in chip_names:
-                    raise ValueError(
-                        f"labs.{i}.fleet.{j}.chip: unknown chip {item.chip!r}; "
-                        f"allowed: {', '.join(sorted(chip_names))}"
+                    problems.append(
+                        f"labs.{i}.fleet.{j}.chip: unknown chip {item.chip!r} "
+                        f"(allowed: {', '.join(sorted(chip_names))})"
                     )
-        energy_regions = {s.region for s in self.energy_suppliers}
-        for i, lab in enumerate(self.labs):
             if lab.region not in energy_regions:
-                raise ValueError(
-                    f"labs.{i}.region: no energy supplier serves region {lab.region!r}; "
-                    f"regions with power: {', '.join(sorted(energy_regions))}"
+                problems.append(
+                    f"labs.{i}.region: no energy supplier serves region {lab.region!r} "
+                    f"(regions with power: {', '.join(sorted(energy_regions))})"
                 )
-        shock = self.policy.supply_shock.supplier
+            if lab.initial_compute is None and sum(item.units for item in lab.fleet) <= 0:
+                problems.append(
+                    f"labs.{i}: needs fleet units > 0 or an initial_compute > 0 to have a loss"
+                )
+        return problems
+
+    def _supplier_problems(self) -> list[str]:
+        chip_names = {c.name for c in self.hardware.chips}
         suppliers = {s.name for s in self.chip_suppliers}
-        if shock is not None and shock not in suppliers:
-            raise ValueError(
-                f"policy.supply_shock.supplier: unknown supplier {shock!r}; "
-                f"allowed: {', '.join(sorted(suppliers))}"
-            )
+        problems = []
         for i, supplier in enumerate(self.chip_suppliers):
             for name in supplier.chips or []:
                 if name not in chip_names:
-                    raise ValueError(f"chip_suppliers.{i}.chips: unknown chip {name!r}")
-        if self.law.params not in PARAMETER_SETS:  # pragma: no cover - Literal guards it
-            raise ValueError(f"law.params: unknown parameter set {self.law.params!r}")
-        return self
+                    problems.append(f"chip_suppliers.{i}.chips: unknown chip {name!r}")
+            if supplier.chips == [] and not supplier.extrapolate:
+                problems.append(
+                    f"chip_suppliers.{i}.chips: sells no chip (empty list and extrapolate false)"
+                )
+        shock = self.policy.supply_shock.supplier
+        if shock is not None and shock not in suppliers:
+            problems.append(
+                f"policy.supply_shock.supplier: unknown supplier {shock!r} "
+                f"(allowed: {', '.join(sorted(suppliers))})"
+            )
+        return problems
 
 
-def _unique(field: str, names: list[str]) -> None:
+class CrossReferenceProblems(ValueError):
+    """Every inconsistency between parts of a scenario, each line starting with its path."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def _duplicates(field: str, names: list[str]) -> list[str]:
     seen: set[str] = set()
+    problems = []
     for name in names:
         if name in seen:
-            raise ValueError(f"{field}: duplicate name {name!r}")
+            problems.append(f"{field}: duplicate name {name!r}")
         seen.add(name)
+    return problems
 
 
 class ConfigError(ValueError):
@@ -428,9 +461,12 @@ def describe_errors(error: ValidationError) -> list[str]:
     """One line per pydantic error: the field path, what is wrong, the allowed range."""
     lines = []
     for item in error.errors(include_url=False):
+        ctx = item.get("ctx") or {}
+        if isinstance(ctx.get("error"), CrossReferenceProblems):
+            lines.extend(ctx["error"].problems)
+            continue
         path = ".".join(str(part) for part in item["loc"]) or "(top level)"
         message = item["msg"]
-        ctx = item.get("ctx") or {}
         bounds = _bounds_text(ctx)
         got = item.get("input")
         got_text = "" if isinstance(got, dict | list) else f", got {got!r}"

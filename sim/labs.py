@@ -57,6 +57,7 @@ class Lab(mesa.Agent):
         gamma_software: software doublings per year in force this step.
         exogenous_gamma: fixed software gamma, or None when R&D buys it.
         rnd_rate: effective R&D spend rate of the last step, USD/yr (subsidy included).
+        expected_energy_price: USD/MWh (tax included) the lab expects to pay this step.
         compute: cumulative logical compute, FLOP.
         recovered_share: waste share recovered by projects so far.
         projects_done: names of projects bought.
@@ -101,6 +102,7 @@ class Lab(mesa.Agent):
         self.idle_tolerance = idle_tolerance
         self.last_running_units = 0.0
         self.last_fleet_units = 0.0
+        self.expected_energy_price = 0.0
         self.account = StepAccount()
 
     def fleet_units(self) -> float:

@@ -61,6 +61,7 @@ class RaceModel(mesa.Model):
         for index, lab in enumerate(self.labs):
             lab.index = index
         self.worst_energy_price = self._worst_energy_prices()
+        self.cheapest_energy_price = self._cheapest_energy_prices()
         self.network = self._build_network()
         self._chip_edges = {
             (s.unique_id, lab.unique_id): self.network[s.unique_id][lab.unique_id]
@@ -188,6 +189,7 @@ class RaceModel(mesa.Model):
         net.reset_step_flows(self.network)
         self._infrastructure()
         for lab in self.labs:
+            lab.expected_energy_price = self.expected_energy_price(lab)
             lab.account = StepAccount()
             self._receive_funding(lab)
         self._frontier_log2_software = max(lab.log2_software for lab in self.labs)
@@ -302,7 +304,7 @@ class RaceModel(mesa.Model):
         capex = 0.0
         if offer is not None:
             per_chip_year = offer[1].flops * hw.mfu * SECONDS_PER_YEAR * lab.software_multiplier()
-            capex = slope * per_chip_year / offer[2]
+            capex = slope * per_chip_year / offer[4]
         rnd = self.scenario.rnd
         rate = lab.one_year_compute(hw.mfu)
         dgamma = rd_gamma_slope(lab.rnd_rate, rnd.gamma_max, rnd.half_saturation)
@@ -338,11 +340,41 @@ class RaceModel(mesa.Model):
             self._available_cache[key] = available(supplier.roadmap, self.year, max_tpp)
         return self._available_cache[key]
 
-    def _best_offer(self, lab: Lab):
-        """(supplier, chip, effective unit price incl. tariff, tariff) with the most FLOP/$.
+    def _cheapest_energy_prices(self) -> dict[str, float]:
+        """Per region, the lowest price per MWh on offer at the start, carbon tax included."""
+        tax = self.scenario.policy.carbon_tax
+        cheapest: dict[str, float] = {}
+        for s in self.energy_suppliers:
+            price = s.base_price + tax * s.carbon_intensity
+            cheapest[s.region] = min(cheapest.get(s.region, math.inf), price)
+        return cheapest
 
-        Only allowed network edges count; None if the lab can buy nothing.
-        Prices move only when the chip market clears, so this is cached per step.
+    def expected_energy_price(self, lab: Lab) -> float:
+        """USD per MWh the lab expects to pay: what it paid last step, carbon tax included.
+
+        Before its first purchase, the cheapest price on offer in its region.
+        """
+        mwh = lab.account.power_mw * HOURS_PER_YEAR * self.dt
+        if mwh <= 0:
+            return self.cheapest_energy_price[lab.region]
+        return (lab.account.energy + lab.account.carbon_tax) / mwh
+
+    def ownership_cost(self, lab: Lab, chip: ChipModel, unit_price: float) -> float:
+        """Price of a GPU plus the power it draws over its lifetime at the expected price.
+
+        Labs size GPU orders by this total cost of ownership, so dearer power
+        (a carbon tax, scarcity) buys fewer and more energy-efficient GPUs.
+        """
+        hw = self.scenario.hardware
+        mwh = chip.watts * self.watts_factor / 1e6 * HOURS_PER_YEAR * hw.lifetime_years
+        return unit_price + mwh * lab.expected_energy_price
+
+    def _best_offer(self, lab: Lab):
+        """The offer with the most FLOP per dollar of ownership cost, or None.
+
+        Returns ``(supplier, chip, unit price incl. tariff, tariff, ownership cost)``.
+        Only allowed network edges count. Prices move only when markets clear,
+        so this is cached per step.
         """
         if lab.unique_id in self._offer_cache:
             return self._offer_cache[lab.unique_id]
@@ -353,10 +385,11 @@ class RaceModel(mesa.Model):
                 continue
             markup = supplier.price_index * (1.0 + edge["tariff"])
             for chip in self.available_chips(supplier, edge["max_tpp"]):
-                value = chip.flops / (chip.price * markup)
-                if value > best_value:
-                    best_value = value
-                    best = (supplier, chip, chip.price * markup, edge["tariff"])
+                price = chip.price * markup
+                cost = self.ownership_cost(lab, chip, price)
+                if chip.flops / cost > best_value:
+                    best_value = chip.flops / cost
+                    best = (supplier, chip, price, edge["tariff"], cost)
         self._offer_cache[lab.unique_id] = best
         return best
 
@@ -368,8 +401,8 @@ class RaceModel(mesa.Model):
             offer = self._best_offer(lab)
             if budget <= 0 or offer is None:
                 continue
-            supplier, chip, effective_price, tariff = offer
-            units = budget / effective_price
+            supplier, chip, _, tariff, ownership = offer
+            units = budget / ownership
             order_value = units * supplier.unit_price(chip)
             orders[supplier.unique_id].append(ChipOrder(lab.unique_id, chip, units, order_value))
             tariffs[supplier.unique_id, lab.unique_id] = tariff
