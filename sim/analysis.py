@@ -37,6 +37,26 @@ def realized_gamma(t: np.ndarray, efficiency: np.ndarray) -> float:
     return float(x_centered @ (y - y.mean()) / denominator)
 
 
+def trailing_gamma(labs: pd.DataFrame, window_steps: int) -> pd.Series:
+    """Per step, each lab's realized gamma over its trailing ``window_steps`` steps.
+
+    The OLS slope of log2(efficiency) on t within the window (NaN until the
+    window holds two usable points): the per-step view of :func:`realized_gamma`.
+    """
+    out = pd.Series(np.nan, index=labs.index, name="realized_gamma_trailing")
+    for _, group in labs.groupby("lab", sort=False, observed=True):
+        t, efficiency = group["t"].to_numpy(), group["efficiency"].to_numpy()
+        values = [
+            realized_gamma(
+                t[max(0, i - window_steps + 1) : i + 1],
+                efficiency[max(0, i - window_steps + 1) : i + 1],
+            )
+            for i in range(len(group))
+        ]
+        out.loc[group.index] = values
+    return out
+
+
 def time_to_target(t: np.ndarray, relative: np.ndarray, target: float) -> float:
     """First time the relative (excess) loss reaches ``target``, or NaN if it never does.
 

@@ -121,6 +121,8 @@ class ChipSupplierSpec(Strict):
     )
     capacity_growth: float = param(0.3, "1/yr", "annual capacity growth", ge=0, le=5)
     price_response: float = param(0.5, "1/yr", "price-index response to excess demand", ge=0, le=20)
+    price_floor: float = param(0.5, "1", "lowest price index (multiple of list price)", gt=0, le=1)
+    price_ceiling: float = param(5.0, "1", "highest price index", ge=1, le=100)
     allocation: Literal["pro_rata", "by_bid"] = Field(
         "pro_rata", description="rationing rule when orders exceed capacity"
     )
@@ -205,10 +207,10 @@ class RnDConfig(Strict):
     """R&D production of software efficiency (diminishing returns, spillovers)."""
 
     gamma_max: float = param(
-        2.5, "doublings/yr", "saturation software gamma (algorithmic progress ~1.5/yr)", ge=0, le=10
+        2.0, "doublings/yr", "saturation software gamma (algorithmic progress ~1.5/yr)", ge=0, le=10
     )
     half_saturation: float = param(
-        3e9, "USD/yr", "R&D spend giving half of gamma_max", gt=0, le=1e13
+        4e9, "USD/yr", "R&D spend giving half of gamma_max", gt=0, le=1e13
     )
     base_gamma: float = param(0.0, "doublings/yr", "gamma with no R&D (free diffusion)", ge=0, le=5)
     noise: float = param(

@@ -51,6 +51,7 @@ class RaceModel(mesa.Model):
         self.scenario = scenario
         self.dt = scenario.dt
         self.t = 0.0
+        self.step_year = scenario.start_year
         self._set_law()
         self.watts_factor = scenario.hardware.pue * scenario.hardware.server_overhead
         self.ledger = Ledger()
@@ -67,6 +68,14 @@ class RaceModel(mesa.Model):
             (s.unique_id, lab.unique_id): self.network[s.unique_id][lab.unique_id]
             for s in self.chip_suppliers
             for lab in self.labs
+        }
+        self._energy_buyers = {
+            s.unique_id: [
+                lab
+                for lab in self.network.successors(s.unique_id)
+                if self.network[s.unique_id][lab]["allowed"]
+            ]
+            for s in self.energy_suppliers
         }
         self._available_cache = {}
         self._offer_cache = {}
@@ -115,12 +124,15 @@ class RaceModel(mesa.Model):
             capacity_growth=spec.capacity_growth,
             price_response=spec.price_response,
             allocation=spec.allocation,
+            price_floor=spec.price_floor,
+            price_ceiling=spec.price_ceiling,
         )
         self.ledger.open(spec.name, 0.0)
         shock = self.scenario.policy.supply_shock
-        if shock.supplier == spec.name and shock.duration_years > 0:
-            start = shock.start_year - self.scenario.start_year
-            supplier.add_outage(max(start, 0.0), shock.duration_years, shock.fraction_lost)
+        start = shock.start_year - self.scenario.start_year
+        end = start + shock.duration_years
+        if shock.supplier == spec.name and end > max(start, 0.0):
+            supplier.add_outage(max(start, 0.0), end - max(start, 0.0), shock.fraction_lost)
         return supplier
 
     def _make_energy_supplier(self, spec) -> EnergySupplier:
@@ -184,6 +196,7 @@ class RaceModel(mesa.Model):
     def step(self) -> None:
         """Advance the economy by one step of ``dt`` years (see the module docstring)."""
         self.t = (self.steps - 1) * self.dt
+        self.step_year = self.year
         self._available_cache: dict[tuple[int, float], list[ChipModel]] = {}
         self._offer_cache: dict[int, tuple | None] = {}
         net.reset_step_flows(self.network)
@@ -225,9 +238,16 @@ class RaceModel(mesa.Model):
         self.ledger.transfer(self.steps, payer, lab.name, amount, category)
         lab.cash += amount
 
+    def _growth_integral(self, growth: float) -> float:
+        """``integral_t^(t+dt) (1 + g)^tau d tau``: a flow growing at ``g``/yr over this step."""
+        log_growth = math.log1p(growth)
+        if log_growth == 0:
+            return self.dt
+        return math.exp(log_growth * self.t) * math.expm1(log_growth * self.dt) / log_growth
+
     def _receive_funding(self, lab: Lab) -> None:
-        rate = lab.funding_per_year * (1.0 + lab.funding_growth) ** self.t
-        amount = rate * self.scenario.policy.capital_availability * self.dt
+        integral = self._growth_integral(lab.funding_growth)
+        amount = lab.funding_per_year * integral * self.scenario.policy.capital_availability
         lab.account.funding = amount
         self._receive(lab, INVESTORS, amount, "funding")
 
@@ -334,10 +354,10 @@ class RaceModel(mesa.Model):
     # ----------------------------------------------------------- chip market
 
     def available_chips(self, supplier: ChipSupplier, max_tpp: float) -> list[ChipModel]:
-        """Chips on sale from ``supplier`` this step under ``max_tpp`` (cached per step)."""
+        """Chips on sale from ``supplier`` at the start of this step under ``max_tpp`` (cached)."""
         key = (supplier.unique_id, max_tpp)
         if key not in self._available_cache:
-            self._available_cache[key] = available(supplier.roadmap, self.year, max_tpp)
+            self._available_cache[key] = available(supplier.roadmap, self.step_year, max_tpp)
         return self._available_cache[key]
 
     def _cheapest_energy_prices(self) -> dict[str, float]:
@@ -441,7 +461,7 @@ class RaceModel(mesa.Model):
         }
 
     def _energy_market(self, budgets: dict[int, dict[str, float]]) -> None:
-        """Merit order: each region's labs fill from the cheapest supplier (tax included)."""
+        """Merit order: labs fill from the cheapest supplier they have an edge to (tax included)."""
         tax = self.scenario.policy.carbon_tax
         caps = self._region_caps()
         remaining = {lab.unique_id: lab.account.power_requested_mw for lab in self.labs}
@@ -449,9 +469,9 @@ class RaceModel(mesa.Model):
         merit = sorted(self.energy_suppliers, key=lambda s: s.base_price + tax * s.carbon_intensity)
         for supplier in merit:
             requests = {
-                lab_id: mw
-                for lab_id, mw in remaining.items()
-                if mw > 0 and labs[lab_id].region == supplier.region
+                lab_id: remaining[lab_id]
+                for lab_id in self._energy_buyers[supplier.unique_id]
+                if remaining[lab_id] > 0
             }
             cleared = supplier.clear(requests, caps[supplier.unique_id], self.t, self.dt)
             for lab_id, (mw, price) in cleared.items():
@@ -498,11 +518,7 @@ class RaceModel(mesa.Model):
     def market_size_in_step(self) -> float:
         """AI-services revenue of the step: ``M0 integral (1+g)^tau`` over the step."""
         market = self.scenario.market
-        log_growth = math.log1p(market.growth)
-        if log_growth == 0:
-            return market.initial_size * self.dt
-        start = math.exp(log_growth * self.t)
-        return market.initial_size * start * math.expm1(log_growth * self.dt) / log_growth
+        return market.initial_size * self._growth_integral(market.growth)
 
     def shares(self) -> np.ndarray:
         """Market shares by logit in ``-L / T``."""
@@ -510,7 +526,7 @@ class RaceModel(mesa.Model):
         return logit_shares(losses, self.scenario.market.temperature)
 
     def _revenue(self) -> None:
-        size = self.market_size_in_step()
+        size = self.last_market_size = self.market_size_in_step()
         self.last_shares = self.shares()
         kept = self.scenario.market.training_share
         for lab, share in zip(self.labs, self.last_shares, strict=True):

@@ -10,6 +10,8 @@ smaller on disk. Tables:
 - ``markets``: one row per step x supplier (price, demand, supply, sales,
   shortage, utilization, energy, emissions);
 - ``edges``: one row per step x supply-network edge with the trades on it;
+- ``economy``: one row per step (leader, HHI of compute and of market share,
+  totals of compute, energy and emissions, the step's market size);
 - ``ledger``: one row per payment (step, payer, payee, category, amount).
 
 Step 0 is the initial state, before any trade.
@@ -25,6 +27,7 @@ import pandas as pd
 
 from sim.labs import HOURS_PER_YEAR
 from sim.law import SECONDS_PER_YEAR
+from sim.markets import hhi
 
 if TYPE_CHECKING:
     from sim.model import RaceModel
@@ -51,6 +54,11 @@ EDGE_COLUMNS = (
     "step", "supplier", "lab", "kind", "tariff", "max_tpp", "allowed", "quantity", "value",
 )  # fmt: skip
 LEDGER_COLUMNS = ("step", "payer", "payee", "category", "amount")
+ECONOMY_COLUMNS = (
+    "step", "year", "t", "leader", "hhi_compute", "hhi_market_share", "total_compute",
+    "energy_mwh", "emissions_t", "market_size",
+)  # fmt: skip
+_ECONOMY_NUMBERS = tuple(c for c in ECONOMY_COLUMNS if c != "leader")
 _INTEGER_COLUMNS = ("step", "projects_done")
 
 
@@ -62,6 +70,7 @@ class Recorder:
         self.lab_rows: list[tuple] = []
         self.market_rows: list[tuple] = []
         self.edge_rows: list[tuple] = []
+        self.economy_rows: list[tuple] = []
         self._edges = [
             (supplier, lab, data) for supplier, lab, data in model.network.edges(data=True)
         ]
@@ -74,6 +83,7 @@ class Recorder:
             self.lab_rows.append(self._lab_row(i, lab, share, added=math.nan))
         self._record_markets()
         self._record_edges()
+        self._record_economy(0.0)
 
     def record_step(self) -> None:
         """Record the step that just ended."""
@@ -84,6 +94,7 @@ class Recorder:
             self.lab_rows.append(self._lab_row(i, lab, share, added))
         self._record_markets()
         self._record_edges()
+        self._record_economy(model.last_market_size)
 
     def _lab_row(self, index: int, lab, share: float, added: float) -> tuple:
         model, account = self.model, lab.account
@@ -92,7 +103,8 @@ class Recorder:
         power = account.power_mw
         mfu = model.scenario.hardware.mfu
         hw = account.running_flops * mfu * SECONDS_PER_YEAR / power if power > 0 else math.nan
-        efficiency = added / (power * model.dt) if power > 0 else math.nan
+        power_years = power * model.dt
+        efficiency = added / power_years if power_years > 0 else math.nan
         return (
             index, model.steps, model.year, model.t, loss, relative, lab.compute, hw,
             lab.software_multiplier(), efficiency, lab.gamma_software, lab.fleet_units(),
@@ -108,7 +120,7 @@ class Recorder:
         for index, s in enumerate(model.chip_suppliers):
             utilization = s.last_sold / s.last_supply if s.last_supply > 0 else math.nan
             self.market_rows.append(
-                (index, *head, self._reference_price(s), s.price_index, s.last_demand,
+                (index, *head, self._reference_price(s), s.quoted_index, s.last_demand,
                  s.last_supply, s.last_sold, s.last_shortage, utilization, 0.0, 0.0,
                  s.last_revenue)
             )  # fmt: skip
@@ -121,6 +133,18 @@ class Recorder:
                  s.last_energy_mwh * s.last_price)
             )  # fmt: skip
 
+    def _record_economy(self, market_size: float) -> None:
+        model = self.model
+        computes = [lab.compute for lab in model.labs]
+        shares = model.last_shares if model.steps else model.shares()
+        energy = sum(s.last_energy_mwh for s in model.energy_suppliers) if model.steps else 0.0
+        emissions = sum(s.last_emissions_t for s in model.energy_suppliers) if model.steps else 0.0
+        leader = min(range(len(computes)), key=lambda i: model.loss_of(computes[i]))
+        self.economy_rows.append(
+            (leader, model.steps, model.year, model.t, hhi(computes), hhi(shares),
+             sum(computes), energy, emissions, market_size)
+        )  # fmt: skip
+
     def _record_edges(self) -> None:
         step = self.model.steps
         self.edge_rows.extend(
@@ -129,11 +153,12 @@ class Recorder:
         )
 
     def _reference_price(self, supplier) -> float:
-        """Unit price (USD) of the supplier's best-value chip on sale now."""
+        """Unit price (USD) labs paid this step for the supplier's best-value chip."""
         offers = self.model.available_chips(supplier, math.inf)
         if not offers:
             return math.nan
-        return supplier.unit_price(max(offers, key=lambda chip: chip.flops_per_dollar))
+        best = max(offers, key=lambda chip: chip.flops_per_dollar)
+        return best.price * supplier.quoted_index
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The run's tables as DataFrames keyed ``labs``, ``markets``, ``edges``, ``ledger``."""
@@ -141,6 +166,7 @@ class Recorder:
             "labs": self._labs_table(),
             "markets": self._markets_table(),
             "edges": self._edges_table(),
+            "economy": self._economy_table(),
             "ledger": self._ledger_table(),
         }
 
@@ -165,6 +191,11 @@ class Recorder:
             "region": _categorical(codes, [s.region for s in suppliers]),
         }
         return _assemble(MARKET_COLUMNS, _MARKET_NUMBERS, numbers, labels)
+
+    def _economy_table(self) -> pd.DataFrame:
+        codes, numbers = _split(self.economy_rows, len(_ECONOMY_NUMBERS))
+        labels = {"leader": _categorical(codes, [lab.name for lab in self.model.labs])}
+        return _assemble(ECONOMY_COLUMNS, _ECONOMY_NUMBERS, numbers, labels)
 
     def _edges_table(self) -> pd.DataFrame:
         graph = self.model.network

@@ -9,7 +9,9 @@ Functional forms (documented in docs/model.md):
   with ``x`` the effective R&D spend rate in USD/yr (own spend times
   ``1 + subsidy``). Calibration: frontier algorithmic progress halves the
   compute for fixed performance every ~8 months (Ho et al. 2024), about 1.5
-  doublings/yr, reached here at ``x = half_saturation`` when gamma_max = 3.
+  doublings/yr. With the defaults (gamma_max = 2, half_saturation = 4e9
+  USD/yr) a lab spending 4e9 USD/yr gets 1 doubling/yr and one spending
+  1.2e10 USD/yr gets 1.5.
 - Spillovers (knowledge diffusion) close a share ``strength`` per year of the
   gap in log2 software efficiency to the frontier lab::
 

@@ -3,8 +3,10 @@
 Outputs of ``race run`` in ``results/<scenario-name>/`` (each file written
 atomically: temporary file, then rename):
 
-- ``labs.parquet`` (step x lab), ``markets.parquet`` (step x supplier),
-  ``edges.parquet`` (step x network edge), ``ledger.parquet`` (every payment);
+- ``labs.parquet`` (step x lab, with each lab's realized gamma over the
+  trailing year), ``markets.parquet`` (step x supplier), ``edges.parquet``
+  (step x network edge), ``economy.parquet`` (step: leader, HHI of compute and
+  market share, totals), ``ledger.parquet`` (every payment);
 - ``lab_summary.parquet`` (one row per lab) and ``summary.parquet`` (one row);
 - ``scenario.yaml`` (the validated scenario with every default filled in);
 - figures (``sim.figures``).
@@ -18,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sim.analysis import lab_summary, run_summary
+from sim.analysis import lab_summary, run_summary, trailing_gamma
 from sim.config import Scenario
 from sim.io import atomic_write_parquet, atomic_write_text
 from sim.model import RaceModel, release
@@ -53,6 +55,9 @@ def run_scenario(scenario: Scenario, seed: int | None = None) -> RunResult:
     model = run_model(scenario, seed)
     tables = model.recorder.tables()
     release(model)
+    tables["labs"]["realized_gamma_trailing"] = trailing_gamma(
+        tables["labs"], scenario.steps_per_year
+    )
     labs = lab_summary(tables["labs"], scenario.law.relative_targets)
     summary = {
         "scenario": scenario.name,

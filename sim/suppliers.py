@@ -244,6 +244,7 @@ class ChipSupplier(mesa.Agent):
         self.price_index = 1.0
         self._outages = _OutageSchedule()
         self.produced = self.sold = self.shortage = self.revenue = 0.0
+        self.quoted_index = self.price_index
         self.last_demand = self.last_supply = self.last_sold = 0.0
         self.last_shortage = self.last_revenue = 0.0
 
@@ -319,6 +320,7 @@ class ChipSupplier(mesa.Agent):
             _number("units", order.units, 0.0)
             _number("bid", order.bid)
         supply = self.capacity(t, dt)
+        self.quoted_index = self.price_index
         units = self._allocate(orders, supply) if orders else []
         fills = [
             ChipFill(o.buyer, o.chip, float(o.units), u, self.unit_price(o.chip))

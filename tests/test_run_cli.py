@@ -8,7 +8,7 @@ from sim.cli import main
 from sim.recorder import LAB_COLUMNS, MARKET_COLUMNS
 from tests.builders import small_economy_dict
 
-TABLES = ("labs", "markets", "edges", "ledger", "lab_summary", "summary")
+TABLES = ("labs", "markets", "edges", "economy", "ledger", "lab_summary", "summary")
 FIGURES = ("loss", "market_share", "compute", "chip_market", "energy")
 
 
@@ -26,7 +26,7 @@ def test_every_table_is_written_and_readable(run_dir):
     for name in TABLES:
         assert not pd.read_parquet(run_dir / f"{name}.parquet").empty
     labs = pd.read_parquet(run_dir / "labs.parquet")
-    assert list(labs.columns) == list(LAB_COLUMNS)
+    assert list(labs.columns) == [*LAB_COLUMNS, "realized_gamma_trailing"]
     assert labs["step"].max() == 12
     assert set(labs["lab"]) == {"us_hare", "us_turtle", "cn_base", "cn_adapt"}
     markets = pd.read_parquet(run_dir / "markets.parquet")

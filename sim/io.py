@@ -1,0 +1,97 @@
+"""Atomic file output: a reader never sees a half-written file.
+
+Every writer here writes to a temporary file in the target's own directory,
+flushes it to disk and then renames it over the target with :func:`os.replace`
+(atomic on POSIX and Windows within one file system). If writing fails, the
+temporary file is removed and any existing target is left untouched. Files get
+the usual permissions (``0o666`` minus the process umask, read once at import),
+not the owner-only mode of :func:`tempfile.mkstemp`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+TEMP_SUFFIX = ".tmp"
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+FILE_MODE = 0o666 & ~_current_umask()
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | Path, mode: str = "w", **open_kwargs: Any) -> Iterator[IO[Any]]:
+    """Open a temporary sibling of ``path`` for writing; rename it over ``path`` on success.
+
+    Args:
+        path: the final file. Its directory must exist.
+        mode: ``"w"`` (text, UTF-8 unless ``encoding`` is given) or ``"wb"``.
+        **open_kwargs: passed to :func:`os.fdopen` (e.g. ``newline``).
+
+    Raises:
+        ValueError: if ``mode`` is not a write mode.
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"mode must be 'w' or 'wb', got {mode!r}")
+    if mode == "w":
+        open_kwargs.setdefault("encoding", "utf-8")
+    target = Path(path)
+    fd, temp_name = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX
+    )
+    try:
+        with os.fdopen(fd, mode, **open_kwargs) as handle:
+            os.chmod(temp_name, FILE_MODE)
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` (UTF-8) atomically."""
+    with atomic_open(path, "w") as handle:
+        handle.write(text)
+
+
+def atomic_write_csv(frame: pd.DataFrame, path: str | Path, **to_csv_kwargs: Any) -> None:
+    """Write ``frame`` as CSV without its index; NaN is written as an empty field.
+
+    Args:
+        frame: the table (anything with a pandas-style ``to_csv``).
+        path: the final CSV file.
+        **to_csv_kwargs: passed to ``frame.to_csv`` (``index`` defaults to False).
+    """
+    to_csv_kwargs.setdefault("index", False)
+    with atomic_open(path, "w", newline="") as handle:
+        frame.to_csv(handle, **to_csv_kwargs)
+
+
+def atomic_write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write ``frame`` as Parquet (pyarrow) atomically."""
+    with atomic_open(path, "wb") as handle:
+        frame.to_parquet(handle)
+
+
+def atomic_save_figure(figure: Any, path: str | Path, dpi: int = 150) -> None:
+    """Save a Matplotlib figure atomically, in the format named by ``path``'s suffix."""
+    target = Path(path)
+    image_format = target.suffix.lstrip(".").lower() or "png"
+    with atomic_open(target, "wb") as handle:
+        figure.savefig(handle, format=image_format, dpi=dpi, bbox_inches="tight")
