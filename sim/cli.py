@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from sim import __version__, cli_law
+from sim import __version__, cli_law, cli_sweep
 
 USAGE_ERROR = 2
 
@@ -32,22 +32,24 @@ def _add_validate(commands: argparse._SubParsersAction) -> None:
         help="reproduce the race-to-efficiency paper's analytical results",
         description="Write figure1/figure3/table2/chinchilla CSVs, figures and report.md.",
     )
-    parser.add_argument("--out", default="results/validation", help="output folder")
+    cli_sweep.add_results_options(parser)
     parser.add_argument("--kappa", type=float, default=0.05, help="scaling exponent, > 0")
     parser.add_argument("--dt", type=float, default=1 / 12, help="model step in years, > 0")
     parser.set_defaults(handler=_run_validate)
 
 
 def _run_validate(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from sim.validate import format_summary, run_validation
 
     if not args.dt > 0:
         raise ValueError(f"dt must be in (0, inf), got {args.dt}")
-    table2 = run_validation(Path(args.out), kappa=args.kappa, dt=args.dt)
+    from sim.paths import output_folder
+
+    out_dir = output_folder(args.results, args.out, "validation")
+    table2 = run_validation(out_dir, kappa=args.kappa, dt=args.dt)
     print(format_summary(table2))
-    print(f"wrote {args.out}/ (figure1, figure3, table2, chinchilla, report.md)")
+    print(f"wrote {out_dir}/ (figure1, figure3, table2, chinchilla, report.md)")
     return 0
 
 
@@ -59,20 +61,21 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("config", help="scenario YAML file (e.g. experiments/baseline.yaml)")
     parser.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
-    parser.add_argument("--out", default=None, help="output folder (default results/<name>)")
+    cli_sweep.add_set_option(parser)
+    cli_sweep.add_results_options(parser)
     parser.add_argument("--no-figures", action="store_true", help="write tables only")
     parser.set_defaults(handler=_run_scenario)
 
 
 def _run_scenario(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from sim.config import load_scenario
+    from sim.paths import output_folder
     from sim.runs import run_scenario, write_run
 
-    overrides = {} if args.seed is None else {"seed": args.seed}
+    overrides = list(args.overrides) + ([] if args.seed is None else [f"seed={args.seed}"])
     scenario = load_scenario(args.config, overrides)
-    out_dir = Path(args.out) if args.out else Path("results") / scenario.name
+    out_dir = output_folder(args.results, args.out, scenario.name)
     result = run_scenario(scenario)
     written = write_run(result, out_dir, figures=not args.no_figures)
     print(_format_run(result))
@@ -98,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_validate(commands)
     _add_run(commands)
     cli_law.register(commands)
+    cli_sweep.register(commands)
     return parser
 
 

@@ -498,12 +498,12 @@ def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
         raise ConfigError(source, describe_errors(error)) from None
 
 
-def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
     """Load and validate a scenario YAML file (safe loader: no object construction).
 
     Args:
         path: the YAML file.
-        overrides: top-level keys replacing the file's (e.g. ``{"seed": 3}``).
+        overrides: ``path.to.field=value`` assignments applied before validation.
 
     Raises:
         ConfigError: unreadable file, bad YAML or invalid scenario.
@@ -518,7 +518,9 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     except yaml.YAMLError as error:
         raise ConfigError(str(path), [f"not valid YAML: {error}".splitlines()[0]]) from None
     if isinstance(data, dict) and overrides:
-        data = {**data, **overrides}
+        from sim.experiment import apply_overrides
+
+        apply_overrides(data, overrides, str(path))
     return parse_scenario(data, str(path))
 
 

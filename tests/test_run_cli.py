@@ -18,7 +18,7 @@ def run_dir(tmp_path_factory):
     config = folder / "small.yaml"
     config.write_text(yaml.safe_dump({**small_economy_dict(), "years": 1}))
     out = folder / "out"
-    assert main(["run", str(config), "--seed", "11", "--out", str(out)]) == 0
+    assert main(["run", str(config), "--seed", "11", "--results", str(folder), "--out", "out"]) == 0
     return out
 
 
@@ -66,10 +66,33 @@ def test_default_output_folder_is_results_slash_name(tmp_path, monkeypatch):
     assert not (tmp_path / "results" / "tiny" / "loss.png").exists()
 
 
+@pytest.mark.parametrize("out", ["../escape", "/tmp/elsewhere", "a/../../b", "."])
+def test_output_folder_cannot_leave_the_results_root(tmp_path, out):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump({**small_economy_dict(), "years": 0.25}))
+    argv = ["run", str(config), "--results", str(tmp_path / "results"), "--out", out]
+    assert main(argv) == 2
+    assert not (tmp_path / "escape").exists()
+
+
+def test_set_overrides_any_field(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump({**small_economy_dict(), "years": 0.25}))
+    argv = ["run", str(config), "--results", str(tmp_path), "--out", "o", "--no-figures"]
+    assert main([*argv, "--set", "policy.carbon_tax=75", "--set", "labs.*.spend_rate=0.2"]) == 0
+    saved = yaml.safe_load((tmp_path / "o" / "scenario.yaml").read_text())
+    assert saved["policy"]["carbon_tax"] == 75
+    assert {lab["spend_rate"] for lab in saved["labs"]} == {0.2}
+    assert main([*argv, "--set", "policy.carbon_tax=-1"]) == 2
+    assert main([*argv, "--set", "policy.no_such_lever=1"]) == 2
+    assert main([*argv, "--set", "labs.9.cash=1"]) == 2
+
+
 def test_rerun_replaces_outputs_atomically(run_dir, tmp_path):
     before = pd.read_parquet(run_dir / "labs.parquet")
     config = tmp_path / "again.yaml"
     config.write_text(yaml.safe_dump({**small_economy_dict(), "years": 1}))
-    assert main(["run", str(config), "--seed", "11", "--out", str(run_dir), "--no-figures"]) == 0
+    argv = ["run", str(config), "--seed", "11", "--no-figures"]
+    assert main([*argv, "--results", str(run_dir.parent), "--out", run_dir.name]) == 0
     pd.testing.assert_frame_equal(before, pd.read_parquet(run_dir / "labs.parquet"))
     assert not list(run_dir.glob("*.tmp"))

@@ -1,0 +1,121 @@
+"""``race sweep`` and ``race schema``: experiments at scale from a shell."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from sim.paths import DEFAULT_RESULTS, output_folder
+
+INTERRUPTED = 130
+RUNS_FAILED = 1
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``race sweep`` and ``race schema`` to the ``race`` parser."""
+    _add_sweep(commands)
+    _add_schema(commands)
+
+
+def add_results_options(parser: argparse.ArgumentParser) -> None:
+    """``--results ROOT`` and ``--out NAME``: outputs stay inside the results root."""
+    parser.add_argument("--results", default=DEFAULT_RESULTS, help="results root folder")
+    parser.add_argument("--out", default=None, help="folder inside the results root")
+
+
+def add_set_option(parser: argparse.ArgumentParser) -> None:
+    """``--set path.to.field=value``, repeatable."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override any config field, e.g. --set policy.carbon_tax=50 (repeatable)",
+    )
+
+
+def _add_sweep(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "sweep",
+        help="run an experiment (design x replications) into a resumable dataset",
+        description="Run every run of an experiment not yet stored; rerun to resume.",
+    )
+    parser.add_argument("experiment", help="experiment YAML (see experiments/)")
+    add_set_option(parser)
+    add_results_options(parser)
+    parser.add_argument("--backend", choices=["serial", "processes", "dask"], default=None)
+    parser.add_argument("--workers", type=int, default=None, help="worker processes")
+    parser.add_argument("--scheduler", default=None, help="Dask scheduler, tcp://HOST:PORT")
+    parser.add_argument(
+        "--dask-workers", type=int, default=None, help="start a local Dask cluster of N workers"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--flush-every", type=int, default=100, help="runs buffered before a part is written"
+    )
+    parser.set_defaults(handler=_sweep)
+
+
+def _add_schema(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("schema", help="print the JSON Schema of configs")
+    parser.add_argument("kind", nargs="?", choices=["scenario", "experiment"], default="experiment")
+    parser.set_defaults(handler=_schema)
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from sim.config import scenario_json_schema
+    from sim.experiment import experiment_json_schema
+
+    schema = scenario_json_schema() if args.kind == "scenario" else experiment_json_schema()
+    print(json.dumps(schema, indent=2))
+    return 0
+
+
+def _positive(name: str, value: int | None) -> None:
+    if value is not None and not 1 <= value <= 100_000:
+        raise ValueError(f"{name} must be in [1, 100000], got {value}")
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from sim.experiment import config_hash, design_size, load_experiment
+    from sim.store import SweepStore
+    from sim.sweep import SweepInterrupted, run_sweep
+
+    _positive("--workers", args.workers)
+    _positive("--dask-workers", args.dask_workers)
+    _positive("--flush-every", args.flush_every)
+    experiment, base = load_experiment(args.experiment, args.overrides)
+    folder = output_folder(args.results, args.out, experiment.name)
+    backend = "dask" if args.dask_workers or args.scheduler else args.backend
+    store = SweepStore(folder, flush_every=args.flush_every)
+    planned = design_size(experiment) * experiment.replications
+    store.open(experiment.model_dump(mode="json"), config_hash(experiment),
+               experiment.master_seed, planned=planned)  # fmt: skip
+    try:
+        report = run_sweep(
+            experiment, base, store, backend=backend,
+            workers=args.dask_workers or args.workers, scheduler=args.scheduler,
+            progress=not args.quiet,
+        )  # fmt: skip
+    except SweepInterrupted as interrupted:
+        report = interrupted.args[0]
+        store.close("interrupted", _counts(report))
+        print("\n".join(report.lines()), file=sys.stderr)
+        print(f"interrupted: rerun the same command to resume into {folder}/", file=sys.stderr)
+        return INTERRUPTED
+    store.consolidate()
+    store.close("finished" if not report.failed else "finished with failures", _counts(report))
+    print("\n".join(report.lines()))
+    print(f"results in {folder}/ (runs.parquet, manifest.json)")
+    return RUNS_FAILED if report.failed else 0
+
+
+def _counts(report) -> dict[str, int]:
+    return {
+        "planned": report.planned,
+        "skipped": report.skipped,
+        "ok": report.ok,
+        "failed": report.failed,
+    }

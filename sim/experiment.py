@@ -1,0 +1,408 @@
+"""Experiments as data: a base scenario, levers, a design, replications, seeds.
+
+An experiment YAML names a base scenario (a path relative to the experiment
+file, or inline), the levers to vary (dotted paths into the scenario, e.g.
+``policy.carbon_tax``, ``labs.0.spend_rate``, ``labs.*.funding_per_year``,
+``policy.power_caps.us``), a design (``grid``, ``points``, ``lhs``, ``sobol``,
+``morris``; the sampled designs come from SALib), replications and a master
+seed. :func:`plan_runs` expands it into runs, each with its own seed from
+``SeedSequence(master_seed).spawn(replications)``: replicate r has the same
+seed at every design point (common random numbers).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from sim.config import (
+    NAME_PATTERN,
+    ConfigError,
+    Strict,
+    describe_errors,
+    param,
+    parse_scenario,
+)
+
+LEVER_PATH = r"^[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z0-9_-]+|\*))+$|^[A-Za-z_][A-Za-z0-9_]*$"
+MAX_RUNS = 1_000_000
+SUMMARY_OUTPUTS = (
+    "leader_final_loss", "mean_final_loss", "mean_realized_gamma", "hhi_compute",
+    "hhi_market_share", "total_compute", "total_energy_mwh", "total_emissions_t",
+    "mean_energy_price", "max_chip_price_index", "total_chip_shortage", "total_chips_sold",
+    "government_net_revenue", "total_lab_spend",
+)  # fmt: skip
+
+
+class Lever(Strict):
+    """One scenario parameter varied by the design."""
+
+    path: str = Field(pattern=LEVER_PATH, max_length=200, description="dotted scenario path")
+    values: list[float] | None = Field(
+        None, min_length=1, max_length=10_000, description="values for grid designs"
+    )
+    low: float | None = param(None, "(lever)", "lower bound for sampled designs")
+    high: float | None = param(None, "(lever)", "upper bound for sampled designs")
+    levels: int | None = param(None, "1", "grid points between low and high", ge=2, le=10_000)
+
+    @model_validator(mode="after")
+    def _values_or_bounds(self) -> Lever:
+        has_bounds = self.low is not None and self.high is not None
+        if self.values is None and not has_bounds:
+            raise ValueError("give either values or both low and high")
+        if (self.low is None) != (self.high is None):
+            raise ValueError("give both low and high")
+        if has_bounds and not self.low < self.high:
+            raise ValueError(f"low must be < high, got low {self.low} and high {self.high}")
+        return self
+
+    def grid_values(self) -> list[float]:
+        """The values this lever takes on a grid."""
+        if self.values is not None:
+            return list(self.values)
+        levels = self.levels or 3
+        return np.linspace(self.low, self.high, levels).tolist()
+
+
+class Experiment(Strict):
+    """A sweep of one scenario over levers, with replications and a master seed."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="experiment name (its results folder)")
+    description: str = Field("", max_length=4000, description="what the experiment asks")
+    base: str | dict[str, Any] = Field(
+        description="base scenario: a YAML path relative to this file, or the scenario inline"
+    )
+    levers: list[Lever] = Field(default_factory=list, max_length=50)
+    design: Literal["grid", "points", "lhs", "sobol", "morris"] = Field(
+        "grid", description="how design points are chosen"
+    )
+    points: list[dict[str, float]] | None = Field(
+        None, max_length=100_000, description="explicit design points (design: points)"
+    )
+    samples: int = param(
+        8, "1", "LHS points, Sobol base N, or Morris trajectories", ge=1, le=100_000
+    )
+    second_order: bool = Field(False, description="Sobol: also sample second-order indices")
+    morris_levels: int = param(4, "1", "Morris grid levels", ge=2, le=100)
+    replications: int = param(
+        1, "1", "runs per design point (seeds shared across points)", ge=1, le=10_000
+    )
+    master_seed: int = param(0, "1", "root of every run's seed", ge=0, le=2**63 - 1)
+    outputs: list[str] = Field(
+        default_factory=lambda: ["mean_final_loss", "hhi_compute", "total_emissions_t"],
+        min_length=1,
+        max_length=len(SUMMARY_OUTPUTS),
+        description="summary outputs analysed by compare and sensitivity",
+    )
+    record_steps: bool = Field(False, description="also store the step-level tables of every run")
+    backend: Literal["serial", "processes", "dask"] = Field(
+        "processes", description="where runs execute"
+    )
+    workers: int | None = param(None, "1", "worker processes (null: all cores)", ge=1, le=1024)
+    scheduler: str | None = Field(
+        None, pattern=r"^tcp://[A-Za-z0-9.\-\[\]:]+:\d{1,5}$", description="existing Dask scheduler"
+    )
+
+    @field_validator("outputs")
+    @classmethod
+    def _known_outputs(cls, outputs: list[str]) -> list[str]:
+        unknown = [o for o in outputs if o not in SUMMARY_OUTPUTS]
+        if unknown:
+            raise ValueError(f"unknown outputs {unknown}; allowed: {', '.join(SUMMARY_OUTPUTS)}")
+        return outputs
+
+    @model_validator(mode="after")
+    def _design_needs(self) -> Experiment:
+        sampled = self.design in ("lhs", "sobol", "morris")
+        if sampled and not self.levers:
+            raise ValueError(f"design {self.design} needs at least one lever")
+        for i, lever in enumerate(self.levers):
+            if sampled and (lever.low is None or lever.high is None):
+                raise ValueError(f"levers.{i}: design {self.design} needs low and high")
+        _unique_paths([lever.path for lever in self.levers])
+        if self.design == "points":
+            if not self.points:
+                raise ValueError("design points needs a non-empty points list")
+            paths = {lever.path for lever in self.levers} or set(self.points[0])
+            for j, point in enumerate(self.points):
+                if set(point) != paths:
+                    raise ValueError(f"points.{j}: must set exactly {sorted(paths)}")
+        total = design_size(self) * self.replications
+        if total > MAX_RUNS:
+            raise ValueError(f"the design asks for {total} runs; at most {MAX_RUNS} are allowed")
+        return self
+
+
+def _unique_paths(paths: list[str]) -> None:
+    if len(set(paths)) != len(paths):
+        raise ValueError(f"levers: each path may appear once, got {paths}")
+
+
+def design_size(experiment: Experiment) -> int:
+    """Number of design points (before replication) without generating them."""
+    levers, n = experiment.levers, experiment.samples
+    if experiment.design == "grid":
+        return math.prod(len(lever.grid_values()) for lever in levers) if levers else 1
+    if experiment.design == "points":
+        return len(experiment.points or [])
+    if experiment.design == "lhs":
+        return n
+    if experiment.design == "sobol":
+        k = len(levers)
+        return n * (2 * k + 2 if experiment.second_order else k + 2)
+    return n * (len(levers) + 1)
+
+
+# ---------------------------------------------------------------- paths
+
+
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set ``value`` at a dotted path in a nested scenario mapping, in place.
+
+    List items are addressed by index (``labs.0.cash``) or all at once with
+    ``*`` (``labs.*.cash``); mapping keys may be new (``policy.power_caps.us``).
+
+    Raises:
+        ValueError: naming the path when it does not lead anywhere.
+    """
+    for node, key in _leaves(data, path.split("."), path):
+        node[key] = value
+
+
+def _leaves(node: Any, parts: list[str], path: str):
+    head, rest = parts[0], parts[1:]
+    if isinstance(node, list):
+        indices = range(len(node)) if head == "*" else [_index(head, len(node), path)]
+        for i in indices:
+            yield from (((node, i),) if not rest else _leaves(node[i], rest, path))
+        return
+    if not isinstance(node, dict):
+        raise ValueError(f"{path}: cannot go into a {type(node).__name__} at {head!r}")
+    if not rest:
+        yield node, head
+        return
+    if head not in node or node[head] is None:
+        node[head] = {}
+    yield from _leaves(node[head], rest, path)
+
+
+def _index(text: str, length: int, path: str) -> int:
+    if not text.isdigit() or int(text) >= length:
+        raise ValueError(f"{path}: list index {text!r} is not in [0, {length - 1}]")
+    return int(text)
+
+
+# ---------------------------------------------------------------- design
+
+
+def design_points(experiment: Experiment) -> list[dict[str, float]]:
+    """The design's points: one mapping of lever path to value per point."""
+    levers = experiment.levers
+    paths = [lever.path for lever in levers]
+    if experiment.design == "grid":
+        grids = [lever.grid_values() for lever in levers]
+        return [dict(zip(paths, combo, strict=True)) for combo in itertools.product(*grids)]
+    if experiment.design == "points":
+        return [dict(point) for point in experiment.points or []]
+    matrix = sample_matrix(experiment)
+    return [dict(zip(paths, map(float, row), strict=True)) for row in matrix]
+
+
+def salib_problem(experiment: Experiment) -> dict[str, Any]:
+    """The SALib problem of a sampled design: lever names and bounds."""
+    return {
+        "num_vars": len(experiment.levers),
+        "names": [lever.path for lever in experiment.levers],
+        "bounds": [[lever.low, lever.high] for lever in experiment.levers],
+    }
+
+
+def sample_matrix(experiment: Experiment) -> np.ndarray:
+    """LHS, Sobol (Saltelli) or Morris samples from SALib, seeded by the master seed."""
+    from SALib.sample import latin, morris
+    from SALib.sample import sobol as saltelli
+
+    problem, n = salib_problem(experiment), experiment.samples
+    seed = int(experiment.master_seed % (2**32))
+    if experiment.design == "lhs":
+        return latin.sample(problem, n, seed=seed)
+    if experiment.design == "sobol":
+        return saltelli.sample(problem, n, calc_second_order=experiment.second_order, seed=seed)
+    return morris.sample(problem, n, num_levels=experiment.morris_levels, seed=seed)
+
+
+def replicate_seeds(master_seed: int, replications: int) -> list[int]:
+    """One seed per replicate from ``SeedSequence(master_seed).spawn``, each below 2**63."""
+    children = np.random.SeedSequence(master_seed).spawn(replications)
+    return [int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for child in children]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a sweep: which design point, which replicate, which seed."""
+
+    run_id: str
+    point: int
+    replicate: int
+    seed: int
+    levers: tuple[tuple[str, float], ...]
+
+
+def plan_runs(experiment: Experiment) -> list[RunSpec]:
+    """Every run of the experiment, in run-id order."""
+    seeds = replicate_seeds(experiment.master_seed, experiment.replications)
+    runs = []
+    for i, point in enumerate(design_points(experiment)):
+        for r, seed in enumerate(seeds):
+            runs.append(RunSpec(f"p{i:06d}-r{r:04d}", i, r, seed, tuple(point.items())))
+    return runs
+
+
+def run_scenario_data(base: dict[str, Any], run: RunSpec, name: str) -> dict[str, Any]:
+    """The scenario mapping of one run: the base with the run's levers and seed applied."""
+    data = copy.deepcopy(base)
+    for path, value in run.levers:
+        set_path(data, path, value)
+    data["seed"] = run.seed
+    data["name"] = name
+    return data
+
+
+# ---------------------------------------------------------------- loading
+
+
+def parse_overrides(assignments: list[str]) -> list[tuple[str, Any]]:
+    """``path.to.field=value`` strings into (path, value); values are parsed as YAML scalars.
+
+    Raises:
+        ConfigError: for an assignment without ``=`` or with a bad path.
+    """
+    parsed, problems = [], []
+    for text in assignments:
+        path, sep, raw = text.partition("=")
+        if not sep or not path:
+            problems.append(f"--set {text!r}: expected path.to.field=value")
+            continue
+        try:
+            value = yaml.safe_load(raw) if raw else ""
+        except yaml.YAMLError:
+            problems.append(f"--set {text!r}: value is not a YAML scalar")
+            continue
+        parsed.append((path.strip(), value))
+    if problems:
+        raise ConfigError("--set", problems)
+    return parsed
+
+
+def read_yaml(path: Path) -> Any:
+    """Safe-load a YAML file (no object construction).
+
+    Raises:
+        ConfigError: unreadable file or invalid YAML.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(str(path), [f"cannot read file: {error.strerror}"]) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(str(path), [f"not valid YAML: {str(error).splitlines()[0]}"]) from None
+
+
+def load_experiment(
+    path: str | Path, overrides: list[str] | None = None
+) -> tuple[Experiment, dict]:
+    """Load an experiment and resolve its base scenario to a mapping.
+
+    ``--set`` overrides apply to the experiment after the base is inlined, so
+    ``base.policy.carbon_tax=50`` works whether the base is a path or inline.
+    Every design point's scenario is validated before anything runs.
+
+    Returns:
+        The validated experiment and its base scenario mapping.
+
+    Raises:
+        ConfigError: listing every problem with its field path.
+    """
+    path = Path(path)
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), ["(top level): expected a mapping"])
+    if isinstance(data.get("base"), str):
+        base_path = (path.parent / data["base"]).resolve()
+        data["base"] = read_yaml(base_path)
+    apply_overrides(data, overrides or [], str(path))
+    try:
+        experiment = Experiment.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(str(path), describe_errors(error)) from None
+    base = experiment.base if isinstance(experiment.base, dict) else {}
+    check_design(experiment, base, str(path))
+    return experiment, base
+
+
+def apply_overrides(data: dict[str, Any], assignments: list[str], source: str) -> None:
+    """Apply ``--set path=value`` assignments to a config mapping, in place.
+
+    Raises:
+        ConfigError: for a malformed assignment or a path that leads nowhere.
+    """
+    for field_path, value in parse_overrides(assignments):
+        try:
+            set_path(data, field_path, value)
+        except ValueError as error:
+            raise ConfigError(source, [f"--set {error}"]) from None
+
+
+def check_design(experiment: Experiment, base: dict[str, Any], source: str) -> None:
+    """Validate the base scenario and the scenario at each lever's extremes.
+
+    Raises:
+        ConfigError: naming the lever and the scenario field that rejects it.
+    """
+    parse_scenario(base, f"{source}: base")
+    problems = []
+    for i, lever in enumerate(experiment.levers):
+        extremes = lever.grid_values() if lever.values is not None else [lever.low, lever.high]
+        for value in {min(extremes), max(extremes)}:
+            data = copy.deepcopy(base)
+            try:
+                set_path(data, lever.path, value)
+                parse_scenario(data)
+            except ConfigError as error:
+                problems.extend(f"levers.{i} ({lever.path}={value:g}): {p}" for p in error.problems)
+            except ValueError as error:
+                problems.append(f"levers.{i}: {error}")
+    if problems:
+        raise ConfigError(source, problems)
+
+
+EXECUTION_FIELDS = {"backend", "workers", "scheduler", "description"}
+
+
+def config_hash(experiment: Experiment) -> str:
+    """SHA-256 of what determines results (base inlined), independent of key order.
+
+    Where runs execute (backend, workers, scheduler) does not change results,
+    so it is left out: a sweep may resume on another backend.
+    """
+    payload = json.dumps(
+        experiment.model_dump(mode="json", exclude=EXECUTION_FIELDS), sort_keys=True
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def experiment_json_schema() -> dict[str, Any]:
+    """The JSON Schema of :class:`Experiment`."""
+    return Experiment.model_json_schema()

@@ -1,0 +1,195 @@
+"""The streaming results store of a sweep: Parquet parts, a manifest, resume.
+
+Layout of ``results/<experiment>/``::
+
+    manifest.json            config, its hash, master seed, versions, git SHA, times, counts
+    runs/part-000001.parquet one row per run (levers, seed, status, duration, outputs)
+    steps/labs/part-...      step x lab rows of every run (if record_steps)
+    steps/economy/part-...   step rows of every run (if record_steps)
+    runs.parquet             all runs, sorted by run id, written when a sweep ends
+
+Finished runs are buffered and flushed as a new part every ``flush_every``
+runs, each part written atomically, so memory stays flat however many runs
+there are, and a sweep killed at any moment leaves only whole files. On
+resume the runs already stored with status ``ok`` are skipped; a run stored
+more than once (failed, then retried) is read back as its latest row.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.io import atomic_write_parquet, atomic_write_text
+
+STEP_TABLES = ("labs", "economy")
+PACKAGES = ("efficiency-race", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "SALib", "dask")
+
+
+class StoreMismatch(ValueError):
+    """The results folder holds a different experiment than the one being run."""
+
+
+class SweepStore:
+    """Append-only Parquet parts for one experiment's results folder."""
+
+    def __init__(self, folder: Path, flush_every: int = 100):
+        self.folder = folder
+        self.flush_every = flush_every
+        self._runs: list[dict[str, Any]] = []
+        self._steps: dict[str, list[pd.DataFrame]] = {name: [] for name in STEP_TABLES}
+
+    # ------------------------------------------------------------ manifest
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.folder / "manifest.json"
+
+    def read_manifest(self) -> dict[str, Any] | None:
+        """The stored manifest, or None for a new folder."""
+        if not self.manifest_path.exists():
+            return None
+        return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+
+    def open(self, config: dict[str, Any], digest: str, master_seed: int, planned: int) -> None:
+        """Create the folder or check it belongs to this experiment; record the start.
+
+        Raises:
+            StoreMismatch: if the folder holds results of another configuration.
+        """
+        self.folder.mkdir(parents=True, exist_ok=True)
+        manifest = self.read_manifest()
+        if manifest is not None and manifest.get("config_hash") != digest:
+            raise StoreMismatch(
+                f"{self.folder} holds results of a different configuration "
+                f"(hash {manifest.get('config_hash', '?')[:12]}, this one {digest[:12]}); "
+                "choose another --out or remove the folder"
+            )
+        manifest = manifest or {"started": _now(), "config": config, "config_hash": digest}
+        manifest.update(
+            master_seed=master_seed,
+            planned_runs=planned,
+            versions=package_versions(),
+            python=platform.python_version(),
+            git_sha=git_sha(),
+            last_started=_now(),
+            status="running",
+        )
+        self._write_manifest(manifest)
+
+    def close(self, status: str, counts: dict[str, int]) -> None:
+        """Record the end of a sweep (finished, interrupted) with its counts."""
+        manifest = self.read_manifest() or {}
+        manifest.update(status=status, ended=_now(), counts=counts)
+        self._write_manifest(manifest)
+
+    def _write_manifest(self, manifest: dict[str, Any]) -> None:
+        atomic_write_text(self.manifest_path, json.dumps(manifest, indent=2, default=str) + "\n")
+
+    # ------------------------------------------------------------ writing
+
+    def add(self, row: dict[str, Any], steps: dict[str, pd.DataFrame] | None = None) -> None:
+        """Buffer one finished run; flush a part when the buffer is full."""
+        self._runs.append(row)
+        for name, frame in (steps or {}).items():
+            self._steps[name].append(frame)
+        if len(self._runs) >= self.flush_every:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered runs (and their step rows) as new parts."""
+        if not self._runs:
+            return
+        number = self._next_part_number()
+        atomic_write_parquet(pd.DataFrame(self._runs), self._part(("runs",), number))
+        for name, frames in self._steps.items():
+            if frames:
+                frame = pd.concat(frames, ignore_index=True)
+                atomic_write_parquet(frame, self._part(("steps", name), number))
+        self._runs = []
+        self._steps = {name: [] for name in STEP_TABLES}
+
+    def _part(self, parts: tuple[str, ...], number: int) -> Path:
+        folder = self.folder.joinpath(*parts)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"part-{number:06d}.parquet"
+
+    def _next_part_number(self) -> int:
+        numbers = [int(p.stem.split("-")[1]) for p in self._part_files("runs")]
+        return max(numbers, default=0) + 1
+
+    # ------------------------------------------------------------ reading
+
+    def _part_files(self, *parts: str) -> list[Path]:
+        return sorted(self.folder.joinpath(*parts).glob("part-*.parquet"))
+
+    def completed_ids(self) -> set[str]:
+        """Run ids already stored with status ok."""
+        runs = self.read_runs(columns=["run_id", "status"])
+        return set(runs.loc[runs["status"] == "ok", "run_id"]) if not runs.empty else set()
+
+    def read_runs(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """Every stored run, latest row per run id, sorted by run id."""
+        files = self._part_files("runs")
+        if not files:
+            return pd.DataFrame(columns=columns or ["run_id"])
+        frames = [pd.read_parquet(f, columns=columns) for f in files]
+        runs = pd.concat(frames, ignore_index=True)
+        runs = runs.drop_duplicates("run_id", keep="last")
+        return runs.sort_values("run_id", kind="stable").reset_index(drop=True)
+
+    def read_steps(self, name: str) -> pd.DataFrame:
+        """Step rows of one table for the runs whose latest row is ok, sorted."""
+        files = self._part_files("steps", name)
+        if not files:
+            return pd.DataFrame()
+        frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        ok = self.completed_ids()
+        frame = frame[frame["run_id"].isin(ok)]
+        keys = ["run_id", "step"] + (["lab"] if "lab" in frame.columns else [])
+        frame = frame.drop_duplicates(keys, keep="last")
+        return frame.sort_values(keys, kind="stable").reset_index(drop=True)
+
+    def consolidate(self) -> Path:
+        """Write ``runs.parquet``: every run's latest row, sorted by run id."""
+        path = self.folder / "runs.parquet"
+        atomic_write_parquet(self.read_runs(), path)
+        return path
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages that shape results."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def git_sha() -> str | None:
+    """The source tree's git commit, if it is a git checkout."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() or None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -1,0 +1,270 @@
+"""Run an experiment's runs on a backend and stream them into the store.
+
+Backends: ``serial`` (this process), ``processes`` (a local process pool,
+all cores by default) and ``dask`` (an existing scheduler, or a local cluster
+started for the sweep). Runs are sent in small batches with a bounded number
+in flight, so memory stays flat. Each run depends only on its scenario and
+seed, so the stored results are identical whatever the backend or worker
+count. A run that raises is recorded with status ``failed`` and its
+traceback; the others go on.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import pandas as pd
+
+from sim.config import parse_scenario
+from sim.experiment import SUMMARY_OUTPUTS, Experiment, RunSpec, plan_runs, run_scenario_data
+from sim.store import SweepStore
+
+Outcome = tuple[dict[str, Any], dict[str, pd.DataFrame] | None]
+
+
+class SweepInterrupted(Exception):
+    """The sweep was interrupted; what finished is stored and a rerun resumes."""
+
+
+# ------------------------------------------------------------------ one run
+
+
+def execute_run(run: RunSpec, base: dict[str, Any], name: str, record_steps: bool) -> Outcome:
+    """Run one design point and replicate; never raises (failures become rows)."""
+    from sim.runs import run_scenario
+
+    start = time.perf_counter()
+    row: dict[str, Any] = {
+        "run_id": run.run_id,
+        "point": run.point,
+        "replicate": run.replicate,
+        "seed": run.seed,
+        **dict(run.levers),
+    }
+    steps = None
+    try:
+        scenario = parse_scenario(run_scenario_data(base, run, name), run.run_id)
+        result = run_scenario(scenario)
+        row.update(status="ok", error="", leader=result.summary["leader"])
+        row.update({key: float(result.summary[key]) for key in SUMMARY_OUTPUTS})
+        if record_steps:
+            steps = _step_tables(result.tables, run.run_id)
+    except Exception:  # noqa: BLE001 - a failed run is data, not a crash of the sweep
+        row.update(status="failed", error=traceback.format_exc(), leader="")
+        row.update(dict.fromkeys(SUMMARY_OUTPUTS, math.nan))
+    row["duration_s"] = time.perf_counter() - start
+    return row, steps
+
+
+def _step_tables(tables: dict[str, pd.DataFrame], run_id: str) -> dict[str, pd.DataFrame]:
+    out = {}
+    for name in ("labs", "economy"):
+        frame = tables[name].copy()
+        frame.insert(0, "run_id", run_id)
+        for column in frame.select_dtypes("category"):
+            frame[column] = frame[column].astype(str)
+        out[name] = frame
+    return out
+
+
+def execute_batch(
+    runs: list[RunSpec], base: dict[str, Any], name: str, record: bool
+) -> list[Outcome]:
+    """Run several runs in one worker call (fewer round trips for short runs)."""
+    return [execute_run(run, base, name, record) for run in runs]
+
+
+# ------------------------------------------------------------------ backends
+
+
+def _batches(runs: list[RunSpec], size: int) -> Iterator[list[RunSpec]]:
+    for i in range(0, len(runs), size):
+        yield runs[i : i + size]
+
+
+def batch_size(pending: int, workers: int) -> int:
+    """Runs per task: enough to amortise dispatch, small enough to balance load."""
+    return max(1, min(16, pending // max(1, workers * 8)))
+
+
+def run_serial(
+    runs: list[RunSpec], task: Callable[[list[RunSpec]], list[Outcome]]
+) -> Iterator[Outcome]:
+    """Run every batch in this process."""
+    for batch in _batches(runs, 1):
+        yield from task(batch)
+
+
+def run_processes(
+    runs: list[RunSpec], task: Callable[[list[RunSpec]], list[Outcome]], workers: int
+) -> Iterator[Outcome]:
+    """Run batches on a local process pool (spawn: Mesa forces it) with bounded in-flight work."""
+    context = multiprocessing.get_context("spawn")
+    size = batch_size(len(runs), workers)
+    batches = _batches(runs, size)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        try:
+            yield from _bounded(batches, pool.submit, task, limit=workers * 2)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _bounded(batches: Iterator, submit: Callable, task: Callable, limit: int) -> Iterator[Outcome]:
+    in_flight = set()
+    for batch in batches:
+        in_flight.add(submit(task, batch))
+        if len(in_flight) >= limit:
+            done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield from future.result()
+    while in_flight:
+        done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+        for future in done:
+            yield from future.result()
+
+
+def run_dask(
+    runs: list[RunSpec],
+    task: Callable[[list[RunSpec]], list[Outcome]],
+    scheduler: str | None,
+    workers: int,
+) -> Iterator[Outcome]:
+    """Run batches on Dask: an existing scheduler, or a local cluster started here."""
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+    client = Client(scheduler or cluster)
+    try:
+        size = batch_size(len(runs), workers)
+        batches = _batches(runs, size)
+        limit = max(2, workers * 2)
+        futures = as_completed([client.submit(task, b, pure=False) for b in _take(batches, limit)])
+        for future in futures:
+            yield from future.result()
+            for batch in _take(batches, 1):
+                futures.add(client.submit(task, batch, pure=False))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _take(iterator: Iterator, count: int) -> list:
+    return [item for _, item in zip(range(count), iterator, strict=False)]
+
+
+# ------------------------------------------------------------------ the sweep
+
+
+@dataclass
+class SweepReport:
+    """What a sweep did."""
+
+    planned: int
+    skipped: int
+    ok: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def executed(self) -> int:
+        return self.ok + self.failed
+
+    def lines(self) -> list[str]:
+        """A short human summary, failures included."""
+        rate = self.executed / self.seconds if self.seconds > 0 else 0.0
+        lines = [
+            f"{self.planned} runs planned, {self.skipped} already stored, {self.executed} run "
+            f"({self.ok} ok, {self.failed} failed) in {self.seconds:.1f} s ({rate:.1f} runs/s)"
+        ]
+        for run_id, error in self.failures[:10]:
+            last = error.strip().splitlines()[-1] if error.strip() else "?"
+            lines.append(f"  failed {run_id}: {last}")
+        if len(self.failures) > 10:
+            lines.append(f"  ... and {len(self.failures) - 10} more (see the runs table)")
+        return lines
+
+
+def default_workers() -> int:
+    """All cores."""
+    return os.cpu_count() or 1
+
+
+def run_sweep(
+    experiment: Experiment,
+    base: dict[str, Any],
+    store: SweepStore,
+    *,
+    backend: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: bool = True,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> SweepReport:
+    """Run every run not already stored; stream outcomes into ``store``.
+
+    Raises:
+        SweepInterrupted: on Ctrl-C, after flushing what finished.
+    """
+    runs = plan_runs(experiment)
+    done = store.completed_ids()
+    pending = [run for run in runs if run.run_id not in done]
+    report = SweepReport(planned=len(runs), skipped=len(runs) - len(pending))
+    backend = backend or experiment.backend
+    workers = workers or experiment.workers or default_workers()
+    task = partial(execute_batch, base=base, name=experiment.name, record=experiment.record_steps)
+    outcomes = _outcomes(pending, task, backend, workers, scheduler or experiment.scheduler)
+    start = time.perf_counter()
+    try:
+        _consume(outcomes, store, report, progress, len(pending), on_outcome)
+    except KeyboardInterrupt:
+        store.flush()
+        report.seconds = time.perf_counter() - start
+        raise SweepInterrupted(report) from None
+    store.flush()
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _outcomes(
+    pending, task, backend: str, workers: int, scheduler: str | None
+) -> Iterable[Outcome]:
+    if not pending:
+        return iter(())
+    if backend == "serial":
+        return run_serial(pending, task)
+    if backend == "processes":
+        return run_processes(pending, task, workers)
+    return run_dask(pending, task, scheduler, workers)
+
+
+def _consume(outcomes, store, report, progress: bool, total: int, on_outcome) -> None:
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="run", disable=not progress or total == 0, dynamic_ncols=True)
+    with bar:
+        for row, steps in outcomes:
+            store.add(row, steps)
+            if row["status"] == "ok":
+                report.ok += 1
+            else:
+                report.failed += 1
+                report.failures.append((row["run_id"], row["error"]))
+            if on_outcome is not None:
+                on_outcome((row, steps))
+            bar.update(1)
