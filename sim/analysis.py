@@ -41,20 +41,42 @@ def trailing_gamma(labs: pd.DataFrame, window_steps: int) -> pd.Series:
     """Per step, each lab's realized gamma over its trailing ``window_steps`` steps.
 
     The OLS slope of log2(efficiency) on t within the window (NaN until the
-    window holds two usable points): the per-step view of :func:`realized_gamma`.
+    window holds two usable points): the per-step view of :func:`realized_gamma`,
+    computed for every window at once from running sums.
     """
-    out = pd.Series(np.nan, index=labs.index, name="realized_gamma_trailing")
-    for _, group in labs.groupby("lab", sort=False, observed=True):
-        t, efficiency = group["t"].to_numpy(), group["efficiency"].to_numpy()
-        values = [
-            realized_gamma(
-                t[max(0, i - window_steps + 1) : i + 1],
-                efficiency[max(0, i - window_steps + 1) : i + 1],
-            )
-            for i in range(len(group))
-        ]
-        out.loc[group.index] = values
-    return out
+    out = np.full(len(labs), np.nan)
+    positions = np.arange(len(labs))
+    for _, index in labs.groupby("lab", sort=False, observed=True).indices.items():
+        rows = positions[index]
+        rows = rows[np.argsort(labs["step"].to_numpy()[rows], kind="stable")]
+        t = labs["t"].to_numpy(dtype=float)[rows]
+        efficiency = labs["efficiency"].to_numpy(dtype=float)[rows]
+        out[rows] = rolling_slopes(t, efficiency, window_steps)
+    return pd.Series(out, index=labs.index, name="realized_gamma_trailing")
+
+
+def rolling_slopes(t: np.ndarray, efficiency: np.ndarray, window: int) -> np.ndarray:
+    """OLS slope of log2(efficiency) on t over each trailing window of ``window`` points.
+
+    Unusable points (non-finite or non-positive efficiency) are left out of
+    their windows; a window with fewer than two usable points gives NaN.
+    """
+    usable = np.isfinite(efficiency) & (efficiency > 0) & np.isfinite(t)
+    x = np.where(usable, t - t[usable].mean() if usable.any() else 0.0, 0.0)
+    y = np.where(usable, np.log2(np.where(usable, efficiency, 1.0)), 0.0)
+    n, sx, sy = (_window_sums(a, window) for a in (usable.astype(float), x, y))
+    sxx, sxy = _window_sums(x * x, window), _window_sums(x * y, window)
+    denominator = n * sxx - sx * sx
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = (n * sxy - sx * sy) / denominator
+    return np.where((n >= 2) & (denominator > 1e-12 * np.maximum(n * sxx, 1e-300)), slope, np.nan)
+
+
+def _window_sums(values: np.ndarray, window: int) -> np.ndarray:
+    """Sum of each trailing window ``values[max(0, i - window + 1) : i + 1]``."""
+    running = np.concatenate(([0.0], np.cumsum(values)))
+    ends = np.arange(1, len(values) + 1)
+    return running[ends] - running[np.maximum(ends - window, 0)]
 
 
 def time_to_target(t: np.ndarray, relative: np.ndarray, target: float) -> float:
@@ -83,41 +105,65 @@ def target_column(target: float) -> str:
 
 def lab_summary(labs: pd.DataFrame, targets: list[float]) -> pd.DataFrame:
     """One row per lab: final state, realized gammas, time to targets, cost and energy per point."""
-    rows = [_one_lab(name, group, targets) for name, group in labs.groupby("lab", sort=False)]
-    return pd.DataFrame(rows)
+    ordered = labs.sort_values(["lab", "step"], kind="stable")
+    spend_columns = [c for c in labs.columns if c.startswith("spend_")]
+    columns = {name: ordered[name].to_numpy() for name in _SUMMARY_INPUTS}
+    spend = ordered[spend_columns].to_numpy(dtype=float).sum(axis=1)
+    bounds = _group_bounds(ordered["lab"].to_numpy())
+    rows = [
+        _one_lab(
+            {name: values[start:end] for name, values in columns.items()},
+            spend[start:end],
+            targets,
+        )
+        for start, end in bounds
+    ]
+    order = {name: i for i, name in enumerate(pd.unique(labs["lab"]))}
+    return pd.DataFrame(sorted(rows, key=lambda row: order[row["lab"]]))
 
 
-def _one_lab(name: str, group: pd.DataFrame, targets: list[float]) -> dict:
-    group = group.sort_values("step")
-    flows = group.iloc[1:]
-    first, last = group.iloc[0], group.iloc[-1]
-    spend_columns = [c for c in group.columns if c.startswith("spend_")]
-    spend = float(flows[spend_columns].to_numpy().sum())
-    energy = float(flows["energy_mwh"].sum())
-    points = (first["loss"] - last["loss"]) / LOSS_POINT
+_SUMMARY_INPUTS = (
+    "lab", "region", "strategy", "t", "loss", "relative_excess_loss", "compute", "efficiency",
+    "hardware_efficiency", "software_multiplier", "fleet_units", "market_share",
+    "energy_mwh", "cash",
+)  # fmt: skip
+
+
+def _group_bounds(keys: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) of each run of equal keys in a sorted array."""
+    changes = np.flatnonzero(keys[1:] != keys[:-1]) + 1
+    starts = np.concatenate(([0], changes))
+    ends = np.concatenate((changes, [len(keys)]))
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def _one_lab(lab: dict[str, np.ndarray], spend_per_step: np.ndarray, targets: list[float]) -> dict:
+    """Summary of one lab from its step-ordered columns (step 0 first)."""
+    t, loss = lab["t"], lab["loss"]
+    spend = float(spend_per_step[1:].sum())
+    energy = float(lab["energy_mwh"][1:].sum())
+    points = (loss[0] - loss[-1]) / LOSS_POINT
     row = {
-        "lab": name,
-        "region": last["region"],
-        "strategy": last["strategy"],
-        "initial_loss": float(first["loss"]),
-        "final_loss": float(last["loss"]),
-        "final_relative_excess_loss": float(last["relative_excess_loss"]),
-        "final_compute": float(last["compute"]),
-        "realized_gamma": realized_gamma(flows["t"], flows["efficiency"]),
-        "realized_gamma_hardware": realized_gamma(flows["t"], flows["hardware_efficiency"]),
-        "realized_gamma_software": realized_gamma(group["t"], group["software_multiplier"]),
-        "final_fleet_units": float(last["fleet_units"]),
-        "final_market_share": float(last["market_share"]),
+        "lab": lab["lab"][-1],
+        "region": lab["region"][-1],
+        "strategy": lab["strategy"][-1],
+        "initial_loss": float(loss[0]),
+        "final_loss": float(loss[-1]),
+        "final_relative_excess_loss": float(lab["relative_excess_loss"][-1]),
+        "final_compute": float(lab["compute"][-1]),
+        "realized_gamma": realized_gamma(t[1:], lab["efficiency"][1:]),
+        "realized_gamma_hardware": realized_gamma(t[1:], lab["hardware_efficiency"][1:]),
+        "realized_gamma_software": realized_gamma(t, lab["software_multiplier"]),
+        "final_fleet_units": float(lab["fleet_units"][-1]),
+        "final_market_share": float(lab["market_share"][-1]),
         "total_spend": spend,
         "total_energy_mwh": energy,
         "cost_per_loss_point": spend / points if points > 0 else math.nan,
         "energy_per_loss_point": energy / points if points > 0 else math.nan,
-        "final_cash": float(last["cash"]),
+        "final_cash": float(lab["cash"][-1]),
     }
     for target in targets:
-        row[target_column(target)] = time_to_target(
-            group["t"], group["relative_excess_loss"], target
-        )
+        row[target_column(target)] = time_to_target(t, lab["relative_excess_loss"], target)
     return row
 
 
