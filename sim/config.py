@@ -127,7 +127,7 @@ class ChipSupplierSpec(Strict):
         "pro_rata", description="rationing rule when orders exceed capacity"
     )
     chips: list[str] | None = Field(
-        None, description="calibrated chip models sold (null: all of them)"
+        None, max_length=100, description="calibrated chip models sold (null: all of them)"
     )
     extrapolate: bool = Field(
         True, description="whether the supplier also sells the extrapolated future generations"
@@ -269,7 +269,7 @@ class ExportControls(Strict):
         default_factory=list, max_length=50, description="importing regions under control"
     )
     exporter_regions: list[str] | None = Field(
-        None, description="controlling exporters (null: every chip supplier)"
+        None, max_length=50, description="controlling exporters (null: every chip supplier)"
     )
     max_tpp: float = param(
         4800.0,
@@ -303,6 +303,7 @@ class PolicyConfig(Strict):
     carbon_tax: float = param(0.0, "USD/tCO2", "tax on energy emissions", ge=0, le=1e4)
     power_caps: dict[str, float] = Field(
         default_factory=dict,
+        max_length=50,
         description="regional cap on MW delivered to labs (region: MW)",
         json_schema_extra={"unit": "MW"},
     )
@@ -312,6 +313,7 @@ class PolicyConfig(Strict):
     export_controls: ExportControls = Field(default_factory=ExportControls)
     tariffs: dict[str, float] = Field(
         default_factory=dict,
+        max_length=50,
         description="ad-valorem tariff on imported chips (region: rate)",
         json_schema_extra={"unit": "1"},
     )
@@ -498,6 +500,29 @@ def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
         raise ConfigError(source, describe_errors(error)) from None
 
 
+def read_yaml(path: str | Path) -> Any:
+    """Safe-load a YAML file (no object construction), every failure a :class:`ConfigError`.
+
+    Unreadable files, bad encodings, invalid YAML, pathological nesting and
+    integers too long to parse all end as one message naming the file.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(str(path), [f"cannot read file: {error.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), ["not a UTF-8 text file"]) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(str(path), [f"not valid YAML: {str(error).splitlines()[0]}"]) from None
+    except RecursionError:
+        raise ConfigError(str(path), ["YAML nested too deeply"]) from None
+    except ValueError as error:
+        raise ConfigError(str(path), [f"unreadable value: {str(error).splitlines()[0]}"]) from None
+
+
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
     """Load and validate a scenario YAML file (safe loader: no object construction).
 
@@ -508,15 +533,7 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scena
     Raises:
         ConfigError: unreadable file, bad YAML or invalid scenario.
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(str(path), [f"cannot read file: {error.strerror}"]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ConfigError(str(path), [f"not valid YAML: {error}".splitlines()[0]]) from None
+    data = read_yaml(path)
     if isinstance(data, dict) and overrides:
         from sim.experiment import apply_overrides
 

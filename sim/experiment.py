@@ -32,6 +32,7 @@ from sim.config import (
     describe_errors,
     param,
     parse_scenario,
+    read_yaml,
 )
 
 LEVER_PATH = r"^[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z0-9_-]+|\*))+$|^[A-Za-z_][A-Za-z0-9_]*$"
@@ -304,22 +305,6 @@ def parse_overrides(assignments: list[str]) -> list[tuple[str, Any]]:
     return parsed
 
 
-def read_yaml(path: Path) -> Any:
-    """Safe-load a YAML file (no object construction).
-
-    Raises:
-        ConfigError: unreadable file or invalid YAML.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(str(path), [f"cannot read file: {error.strerror}"]) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ConfigError(str(path), [f"not valid YAML: {str(error).splitlines()[0]}"]) from None
-
-
 def load_experiment(
     path: str | Path, overrides: list[str] | None = None
 ) -> tuple[Experiment, dict]:
@@ -366,13 +351,13 @@ def apply_overrides(data: dict[str, Any], assignments: list[str], source: str) -
 
 
 def check_design(experiment: Experiment, base: dict[str, Any], source: str) -> None:
-    """Validate the base scenario and the scenario at each lever's extremes.
+    """Validate the base scenario, each lever's extremes and every explicit design point.
 
     Raises:
-        ConfigError: naming the lever and the scenario field that rejects it.
+        ConfigError: naming the lever or point and the scenario field that rejects it.
     """
     parse_scenario(base, f"{source}: base")
-    problems = []
+    problems = _point_problems(experiment, base)
     for i, lever in enumerate(experiment.levers):
         extremes = lever.grid_values() if lever.values is not None else [lever.low, lever.high]
         for value in {min(extremes), max(extremes)}:
@@ -389,6 +374,22 @@ def check_design(experiment: Experiment, base: dict[str, Any], source: str) -> N
 
 
 EXECUTION_FIELDS = {"backend", "workers", "scheduler", "description"}
+
+
+def _point_problems(experiment: Experiment, base: dict[str, Any]) -> list[str]:
+    """Problems of the explicit points of a ``points`` design (other designs: none)."""
+    problems = []
+    for j, point in enumerate(experiment.points or [] if experiment.design == "points" else []):
+        data = copy.deepcopy(base)
+        try:
+            for path, value in point.items():
+                set_path(data, path, value)
+            parse_scenario(data)
+        except ConfigError as error:
+            problems.extend(f"points.{j}: {p}" for p in error.problems)
+        except ValueError as error:
+            problems.append(f"points.{j}: {error}")
+    return problems
 
 
 def config_hash(experiment: Experiment) -> str:

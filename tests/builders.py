@@ -11,42 +11,44 @@ H100 = {"name": "H100", "year": 2022, "flops": 989e12, "watts": 700, "price": 27
 
 
 def closed_form_dict(gamma: float, steps_per_year: int = 12, years: float = 20) -> dict[str, Any]:
-    """One lab, fixed fleet and power, no market friction, exogenous gamma."""
-    return {
-        "name": "closed-form",
-        "years": years,
-        "steps_per_year": steps_per_year,
-        "law": {"params": "kaplan"},
-        "hardware": {"lifetime_years": 30, "chips": [H100], "server_overhead": 1.0},
-        "chip_suppliers": [{"name": "vendor", "region": "us", "chips": ["H100"]}],
-        "energy_suppliers": [
-            {
-                "name": "grid",
-                "region": "us",
-                "capacity_mw": 1e6,
-                "build_rate_mw_per_year": 0,
-                "scarcity_slope": 0,
-                "carbon_intensity": 0,
-            }
-        ],
-        "labs": [
-            {
-                "name": "solo",
-                "region": "us",
-                "strategy": "static",
-                "cash": 1e12,
-                "funding_per_year": 1e12,
-                "software_gamma": gamma,
-                "buys_projects": False,
-                "fleet": [{"chip": "H100", "units": 100_000}],
-            }
-        ],
-    }
+    """One lab, fixed fleet and power, no market friction, exogenous gamma (a fresh copy)."""
+    return copy.deepcopy(
+        {
+            "name": "closed-form",
+            "years": years,
+            "steps_per_year": steps_per_year,
+            "law": {"params": "kaplan"},
+            "hardware": {"lifetime_years": 30, "chips": [H100], "server_overhead": 1.0},
+            "chip_suppliers": [{"name": "vendor", "region": "us", "chips": ["H100"]}],
+            "energy_suppliers": [
+                {
+                    "name": "grid",
+                    "region": "us",
+                    "capacity_mw": 1e6,
+                    "build_rate_mw_per_year": 0,
+                    "scarcity_slope": 0,
+                    "carbon_intensity": 0,
+                }
+            ],
+            "labs": [
+                {
+                    "name": "solo",
+                    "region": "us",
+                    "strategy": "static",
+                    "cash": 1e12,
+                    "funding_per_year": 1e12,
+                    "software_gamma": gamma,
+                    "buys_projects": False,
+                    "fleet": [{"chip": "H100", "units": 100_000}],
+                }
+            ],
+        }
+    )
 
 
 def small_economy_dict() -> dict[str, Any]:
-    """Four labs in two regions, two chip and three energy suppliers, 3 years monthly."""
-    return {
+    """Four labs in two regions, two chip and three energy suppliers, 3 years monthly (a copy)."""
+    return copy.deepcopy({
         "name": "small",
         "years": 3,
         "steps_per_year": 12,
@@ -76,7 +78,7 @@ def small_economy_dict() -> dict[str, Any]:
              "funding_per_year": 3e9, "fleet": [{"chip": "H100", "units": 30_000}]},
         ],
         "rnd": {"noise": 0.1},
-    }  # fmt: skip
+    })  # fmt: skip
 
 
 def build(data: dict[str, Any], **changes: Any) -> Scenario:

@@ -1,0 +1,268 @@
+"""The registry of every output column: its unit and meaning, declared once.
+
+:data:`OUTPUT_COLUMNS` maps each output table (``labs``, ``markets``, ``edges``,
+``economy``, ``ledger``, ``lab_summary``, ``summary`` of ``race run``; ``runs``
+of ``race sweep``) to its columns, each with ``(unit, description)``. The
+wording follows ``docs/model.md`` section 5 (``tests/test_export.py`` checks the
+units agree), so the data dictionary written by ``race export`` cannot drift
+from the model documentation. Units follow the parameter reference: ``1`` for
+dimensionless numbers and ``-`` for names, labels and switches.
+
+Columns whose names depend on the scenario (``years_to_R<target>``) are matched
+by :data:`OUTPUT_PATTERNS`; the sweep's bookkeeping columns (``run_id``,
+``point``, ...) by :data:`RUN_COLUMNS`; a sweep's lever columns are described
+from the scenario parameter they set (:mod:`sim.export`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from sim.experiment import SUMMARY_OUTPUTS
+
+Entry = tuple[str, str]
+"""``(unit, description)`` of one column."""
+
+_STEP: dict[str, Entry] = {
+    "step": ("1", "step number (0 = initial state)"),
+    "year": ("year", "calendar year at the end of the step, start_year + t"),
+    "t": ("yr", "model time at the end of the step"),
+}
+
+_LABS: dict[str, Entry] = {
+    **_STEP,
+    "lab": ("-", "lab name"),
+    "region": ("-", "lab region"),
+    "strategy": ("-", "strategy name"),
+    "loss": ("nats/token", "L(C) of the cumulative compute"),
+    "relative_excess_loss": (
+        "1",
+        "(L - E) / (L0 - E): R(t) when E = 0, X(t) otherwise; L0 the initial loss",
+    ),
+    "compute": ("FLOP", "cumulative logical compute"),
+    "hardware_efficiency": (
+        "FLOP per MW-yr",
+        "hardware part: running FLOP/s * MFU * s/yr / power_mw (NaN without power)",
+    ),
+    "software_multiplier": ("1", "software part S at the end of the step"),
+    "efficiency": (
+        "FLOP per MW-yr",
+        "efficiency actually obtained: compute added in the step / (power_mw * dt) "
+        "(NaN at step 0 or without power)",
+    ),
+    "gamma_software": ("doublings/yr", "software gamma in force during the step"),
+    "fleet_units": (
+        "GPU",
+        "GPUs installed at the end of the step (this step's deliveries are installed "
+        "at the next step)",
+    ),
+    "fleet_flops": ("FLOP/s", "peak dense FLOP/s of the installed fleet"),
+    "running_units": ("GPU", "GPUs powered in the step"),
+    "power_mw": ("MW", "average facility power delivered"),
+    "energy_mwh": ("MWh", "energy delivered, power_mw * 8766 * dt"),
+    "spend_capex": ("USD", "paid to chip suppliers (tariffs excluded)"),
+    "spend_tariffs": ("USD", "tariffs paid"),
+    "spend_energy": ("USD", "paid to energy suppliers (carbon tax excluded)"),
+    "spend_carbon_tax": ("USD", "carbon tax paid"),
+    "spend_rnd": ("USD", "own R&D spend (subsidy excluded)"),
+    "spend_projects": ("USD", "efficiency projects bought"),
+    "spend_compliance": ("USD", "compliance cost paid"),
+    "funding": ("USD", "outside funding received"),
+    "revenue": ("USD", "revenue received (training share of the lab's market share)"),
+    "cash": ("USD", "cash at the end of the step"),
+    "market_share": ("1", "logit market share of the step"),
+    "chips_ordered": ("GPU", "units ordered"),
+    "chips_received": ("GPU", "units delivered"),
+    "projects_done": ("1", "number of projects bought so far"),
+    "realized_gamma_trailing": (
+        "doublings/yr",
+        "realized gamma over the trailing year: OLS slope of log2(efficiency) on t over "
+        "the last steps_per_year steps (NaN until two usable points)",
+    ),
+}
+
+_MARKETS: dict[str, Entry] = {
+    **_STEP,
+    "market": ("-", "supplier name"),
+    "kind": ("-", "chips or energy"),
+    "region": ("-", "supplier region"),
+    "price": (
+        "USD/GPU or USD/MWh",
+        "chips: list price times the updated price index of the supplier's best FLOP/$ chip "
+        "on sale in the step (a reference price, not the price paid); energy: the step's "
+        "scarcity price, carbon tax excluded",
+    ),
+    "price_index": (
+        "1",
+        "chips: price index after this step's update (applies next step); energy: 1",
+    ),
+    "demand": ("GPU or MW", "chips: units requested; energy: MW requested"),
+    "supply": (
+        "GPU or MW",
+        "chips: capacity of the step; energy: MW available (min(capacity, cap))",
+    ),
+    "sold": ("GPU or MW", "chips: units filled; energy: MW delivered"),
+    "shortage": (
+        "GPU or MW",
+        "chips: requested minus filled; energy: requested minus delivered",
+    ),
+    "utilization": (
+        "1",
+        "chips: sold / capacity; energy: requested over available, capped at 1 (drives the price)",
+    ),
+    "energy_mwh": ("MWh", "chips: 0; energy: energy delivered"),
+    "emissions_t": ("tCO2", "chips: 0; energy: energy_mwh * carbon_intensity"),
+    "revenue": ("USD", "value sold (tariffs and carbon tax excluded)"),
+}
+
+_EDGES: dict[str, Entry] = {
+    "step": ("1", "step number"),
+    "supplier": ("-", "supplier name"),
+    "lab": ("-", "lab name"),
+    "kind": ("-", "chips or energy"),
+    "tariff": ("1", "ad-valorem tariff on the edge"),
+    "max_tpp": ("TPP", "export-control threshold (inf: uncontrolled)"),
+    "allowed": ("-", "false when trade is banned"),
+    "quantity": ("GPU or MWh", "traded in the step"),
+    "value": ("USD", "paid in the step (tariffs and carbon tax excluded)"),
+}
+
+_ECONOMY: dict[str, Entry] = {
+    **_STEP,
+    "leader": ("-", "lab with the lowest loss at the end of the step"),
+    "hhi_compute": ("1", "Herfindahl index (0..1 scale) of cumulative compute across labs"),
+    "hhi_market_share": ("1", "Herfindahl index of the step's market shares"),
+    "total_compute": ("FLOP", "sum of the labs' cumulative compute"),
+    "energy_mwh": ("MWh", "energy delivered by every energy supplier in the step"),
+    "emissions_t": ("tCO2", "emissions of the energy delivered in the step"),
+    "market_size": ("USD", "AI-services revenue of the step (0 at step 0)"),
+}
+
+_LEDGER: dict[str, Entry] = {
+    "step": ("1", "step of the payment (0: opening balances)"),
+    "payer": ("-", "account debited"),
+    "payee": ("-", "account credited"),
+    "category": ("-", "payment category (docs/model.md section 3.19)"),
+    "amount": ("USD", "amount, > 0"),
+}
+
+_LAB_SUMMARY: dict[str, Entry] = {
+    "lab": ("-", "lab name"),
+    "region": ("-", "lab region"),
+    "strategy": ("-", "strategy name"),
+    "initial_loss": ("nats/token", "loss at step 0"),
+    "final_loss": ("nats/token", "loss at the last step"),
+    "final_relative_excess_loss": ("1", "relative_excess_loss at the last step"),
+    "final_compute": ("FLOP", "cumulative compute at the end"),
+    "realized_gamma": (
+        "doublings/yr",
+        "realized gamma: OLS slope of log2(efficiency) on t over steps 1..n "
+        "(finite, positive points; NaN with fewer than two)",
+    ),
+    "realized_gamma_hardware": ("doublings/yr", "same slope of log2(hardware_efficiency)"),
+    "realized_gamma_software": (
+        "doublings/yr",
+        "same slope of log2(software_multiplier), step 0 included",
+    ),
+    "final_fleet_units": ("GPU", "fleet at the end"),
+    "final_market_share": ("1", "market share at the end"),
+    "total_spend": ("USD", "sum of every spend_* column over the run"),
+    "total_energy_mwh": ("MWh", "energy used over the run"),
+    "cost_per_loss_point": (
+        "USD per loss point",
+        "total_spend / ((initial_loss - final_loss) / 0.01); a loss point is 0.01 nats; "
+        "NaN if the loss did not fall",
+    ),
+    "energy_per_loss_point": (
+        "MWh per loss point",
+        "total_energy_mwh per 0.01 nats of loss reduction",
+    ),
+    "final_cash": ("USD", "cash at the end"),
+}
+
+_SUMMARY: dict[str, Entry] = {
+    "scenario": ("-", "scenario name"),
+    "seed": ("1", "seed used"),
+    "steps": ("1", "number of steps"),
+    "leader": ("-", "lab with the lowest final loss"),
+    "leader_final_loss": ("nats/token", "the leader's final loss"),
+    "mean_final_loss": ("nats/token", "mean final loss over labs"),
+    "mean_realized_gamma": ("doublings/yr", "mean realized_gamma over labs"),
+    "hhi_compute": ("1", "Herfindahl index (0..1 scale) of final cumulative compute"),
+    "hhi_market_share": ("1", "Herfindahl index of final market shares"),
+    "total_compute": ("FLOP", "sum of final cumulative compute"),
+    "total_energy_mwh": ("MWh", "energy delivered over the run"),
+    "total_emissions_t": ("tCO2", "emissions over the run"),
+    "mean_energy_price": ("USD/MWh", "energy-weighted mean energy price (carbon tax excluded)"),
+    "max_chip_price_index": ("1", "highest chip price index reached"),
+    "total_chip_shortage": ("GPU", "unfilled chip units over the run"),
+    "total_chips_sold": ("GPU", "chips delivered over the run"),
+    "government_net_revenue": (
+        "USD",
+        "tariffs + carbon tax + compliance received minus subsidies paid",
+    ),
+    "total_lab_spend": ("USD", "sum of total_spend over labs"),
+}
+
+RUN_COLUMNS: dict[str, Entry] = {
+    "run_id": ("-", "run identifier p<point>-r<replicate> of the sweep"),
+    "point": ("1", "design point index (0-based)"),
+    "replicate": ("1", "replicate index (0-based); a replicate shares its seed across points"),
+    "seed": ("1", "seed of the run, from SeedSequence(master_seed).spawn(replications)"),
+    "status": ("-", "ok or failed"),
+    "error": ("-", "traceback of a failed run (empty when ok)"),
+    "duration_s": ("s", "wall-clock time of the run"),
+}
+"""Bookkeeping columns of a sweep's runs table (``run_id`` also tags its step tables)."""
+
+_RUNS: dict[str, Entry] = {
+    **RUN_COLUMNS,
+    "leader": ("-", "lab with the lowest final loss (empty for a failed run)"),
+    **{name: _SUMMARY[name] for name in SUMMARY_OUTPUTS if name in _SUMMARY},
+}
+
+OUTPUT_COLUMNS: dict[str, dict[str, Entry]] = {
+    "labs": _LABS,
+    "markets": _MARKETS,
+    "edges": _EDGES,
+    "economy": _ECONOMY,
+    "ledger": _LEDGER,
+    "lab_summary": _LAB_SUMMARY,
+    "summary": _SUMMARY,
+    "runs": _RUNS,
+}
+"""table -> column -> (unit, description), for every fixed-name output column."""
+
+OUTPUT_PATTERNS: dict[str, list[tuple[re.Pattern[str], Entry]]] = {
+    "lab_summary": [
+        (
+            re.compile(r"^years_to_R(?P<target>[0-9.eE+-]+)$"),
+            (
+                "yr",
+                "first time relative_excess_loss <= {target} (a law.relative_targets entry), "
+                "log(relative_excess_loss) interpolated linearly in t; NaN if not reached",
+            ),
+        )
+    ],
+}
+"""table -> (column-name pattern, entry) for columns named after scenario values."""
+
+
+def describe_output(table: str, column: str) -> Entry | None:
+    """The ``(unit, description)`` of an output column, or None if it is not registered.
+
+    Looks up the table's fixed columns, then its name patterns, then the sweep
+    bookkeeping columns (so ``run_id`` of a sweep's step tables is covered).
+
+    Args:
+        table: the output table (``labs``, ``runs``, ...).
+        column: the column name.
+    """
+    entry = OUTPUT_COLUMNS.get(table, {}).get(column)
+    if entry is not None:
+        return entry
+    for pattern, (unit, description) in OUTPUT_PATTERNS.get(table, []):
+        match = pattern.match(column)
+        if match:
+            return unit, description.format(**match.groupdict())
+    return RUN_COLUMNS.get(column)
