@@ -326,13 +326,15 @@ def logit_shares(losses: np.ndarray, temperature: float) -> np.ndarray:
     Returns:
         Shares in [0, 1] summing to 1 (empty input gives an empty array).
     """
-    loss = _vector("losses", losses, low=-math.inf)
+    loss = _floats("losses", losses, low=-math.inf)
     temp = _scalar("temperature", temperature, 0.0, low_open=True)
-    if loss.size == 0:
-        return loss.copy()
-    score = -loss / temp
-    weights = np.exp(score - score.max())
-    return weights / weights.sum()
+    if not loss:
+        return np.zeros(0)
+    scores = [-value / temp for value in loss]
+    top = max(scores)
+    weights = [math.exp(score - top) for score in scores]
+    total = math.fsum(weights)
+    return np.array([weight / total for weight in weights])
 
 
 def hhi(shares: np.ndarray) -> float:
@@ -346,9 +348,8 @@ def hhi(shares: np.ndarray) -> float:
     Args:
         shares: 1-D array of non-negative finite shares or quantities.
     """
-    values = _vector("shares", shares)
-    total = float(values.sum())
+    values = _floats("shares", shares)
+    total = math.fsum(values)
     if total <= 0.0:
         return 0.0
-    normalised = values / total
-    return float(np.sum(normalised**2))
+    return math.fsum((value / total) ** 2 for value in values)

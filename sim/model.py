@@ -272,7 +272,10 @@ class RaceModel(mesa.Model):
         lab.account.power_requested_mw = energy_budget / (mwh_per_mw * worst)
         discretionary = spendable - energy_budget
         discretionary -= self._buy_project(lab, discretionary)
-        capex_share, rnd_share = lab.strategy.split(self._marginals(lab))
+        uses_marginals = getattr(lab.strategy, "uses_marginals", True)
+        capex_share, rnd_share = lab.strategy.split(
+            self._marginals(lab) if uses_marginals else None
+        )
         rnd_budget = 0.0 if lab.exogenous_gamma is not None else rnd_share * discretionary
         self._fund_rnd(lab, rnd_budget)
         capex = capex_share * discretionary if self._wants_gpus(lab) else 0.0

@@ -32,9 +32,14 @@ class Strategy(Protocol):
 
     name: str
     project_share: float
+    uses_marginals: bool
 
-    def split(self, marginals: Marginals) -> tuple[float, float]:
-        """Return (capex share, R&D share) of the discretionary budget; sum <= 1."""
+    def split(self, marginals: Marginals | None) -> tuple[float, float]:
+        """Return (capex share, R&D share) of the discretionary budget; sum <= 1.
+
+        ``marginals`` is None for strategies whose ``uses_marginals`` is false
+        (the model skips computing what they ignore).
+        """
         ...
 
 
@@ -46,8 +51,9 @@ class FixedSplit:
     capex_share: float
     rnd_share: float
     project_share: float
+    uses_marginals: bool = False
 
-    def split(self, marginals: Marginals) -> tuple[float, float]:
+    def split(self, marginals: Marginals | None) -> tuple[float, float]:
         """Constant shares, whatever the marginals."""
         return self.capex_share, self.rnd_share
 
@@ -68,8 +74,9 @@ class Adaptive:
     adjustment: float = 0.05
     floor: float = 0.1
     project_share: float = 0.2
+    uses_marginals: bool = True
 
-    def split(self, marginals: Marginals) -> tuple[float, float]:
+    def split(self, marginals: Marginals | None) -> tuple[float, float]:
         """Shift toward the better marginal use, then return the shares."""
         if marginals.capex > marginals.rnd:
             self.capex_share += self.adjustment
