@@ -22,34 +22,12 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sim.checks import number
+
 BF16_BITS = 16
 """Bit length used in the TPP formula for BF16 operations (ECCN 3A090)."""
 
 TERA = 1e12
-
-
-def _check_finite(name: str, value: float, low: float, *, low_open: bool = False) -> float:
-    """Return ``value`` as float if finite and above ``low``; else raise a named ValueError."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{name} must be a number, got {value!r}") from error
-    bad_low = number <= low if low_open else number < low
-    if not math.isfinite(number) or bad_low:
-        bracket = "(" if low_open else "["
-        raise ValueError(f"{name} must be finite and in {bracket}{low}, inf), got {value!r}")
-    return number
-
-
-def _check_max_tpp(max_tpp: float) -> float:
-    """Validate an export threshold: a number in [0, inf] (inf = uncontrolled)."""
-    try:
-        number = float(max_tpp)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"max_tpp must be a number in [0, inf], got {max_tpp!r}") from error
-    if math.isnan(number) or number < 0:
-        raise ValueError(f"max_tpp must be in [0, inf], got {max_tpp!r}")
-    return number
 
 
 @dataclass(frozen=True)
@@ -74,10 +52,10 @@ class ChipModel:
         """Reject non-physical specs so every derived ratio is finite."""
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"name must be a non-empty string, got {self.name!r}")
-        _check_finite("year", self.year, -math.inf)
-        _check_finite("flops", self.flops, 0.0)
-        _check_finite("watts", self.watts, 0.0, low_open=True)
-        _check_finite("price", self.price, 0.0, low_open=True)
+        number("year", self.year, -math.inf)
+        number("flops", self.flops, 0.0)
+        number("watts", self.watts, 0.0, low_open=True)
+        number("price", self.price, 0.0, low_open=True)
 
     @property
     def tpp(self) -> float:
@@ -109,7 +87,7 @@ class ChipModel:
             ValueError: if ``max_tpp`` is not in (0, inf]. A zero threshold is a
                 ban, handled by the supply network (edge disallowed), not here.
         """
-        limit = _check_max_tpp(max_tpp)
+        limit = number("max_tpp", max_tpp, 0.0, allow_inf=True)
         if limit == 0.0:
             raise ValueError("max_tpp must be in (0, inf] to derate; 0 means an export ban")
         if self.tpp <= limit:
@@ -185,11 +163,11 @@ def extrapolate_roadmap(
     chips = tuple(chips)
     if not chips or not all(isinstance(c, ChipModel) for c in chips):
         raise ValueError("chips must be a non-empty sequence of ChipModel")
-    until = _check_finite("until_year", until_year, -math.inf)
-    cadence = _check_finite("cadence_years", cadence_years, 0.0, low_open=True)
-    g_fpw = _check_finite("flops_per_watt_growth", flops_per_watt_growth, 0.0)
-    g_fpd = _check_finite("flops_per_dollar_growth", flops_per_dollar_growth, 0.0)
-    g_w = _check_finite("watts_growth", watts_growth, -1.0, low_open=True)
+    until = number("until_year", until_year, -math.inf)
+    cadence = number("cadence_years", cadence_years, 0.0, low_open=True)
+    g_fpw = number("flops_per_watt_growth", flops_per_watt_growth, 0.0)
+    g_fpd = number("flops_per_dollar_growth", flops_per_dollar_growth, 0.0)
+    g_w = number("watts_growth", watts_growth, -1.0, low_open=True)
 
     base = _flagship(chips)
     new: list[ChipModel] = []
@@ -219,8 +197,8 @@ def available(
     Raises:
         ValueError: if ``year`` is not finite or ``max_tpp`` is not in [0, inf].
     """
-    when = _check_finite("year", year, -math.inf)
-    limit = _check_max_tpp(max_tpp)
+    when = number("year", year, -math.inf)
+    limit = number("max_tpp", max_tpp, 0.0, allow_inf=True)
     if limit == 0.0:
         return []
     return [chip.derated(limit) for chip in roadmap if chip.year <= when]

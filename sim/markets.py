@@ -20,6 +20,8 @@ import math
 
 import numpy as np
 
+from sim.checks import number
+
 MAX_DEMAND_RATIO = 10.0
 """Cap on demand/supply in the price update, so one shock cannot blow the index up."""
 
@@ -44,29 +46,6 @@ def _vector(name: str, values: np.ndarray | list[float], *, low: float = 0.0) ->
     return array
 
 
-def _scalar(
-    name: str,
-    value: float,
-    low: float = -math.inf,
-    high: float = math.inf,
-    *,
-    low_open: bool = False,
-    allow_inf: bool = False,
-) -> float:
-    """Return ``value`` as a float in the interval; ``allow_inf`` admits ``+inf``."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{name} must be a number, got {value!r}") from error
-    finite_ok = math.isfinite(number) or (allow_inf and number == math.inf)
-    below = number <= low if low_open else number < low
-    if not finite_ok or below or number > high:
-        bracket = "(" if low_open else "["
-        top = "inf]" if allow_inf else f"{high})" if high == math.inf else f"{high}]"
-        raise ValueError(f"{name} must be in {bracket}{low}, {top}, got {value!r}")
-    return number
-
-
 # --------------------------------------------------------------------------
 # Allocation
 # --------------------------------------------------------------------------
@@ -85,10 +64,10 @@ def _floats(name: str, values: np.ndarray | list[float], *, low: float = 0.0) ->
         numbers = [float(v) for v in values]
     except (TypeError, ValueError) as error:
         raise ValueError(f"{name} must be an array of numbers, got {values!r}") from error
-    for number in numbers:
-        if not math.isfinite(number):
+    for value in numbers:
+        if not math.isfinite(value):
             raise ValueError(f"{name} must be finite, in [{low}, inf)")
-        if number < low:
+        if value < low:
             raise ValueError(f"{name} must be in [{low}, inf), got min {min(numbers)!r}")
     return numbers
 
@@ -142,7 +121,7 @@ def allocate_pro_rata(requests: np.ndarray, capacity: float) -> np.ndarray:
 def pro_rata_fill(requests: list[float] | np.ndarray, capacity: float) -> list[float]:
     """:func:`allocate_pro_rata` returning Python floats (the per-step hot path)."""
     wanted = _floats("requests", requests)
-    cap = _scalar("capacity", capacity, 0.0, allow_inf=True)
+    cap = number("capacity", capacity, 0.0, allow_inf=True)
     return _scale_within(wanted, cap)
 
 
@@ -165,7 +144,7 @@ def allocate_by_bid(requests: np.ndarray, bids: np.ndarray, capacity: float) -> 
     offers = _vector("bids", bids, low=-math.inf)
     if offers.shape != wanted.shape:
         raise ValueError(f"bids must have the shape of requests {wanted.shape}, got {offers.shape}")
-    left = _scalar("capacity", capacity, 0.0, allow_inf=True)
+    left = number("capacity", capacity, 0.0, allow_inf=True)
     capacity = left
     filled = np.zeros_like(wanted)
     members = np.zeros(wanted.shape, dtype=bool)
@@ -236,14 +215,14 @@ def adjust_price_index(
     Returns:
         The updated index as a float in ``[floor, ceiling]``.
     """
-    idx = _scalar("index", index, 0.0, low_open=True)
-    wanted = _scalar("demand", demand, 0.0)
-    made = _scalar("supply", supply, 0.0)
-    speed = _scalar("response", response, 0.0)
-    step = _scalar("dt", dt, 0.0, low_open=True)
-    low = _scalar("floor", floor, 0.0, low_open=True)
-    high = _scalar("ceiling", ceiling, low)
-    cap = _scalar("max_ratio", max_ratio, 1.0)
+    idx = number("index", index, 0.0, low_open=True)
+    wanted = number("demand", demand, 0.0)
+    made = number("supply", supply, 0.0)
+    speed = number("response", response, 0.0)
+    step = number("dt", dt, 0.0, low_open=True)
+    low = number("floor", floor, 0.0, low_open=True)
+    high = number("ceiling", ceiling, low)
+    cap = number("max_ratio", max_ratio, 1.0)
     ratio = _demand_ratio(wanted, made, cap)
     # Cap the exponent so a large response * dt cannot overflow exp().
     change = min(speed * step * (ratio - 1.0), 700.0)
@@ -284,10 +263,10 @@ def scarcity_price(
         raise ValueError("base_price must be finite and in [0, inf)")
     if not np.all(np.isfinite(u)) or np.any(u < 0):
         raise ValueError("utilization must be finite and in [0, inf)")
-    k = _scalar("knee", knee, 0.0, 1.0)
+    k = number("knee", knee, 0.0, 1.0)
     if k >= 1.0:
         raise ValueError(f"knee must be in [0, 1), got {knee!r}")
-    s = _scalar("slope", slope, 0.0)
+    s = number("slope", slope, 0.0)
     excess = np.maximum(u - k, 0.0) / (1.0 - k)
     price = base * (1.0 + s * excess**2)
     return float(price) if price.ndim == 0 else price
@@ -327,7 +306,7 @@ def logit_shares(losses: np.ndarray, temperature: float) -> np.ndarray:
         Shares in [0, 1] summing to 1 (empty input gives an empty array).
     """
     loss = _floats("losses", losses, low=-math.inf)
-    temp = _scalar("temperature", temperature, 0.0, low_open=True)
+    temp = number("temperature", temperature, 0.0, low_open=True)
     if not loss:
         return np.zeros(0)
     scores = [-value / temp for value in loss]

@@ -24,6 +24,8 @@ from collections.abc import Iterable
 
 import networkx as nx
 
+from sim.checks import number
+
 NodeSpec = tuple[int, str, str]
 """``(node_id, name, region)`` of one agent."""
 
@@ -44,19 +46,6 @@ EDGE_ROW_KEYS = (
     "value",
 )
 """Columns of the per-step x edge output table, in order."""
-
-
-def _non_negative(name: str, value: float, *, allow_inf: bool = False) -> float:
-    """Return ``value`` as float in [0, inf) (or [0, inf] with ``allow_inf``)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{name} must be a number, got {value!r}") from error
-    finite_ok = math.isfinite(number) or (allow_inf and number == math.inf)
-    if not finite_ok or number < 0:
-        top = "inf]" if allow_inf else "inf)"
-        raise ValueError(f"{name} must be in [0, {top}, got {value!r}")
-    return number
 
 
 def _edge_defaults(kind: str) -> dict[str, object]:
@@ -150,7 +139,7 @@ def apply_export_controls(
     Returns:
         The same graph.
     """
-    limit = _non_negative("max_tpp", max_tpp, allow_inf=True)
+    limit = number("max_tpp", max_tpp, 0.0, allow_inf=True)
     restricted = {str(r) for r in restricted_regions}
     exporters = None if exporter_regions is None else {str(r) for r in exporter_regions}
     for supplier, lab, data in _edges_of_kind(graph, CHIPS):
@@ -180,7 +169,7 @@ def apply_tariffs(graph: nx.DiGraph, tariffs: dict[str, float]) -> nx.DiGraph:
     Returns:
         The same graph.
     """
-    rates = {str(region): _non_negative(f"tariffs[{region!r}]", r) for region, r in tariffs.items()}
+    rates = {str(region): number(f"tariffs[{region!r}]", r, 0.0) for region, r in tariffs.items()}
     for supplier, lab, data in _edges_of_kind(graph, CHIPS):
         lab_region = _region(graph, lab)
         if lab_region in rates and _region(graph, supplier) != lab_region:
@@ -201,7 +190,7 @@ def apply_edge_caps(graph: nx.DiGraph, kind: str, cap: float) -> nx.DiGraph:
     """
     if kind not in EDGE_KINDS:
         raise ValueError(f"kind must be one of {EDGE_KINDS}, got {kind!r}")
-    limit = _non_negative("cap", cap, allow_inf=True)
+    limit = number("cap", cap, 0.0, allow_inf=True)
     for _, _, data in _edges_of_kind(graph, kind):
         data["cap"] = limit
     return graph
@@ -230,8 +219,8 @@ def record_trade(graph: nx.DiGraph, supplier: int, lab: int, quantity: float, va
         ValueError: if the edge does not exist, is disallowed, or a value is bad.
     """
     data = _edge(graph, supplier, lab)
-    amount = _non_negative("quantity", quantity)
-    paid = _non_negative("value", value)
+    amount = number("quantity", quantity, 0.0)
+    paid = number("value", value, 0.0)
     if not data["allowed"] and amount > 0.0:
         raise ValueError(f"trade on disallowed edge {supplier!r} -> {lab!r}")
     data["quantity"] += amount

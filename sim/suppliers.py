@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
+from sim.checks import number
 from sim.chips import ChipModel, available
 from sim.markets import (
     adjust_price_index,
@@ -49,25 +50,9 @@ ALLOCATION_RULES = ("pro_rata", "by_bid")
 _TIME_EPS = 1e-9
 
 
-def _number(name: str, value: float, low: float = -math.inf, *, low_open: bool = False) -> float:
-    """Return ``value`` as a finite float above ``low``; else raise a named ValueError."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{name} must be a number, got {value!r}") from error
-    below = number <= low if low_open else number < low
-    if not math.isfinite(number) or below:
-        bracket = "(" if low_open else "["
-        raise ValueError(f"{name} must be finite and in {bracket}{low}, inf), got {value!r}")
-    return number
-
-
 def _fraction(name: str, value: float) -> float:
     """Return ``value`` as a float in [0, 1]; else raise a named ValueError."""
-    number = _number(name, value, 0.0)
-    if number > 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
-    return number
+    return number(name, value, 0.0, 1.0)
 
 
 # --------------------------------------------------------------------------
@@ -96,8 +81,8 @@ class _OutageSchedule:
 
     def add(self, start_year: float, duration_years: float, fraction_lost: float) -> Outage:
         """Validate and store one outage on the model clock."""
-        start = _number("start_year", start_year)
-        duration = _number("duration_years", duration_years, 0.0, low_open=True)
+        start = number("start_year", start_year)
+        duration = number("duration_years", duration_years, 0.0, low_open=True)
         lost = _fraction("fraction_lost", fraction_lost)
         outage = Outage(start, start + duration, lost)
         self.outages.append(outage)
@@ -234,13 +219,13 @@ class ChipSupplier(mesa.Agent):
         self.name = str(name)
         self.region = str(region)
         self.roadmap = tuple(roadmap)
-        self.capacity_per_year = _number("capacity_per_year", capacity_per_year, 0.0)
-        self.capacity_growth = _number("capacity_growth", capacity_growth, -1.0, low_open=True)
-        self.price_response = _number("price_response", price_response, 0.0)
+        self.capacity_per_year = number("capacity_per_year", capacity_per_year, 0.0)
+        self.capacity_growth = number("capacity_growth", capacity_growth, -1.0, low_open=True)
+        self.price_response = number("price_response", price_response, 0.0)
         self.allocation = allocation
-        self.price_floor = _number("price_floor", price_floor, 0.0, low_open=True)
-        self.price_ceiling = _number("price_ceiling", price_ceiling, self.price_floor)
-        self.epoch = _number("epoch", epoch)
+        self.price_floor = number("price_floor", price_floor, 0.0, low_open=True)
+        self.price_ceiling = number("price_ceiling", price_ceiling, self.price_floor)
+        self.epoch = number("epoch", epoch)
         self.price_index = 1.0
         self._outages = _OutageSchedule()
         self.produced = self.sold = self.shortage = self.revenue = 0.0
@@ -277,8 +262,8 @@ class ChipSupplier(mesa.Agent):
         Integrates the rate ``K (1+g)^(tau - epoch)`` exactly, piecewise between
         outage edges, so results do not depend on the step size.
         """
-        start = _number("t", t)
-        step = _number("dt", dt, 0.0, low_open=True)
+        start = number("t", t)
+        step = number("dt", dt, 0.0, low_open=True)
         return sum(
             alive * self._rate_integral(a, b) for a, b, alive in self._outages.pieces(start, step)
         )
@@ -317,8 +302,8 @@ class ChipSupplier(mesa.Agent):
             One ``ChipFill`` per order, in order.
         """
         for order in orders:
-            _number("units", order.units, 0.0)
-            _number("bid", order.bid)
+            number("units", order.units, 0.0)
+            number("bid", order.bid)
         supply = self.capacity(t, dt)
         self.quoted_index = self.price_index
         units = self._allocate(orders, supply) if orders else []
@@ -407,15 +392,15 @@ class EnergySupplier(mesa.Agent):
         super().__init__(model)
         self.name = str(name)
         self.region = str(region)
-        self.capacity_mw = _number("capacity_mw", capacity_mw, 0.0)
-        self.base_price = _number("base_price", base_price, 0.0)
-        self.build_rate_mw_per_year = _number("build_rate_mw_per_year", build_rate_mw_per_year, 0.0)
-        self.lead_time_years = _number("lead_time_years", lead_time_years, 0.0)
-        self.carbon_intensity = _number("carbon_intensity", carbon_intensity, 0.0)
-        self.scarcity_knee = _number("scarcity_knee", scarcity_knee, 0.0)
+        self.capacity_mw = number("capacity_mw", capacity_mw, 0.0)
+        self.base_price = number("base_price", base_price, 0.0)
+        self.build_rate_mw_per_year = number("build_rate_mw_per_year", build_rate_mw_per_year, 0.0)
+        self.lead_time_years = number("lead_time_years", lead_time_years, 0.0)
+        self.carbon_intensity = number("carbon_intensity", carbon_intensity, 0.0)
+        self.scarcity_knee = number("scarcity_knee", scarcity_knee, 0.0)
         if self.scarcity_knee >= 1.0:
             raise ValueError(f"scarcity_knee must be in [0, 1), got {scarcity_knee!r}")
-        self.scarcity_slope = _number("scarcity_slope", scarcity_slope, 0.0)
+        self.scarcity_slope = number("scarcity_slope", scarcity_slope, 0.0)
         self._pipeline: list[tuple[float, int, float]] = []  # heap of (due, seq, mw)
         self._seq = 0
         self._outages = _OutageSchedule()
@@ -454,9 +439,9 @@ class EnergySupplier(mesa.Agent):
         Returns:
             MW commissioned by this call.
         """
-        start = _number("t", t)
-        step = _number("dt", dt, 0.0, low_open=True)
-        multiplier = _number("buildout_multiplier", buildout_multiplier, 0.0)
+        start = number("t", t)
+        step = number("dt", dt, 0.0, low_open=True)
+        multiplier = number("buildout_multiplier", buildout_multiplier, 0.0)
         ordered = self.build_rate_mw_per_year * multiplier * step
         if ordered > 0.0:
             heapq.heappush(self._pipeline, (start + self.lead_time_years, self._seq, ordered))
@@ -509,11 +494,13 @@ class EnergySupplier(mesa.Agent):
         Returns:
             ``{buyer: (delivered_mw, price_per_mwh)}`` for every requesting buyer.
         """
-        step = _number("dt", dt, 0.0, low_open=True)
-        capacity = self.effective_capacity_mw(_number("t", t), step)
-        limit = capacity if cap_mw is None else min(capacity, _cap(cap_mw))
+        step = number("dt", dt, 0.0, low_open=True)
+        capacity = self.effective_capacity_mw(number("t", t), step)
+        if cap_mw is not None:
+            capacity = min(capacity, number("cap_mw", cap_mw, 0.0, allow_inf=True))
+        limit = capacity
         buyers = list(requests_mw)
-        wanted = [_number("requests_mw", requests_mw[b], 0.0) for b in buyers]
+        wanted = [number("requests_mw", requests_mw[b], 0.0) for b in buyers]
         delivered = pro_rata_fill(wanted, limit)
         requested = math.fsum(wanted)
         utilization = _utilization(requested, limit)
@@ -541,17 +528,6 @@ class EnergySupplier(mesa.Agent):
         self.last_utilization = utilization
         self.last_load_factor = delivered / self.capacity_mw if self.capacity_mw > 0 else 0.0
         self.last_emissions_t = self.last_energy_mwh * self.carbon_intensity
-
-
-def _cap(cap_mw: float) -> float:
-    """Validate a power cap in [0, inf]."""
-    try:
-        number = float(cap_mw)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"cap_mw must be a number in [0, inf] or None, got {cap_mw!r}") from error
-    if math.isnan(number) or number < 0:
-        raise ValueError(f"cap_mw must be in [0, inf] or None, got {cap_mw!r}")
-    return number
 
 
 def _utilization(requested: float, available_mw: float) -> float:
