@@ -57,32 +57,37 @@ def _kind(markets: pd.DataFrame, kind: str) -> pd.DataFrame:
     return rows
 
 
+def _market_panels(rows: pd.DataFrame, title: str, top: tuple[str, str], bottom: tuple[str, str]):
+    """Two stacked panels per supplier over time: ``(column, y label)`` for each."""
+    sns.set_theme(style="whitegrid", palette=PALETTE)
+    figure, (upper, lower) = plt.subplots(2, 1, figsize=(8, 6.4), sharex=True)
+    sns.lineplot(data=rows, x="year", y=top[0], hue="market", ax=upper)
+    upper.set_ylabel(top[1])
+    upper.set_title(title)
+    sns.lineplot(data=rows, x="year", y=bottom[0], hue="market", ax=lower, legend=False)
+    lower.set_ylabel(bottom[1])
+    lower.set_xlabel("year")
+    return figure
+
+
 def chip_market_figure(markets: pd.DataFrame):
     """Chip price index and shortage per supplier."""
-    chips = _kind(markets, "chips")
-    sns.set_theme(style="whitegrid", palette=PALETTE)
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6.4), sharex=True)
-    sns.lineplot(data=chips, x="year", y="price_index", hue="market", ax=top)
-    top.set_ylabel("price index (1 = list price)")
-    top.set_title("Chip market")
-    sns.lineplot(data=chips, x="year", y="shortage", hue="market", ax=bottom, legend=False)
-    bottom.set_ylabel("unfilled orders (GPUs per step)")
-    bottom.set_xlabel("year")
-    return figure
+    return _market_panels(
+        _kind(markets, "chips"),
+        "Chip market",
+        ("price_index", "price index (1 = list price)"),
+        ("shortage", "unfilled orders (GPUs per step)"),
+    )
 
 
 def energy_figure(markets: pd.DataFrame):
-    """Energy price, delivered energy and emissions per supplier."""
-    energy = _kind(markets, "energy")
-    sns.set_theme(style="whitegrid", palette=PALETTE)
-    figure, (price, use) = plt.subplots(2, 1, figsize=(8, 6.4), sharex=True)
-    sns.lineplot(data=energy, x="year", y="price", hue="market", ax=price)
-    price.set_ylabel("energy price (USD/MWh)")
-    price.set_title("Energy market")
-    sns.lineplot(data=energy, x="year", y="emissions_t", hue="market", ax=use, legend=False)
-    use.set_ylabel("emissions (tCO2 per step)")
-    use.set_xlabel("year")
-    return figure
+    """Energy price and emissions per supplier."""
+    return _market_panels(
+        _kind(markets, "energy"),
+        "Energy market",
+        ("price", "energy price (USD/MWh)"),
+        ("emissions_t", "emissions (tCO2 per step)"),
+    )
 
 
 def compute_figure(labs: pd.DataFrame):
