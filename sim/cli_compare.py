@@ -1,0 +1,94 @@
+"""``race compare BASE.yaml ALT.yaml``: paired what-if differences with confidence intervals."""
+
+from __future__ import annotations
+
+import argparse
+
+from sim.cli_sweep import add_results_options, add_set_option
+from sim.paths import output_folder
+from sim.whatif import DEFAULT_OUTPUTS
+
+RUNS_FAILED = 1
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``race compare`` to the ``race`` parser."""
+    parser = commands.add_parser(
+        "compare",
+        help="paired differences between two scenarios (same seeds) with 95%% CIs",
+        description="Run BASE and ALT with the same seeds; report alt - base per output.",
+    )
+    parser.add_argument("base", help="base scenario YAML")
+    parser.add_argument("alt", help="alternative scenario YAML")
+    parser.add_argument("--replications", type=int, default=5, help="paired runs, >= 1")
+    parser.add_argument("--master-seed", type=int, default=0, help="root of the shared seeds")
+    parser.add_argument("--outputs", nargs="+", default=list(DEFAULT_OUTPUTS))
+    parser.add_argument("--backend", choices=["serial", "processes", "dask"], default="serial")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes")
+    parser.add_argument("--scheduler", default=None, help="Dask scheduler, tcp://HOST:PORT")
+    add_set_option(parser)
+    add_results_options(parser)
+    parser.set_defaults(handler=_compare)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from sim.config import load_scenario
+    from sim.io import atomic_write_csv
+    from sim.sweep import default_workers
+    from sim.whatif import known_outputs, paired_differences, paired_runs, pairs_table
+
+    if not 1 <= args.replications <= 10_000:
+        raise ValueError(f"--replications must be in [1, 10000], got {args.replications}")
+    if not 0 <= args.master_seed < 2**63:
+        raise ValueError(f"--master-seed must be in [0, 2^63), got {args.master_seed}")
+    outputs = known_outputs(args.outputs)
+    base = load_scenario(args.base, args.overrides)
+    alt = load_scenario(args.alt, args.overrides)
+    folder = output_folder(args.results, args.out, f"compare-{base.name}-vs-{alt.name}")
+    runs = paired_runs(
+        base.model_dump(mode="json"), alt.model_dump(mode="json"), args.replications,
+        args.master_seed, backend=args.backend, workers=args.workers or default_workers(),
+        scheduler=args.scheduler,
+    )  # fmt: skip
+    failed = runs[runs["status"] != "ok"]
+    pairs = pairs_table(runs[runs["status"] == "ok"], outputs)
+    table = paired_differences(pairs, outputs)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_csv(table, folder / "compare.csv")
+    atomic_write_csv(pairs, folder / "pairs.csv")
+    _figure(table, folder, base.name, alt.name)
+    print(_format(table, base.name, alt.name))
+    for run_id, error in zip(failed["run_id"], failed["error"], strict=True):
+        print(f"failed {run_id}: {error.strip().splitlines()[-1]}")
+    print(f"wrote {folder}/ (compare.csv, pairs.csv, compare.png)")
+    return RUNS_FAILED if len(failed) else 0
+
+
+def _format(table, base: str, alt: str) -> str:
+    shown = table.rename(columns={"relative_difference_pct": "rel_%"})
+    text = shown.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+    return f"{alt} - {base} (paired, 95% t confidence intervals)\n{text}"
+
+
+def _figure(table, folder, base: str, alt: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from sim.io import atomic_save_figure
+
+    sns.set_theme(style="whitegrid", palette="colorblind")
+    scale = 100.0 / table["base_mean"].abs()
+    relative = table["mean_difference"] * scale
+    low = relative - table["ci_low"] * scale
+    high = table["ci_high"] * scale - relative
+    figure, axes = plt.subplots(figsize=(8, 0.6 * len(table) + 1.5))
+    axes.barh(table["output"], relative, xerr=[low.fillna(0), high.fillna(0)], capsize=4)
+    axes.axvline(0.0, color="black", linewidth=0.8)
+    axes.set_xlabel(f"{alt} - {base}, % of base mean (95% CI)")
+    axes.set_ylabel("output")
+    axes.set_title("What-if: paired differences")
+    atomic_save_figure(figure, folder / "compare.png")
+    plt.close(figure)

@@ -1,0 +1,114 @@
+"""What-if comparisons: paired runs of two scenarios with common random numbers.
+
+Replicate r of the base and of the alternative run with the same seed, so
+the noise they share cancels in the difference. For each output the paired
+differences ``alt - base`` give a mean and a 95% confidence interval from the
+t distribution with n - 1 degrees of freedom (undefined, NaN, for n = 1).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.experiment import SUMMARY_OUTPUTS, RunSpec, replicate_seeds
+from sim.sweep import execute_batch, run_dask, run_processes, run_serial
+
+DEFAULT_OUTPUTS = (
+    "mean_final_loss", "mean_realized_gamma", "hhi_compute", "total_compute",
+    "total_energy_mwh", "total_emissions_t",
+)  # fmt: skip
+CONFIDENCE = 0.95
+
+
+def paired_runs(
+    base: dict[str, Any],
+    alt: dict[str, Any],
+    replications: int,
+    master_seed: int,
+    *,
+    backend: str = "serial",
+    workers: int = 1,
+    scheduler: str | None = None,
+) -> pd.DataFrame:
+    """Run both scenarios ``replications`` times with shared seeds; one row per run."""
+    seeds = replicate_seeds(master_seed, replications)
+    rows = []
+    for arm, data in (("base", base), ("alt", alt)):
+        runs = [RunSpec(f"{arm}-r{r:04d}", 0, r, seed, ()) for r, seed in enumerate(seeds)]
+        task = partial(execute_batch, base=data, name=data.get("name", arm), record=False)
+        for row, _ in _backend(runs, task, backend, workers, scheduler):
+            rows.append({"arm": arm, **row})
+    return pd.DataFrame(rows).sort_values(["arm", "replicate"]).reset_index(drop=True)
+
+
+def _backend(runs, task, backend: str, workers: int, scheduler: str | None):
+    if backend == "serial":
+        return run_serial(runs, task)
+    if backend == "processes":
+        return run_processes(runs, task, workers)
+    return run_dask(runs, task, scheduler, workers)
+
+
+def pairs_table(runs: pd.DataFrame, outputs: list[str]) -> pd.DataFrame:
+    """One row per replicate: seed, each output for base and alt, and their difference."""
+    base = runs[runs["arm"] == "base"].set_index("replicate")
+    alt = runs[runs["arm"] == "alt"].set_index("replicate")
+    pairs = pd.DataFrame({"replicate": base.index, "seed": base["seed"].to_numpy()})
+    pairs = pairs.set_index("replicate")
+    for output in outputs:
+        pairs[f"{output}_base"] = base[output]
+        pairs[f"{output}_alt"] = alt[output]
+        pairs[f"{output}_diff"] = alt[output] - base[output]
+    return pairs.reset_index()
+
+
+def paired_differences(pairs: pd.DataFrame, outputs: list[str]) -> pd.DataFrame:
+    """Per output: base and alt means, mean paired difference with its 95% CI, n."""
+    return pd.DataFrame([_difference(pairs, output) for output in outputs])
+
+
+def _difference(pairs: pd.DataFrame, output: str) -> dict[str, Any]:
+    diff = pairs[f"{output}_diff"].dropna().to_numpy(dtype=float)
+    base_mean = float(pairs[f"{output}_base"].mean())
+    n = len(diff)
+    mean = float(diff.mean()) if n else math.nan
+    low, high = confidence_interval(diff)
+    relative = 100.0 * mean / abs(base_mean) if base_mean else math.nan
+    return {
+        "output": output,
+        "base_mean": base_mean,
+        "alt_mean": float(pairs[f"{output}_alt"].mean()),
+        "mean_difference": mean,
+        "ci_low": low,
+        "ci_high": high,
+        "relative_difference_pct": relative,
+        "n": n,
+    }
+
+
+def confidence_interval(values: np.ndarray, level: float = CONFIDENCE) -> tuple[float, float]:
+    """t-based confidence interval of the mean; (NaN, NaN) with fewer than two values."""
+    n = len(values)
+    if n < 2:
+        return math.nan, math.nan
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * values.std(ddof=1) / math.sqrt(n)
+    mean = float(values.mean())
+    return mean - half, mean + half
+
+
+def known_outputs(outputs: list[str]) -> list[str]:
+    """Validate output names against the run summary.
+
+    Raises:
+        ValueError: naming the unknown outputs and the allowed ones.
+    """
+    unknown = [o for o in outputs if o not in SUMMARY_OUTPUTS]
+    if unknown:
+        raise ValueError(f"--outputs: unknown {unknown}; allowed: {', '.join(SUMMARY_OUTPUTS)}")
+    return outputs

@@ -1,0 +1,91 @@
+"""race compare: paired what-if differences with common seeds and t intervals."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from scipy import stats
+
+from sim.cli import main
+from sim.whatif import confidence_interval, paired_differences
+from tests.builders import small_economy_dict
+
+
+def test_confidence_interval_matches_a_hand_computation():
+    values = np.array([1.0, 2.0, 4.0, 5.0])
+    low, high = confidence_interval(values)
+    half = stats.t.ppf(0.975, 3) * values.std(ddof=1) / 2.0
+    assert (low, high) == pytest.approx((3.0 - half, 3.0 + half))
+    assert all(math.isnan(v) for v in confidence_interval(np.array([1.0])))
+
+
+def test_pairing_removes_shared_noise():
+    rng = np.random.default_rng(0)
+    shared = rng.normal(0, 10, 20)
+    pairs = pd.DataFrame({"x_base": shared, "x_alt": shared + 1.0 + rng.normal(0, 0.1, 20)})
+    pairs["x_diff"] = pairs["x_alt"] - pairs["x_base"]
+    row = paired_differences(pairs, ["x"]).iloc[0]
+    assert row["ci_low"] < 1.0 < row["ci_high"]
+    paired_width = row["ci_high"] - row["ci_low"]
+    unpaired = stats.ttest_ind(pairs["x_alt"], pairs["x_base"]).confidence_interval()
+    assert paired_width < (unpaired.high - unpaired.low) / 10
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("compare")
+    base = {**small_economy_dict(), "name": "base", "years": 1}
+    alt = {**base, "name": "taxed", "policy": {"carbon_tax": 200.0}}
+    (folder / "base.yaml").write_text(yaml.safe_dump(base))
+    (folder / "alt.yaml").write_text(yaml.safe_dump(alt))
+    argv = ["compare", str(folder / "base.yaml"), str(folder / "alt.yaml"), "--replications", "3",
+            "--results", str(folder), "--out", "cmp", "--master-seed", "5"]  # fmt: skip
+    return folder, argv
+
+
+def test_compare_writes_table_pairs_and_figure(compared, capsys):
+    folder, argv = compared
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "taxed - base" in out and "total_emissions_t" in out
+    table = pd.read_csv(folder / "cmp" / "compare.csv").set_index("output")
+    pairs = pd.read_csv(folder / "cmp" / "pairs.csv")
+    assert len(pairs) == 3 and pairs["seed"].nunique() == 3
+    emissions = table.loc["total_emissions_t"]
+    assert emissions["mean_difference"] == pytest.approx(pairs["total_emissions_t_diff"].mean())
+    assert emissions["mean_difference"] < 0, "a carbon tax lowers emissions"
+    assert emissions["n"] == 3 and emissions["ci_low"] <= emissions["ci_high"]
+    assert (folder / "cmp" / "compare.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_both_arms_share_each_replicates_seed(compared, monkeypatch):
+    import sim.whatif
+
+    seen = []
+    real = sim.whatif.execute_batch
+
+    def spy(batch, **kwargs):
+        seen.extend((kwargs["base"]["name"], run.replicate, run.seed) for run in batch)
+        return real(batch, **kwargs)
+
+    monkeypatch.setattr(sim.whatif, "execute_batch", spy)
+    folder, argv = compared
+    assert main([*argv, "--out", "spy", "--outputs", "total_emissions_t"]) == 0
+    by_arm = {name: {(r, s) for n, r, s in seen if n == name} for name in ("base", "taxed")}
+    assert by_arm["base"] == by_arm["taxed"] and len(by_arm["base"]) == 3
+
+
+@pytest.mark.parametrize(
+    "extra", [["--replications", "0"], ["--outputs", "no_such_output"], ["--out", "../x"]]
+)
+def test_bad_arguments_exit_2(compared, extra):
+    _, argv = compared
+    assert main([*argv, *extra]) == 2
+
+
+def test_invalid_scenario_exits_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nlabs: []\n")
+    assert main(["compare", str(bad), str(bad), "--results", str(tmp_path)]) == 2
