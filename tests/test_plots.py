@@ -1,0 +1,280 @@
+"""Figures of sim.plots, fed a small real run and a tiny real sweep: labels, legends, files."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.patches import FancyArrowPatch
+
+from sim import plots
+from sim.cli import main
+from sim.config import parse_scenario
+from sim.figures import RUN_FIGURES, write_run_figures
+from sim.law import relative_loss
+from sim.runs import run_scenario
+from tests.builders import small_economy_dict
+
+LABS = {"us_hare", "us_turtle", "cn_base", "cn_adapt"}
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_SWEEPS: dict[str, Path] = {}
+
+
+def tiny_sweep(factory: pytest.TempPathFactory) -> Path:
+    """A 2 x 2 grid sweep (carbon tax, spend rate) x 3 replicates with step tables, made once."""
+    if "tiny" not in _SWEEPS:
+        root = factory.mktemp("sweep")
+        base = {**small_economy_dict(), "years": 1}
+        experiment = {
+            "name": "tiny",
+            "base": base,
+            "levers": [
+                {"path": "policy.carbon_tax", "values": [0, 100]},
+                {"path": "labs.*.spend_rate", "values": [0.3, 0.6]},
+            ],
+            "replications": 3,
+            "record_steps": True,
+            "backend": "serial",
+        }
+        config = root / "tiny.yaml"
+        config.write_text(yaml.safe_dump(experiment))
+        argv = ["sweep", str(config), "--results", str(root), "--backend", "serial", "--quiet"]
+        assert main(argv) == 0
+        _SWEEPS["tiny"] = root / "tiny"
+    return _SWEEPS["tiny"]
+
+
+@pytest.fixture(scope="module")
+def result():
+    return run_scenario(parse_scenario({**small_economy_dict(), "years": 1}))
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    return tiny_sweep(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def sweep_labs(sweep):
+    return pd.read_parquet(sweep / "steps" / "labs")
+
+
+def legend_texts(axes) -> list[str]:
+    return [text.get_text() for text in axes.get_legend().get_texts()]
+
+
+def assert_drawn(figure) -> None:
+    """The figure renders to a non-blank image."""
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    pixels = np.asarray(canvas.buffer_rgba())
+    assert pixels.shape[0] > 100 and pixels.std() > 5
+
+
+def assert_image_files(paths: list[Path]) -> None:
+    for path in paths:
+        data = path.read_bytes()
+        if path.suffix == ".png":
+            assert data.startswith(PNG_MAGIC) and len(data) > 10_000
+        else:
+            assert ET.fromstring(data).tag.endswith("svg")
+
+
+# ------------------------------------------------------------------ one run
+
+
+def test_loss_figure_has_units_labs_and_closed_form(result):
+    kappa, floor = plots.law_constants(result.scenario)
+    figure = plots.loss_figure(result.tables["labs"], result.lab_summary, kappa, floor)
+    axes = figure.axes[0]
+    assert axes.get_xlabel() == "year"
+    assert axes.get_ylabel() == "loss L(C) (nats/token)"
+    assert set(legend_texts(axes)) == LABS | {plots.CLOSED_FORM_LABEL}
+    dashed = [line for line in axes.get_lines() if line.get_linestyle() == "--"]
+    assert len(dashed) == len(LABS)
+    initial = result.lab_summary["initial_loss"].to_numpy()
+    assert sorted(line.get_ydata()[0] for line in dashed) == pytest.approx(sorted(initial))
+    assert_drawn(figure)
+
+
+def test_loss_figure_without_kappa_has_no_closed_form(result):
+    figure = plots.loss_figure(result.tables["labs"])
+    assert set(legend_texts(figure.axes[0])) == LABS
+
+
+def test_closed_form_is_the_relative_loss_equation_scaled_to_the_lab():
+    t = np.linspace(0, 5, 11)
+    assert plots.closed_form_loss(t, 2.0, 1.5, 0.05) == pytest.approx(
+        2.0 * relative_loss(t, 1.5, 0.05)
+    )
+    with_floor = plots.closed_form_loss(t, 2.0, 0.0, 0.05, floor=1.5)
+    assert with_floor == pytest.approx(1.5 + 0.5 * (1 + t) ** -0.05)
+    assert plots.closed_form_loss(t, 2.0, -0.3, 0.05) == pytest.approx(2.0 * (1 + t) ** -0.05)
+    assert plots.closed_form_loss(t, 2.0, float("nan"), 0.05) is None
+
+
+def test_share_and_compute_figures(result):
+    labs = result.tables["labs"]
+    share = plots.share_figure(labs).axes[0]
+    assert share.get_ylabel() == "market share (fraction of revenue) (1)"
+    assert set(legend_texts(share)) == LABS
+    compute = plots.compute_figure(labs).axes[0]
+    assert "FLOP" in compute.get_ylabel() and compute.get_yscale() == "log"
+    assert set(legend_texts(compute)) == LABS
+
+
+def test_market_figures_label_units_and_suppliers(result):
+    markets = result.tables["markets"]
+    chips = plots.chip_market_figure(markets)
+    assert [a.get_ylabel() for a in chips.axes] == [
+        "price (USD/GPU)",
+        "price index (1 = list)",
+        "unfilled (GPU/step)",
+    ]
+    assert set(legend_texts(chips.axes[0])) == {"west", "east"}
+    assert chips.axes[-1].get_xlabel() == "year"
+    energy = plots.energy_figure(markets)
+    labels = [a.get_ylabel() for a in energy.axes]
+    assert labels == [
+        "price (USD/MWh)",
+        "unmet demand (MW)",
+        "energy (MWh/step)",
+        "emissions (tCO2/step)",
+    ]
+    assert set(legend_texts(energy.axes[0])) == {"us_grid", "us_solar", "cn_grid"}
+    assert_drawn(energy)
+
+
+def test_network_figure_widths_follow_trade_and_restricted_edges_are_dashed(result):
+    tables = result.tables
+    edges = tables["edges"].copy()
+    controlled = (edges["supplier"] == "west") & (edges["lab"].astype(str).str.startswith("cn"))
+    edges.loc[controlled, "max_tpp"] = 4800.0
+    figure = plots.network_figure(edges, tables["labs"], tables["markets"])
+    axes = figure.axes[0]
+    texts = legend_texts(axes)
+    assert {"chip supplier", "lab", "energy supplier", "chip trade", "energy trade"} <= set(texts)
+    assert any(text.startswith("restricted") for text in texts)
+    arrows = [p for p in axes.patches if isinstance(p, FancyArrowPatch)]
+    assert len(arrows) == len(plots.network_edges(edges)) == 14
+    assert sum(a.get_linestyle() == "--" for a in arrows) == 2
+    flows = plots.network_edges(edges)
+    top = flows.loc[flows["value"].idxmax()]
+    assert (top["supplier"], top["lab"]) == ("west", "us_hare")
+    assert max(a.get_linewidth() for a in arrows) == pytest.approx(7.6)
+    assert_drawn(figure)
+
+
+def test_write_run_figures_writes_png_and_svg(result, tmp_path):
+    paths = write_run_figures(result, tmp_path)
+    assert sorted(p.name for p in paths) == sorted(
+        f"{name}.{suffix}" for name in RUN_FIGURES for suffix in ("png", "svg")
+    )
+    assert_image_files(paths)
+
+
+# ------------------------------------------------------------------ several runs
+
+
+def test_fan_chart_from_sweep_steps_per_lab(sweep_labs):
+    figure = plots.fan_chart(sweep_labs, "loss", hue="lab")
+    axes = figure.axes[0]
+    assert axes.get_xlabel() == "year"
+    assert axes.get_ylabel() == "loss (nats/token)"
+    texts = legend_texts(axes)
+    assert set(texts[:-1]) == LABS
+    assert texts[-1] == "5%-95% across runs (n = 12)"
+    assert len(axes.collections) == len(LABS)  # one band per lab
+    assert_drawn(figure)
+
+
+def test_fan_bands_bracket_the_median(sweep_labs):
+    bands = plots.fan_bands(sweep_labs, "loss")
+    assert len(bands) == 13 and (bands["runs"] == 12).all()
+    assert (bands["low"] <= bands["median"]).all() and (bands["median"] <= bands["high"]).all()
+
+
+def test_fan_chart_from_several_runs(result):
+    other = run_scenario(parse_scenario({**small_economy_dict(), "years": 0.5, "seed": 8}))
+    steps = plots.stack_runs({"a": result.tables["labs"], "b": other.tables["labs"]})
+    figure = plots.fan_chart(steps, "loss")
+    texts = legend_texts(figure.axes[0])
+    assert texts == ["median", "5%-95% across runs (n = 2)"]
+    assert "mean over labs" in figure.axes[0].get_title()
+
+
+def test_heatmap_over_two_levers(sweep):
+    runs = pd.read_parquet(sweep / "runs.parquet")
+    figure = plots.heatmap(runs, "policy.carbon_tax", "labs.*.spend_rate", "total_emissions_t")
+    axes = figure.axes[0]
+    assert axes.get_xlabel() == "policy.carbon_tax (USD/tCO2)"
+    assert axes.get_ylabel() == "labs.*.spend_rate (1/yr)"
+    cells = axes.collections[0].get_array()
+    assert cells.size == 4
+    expected = runs.groupby("policy.carbon_tax")["total_emissions_t"].mean()
+    assert cells.mean() == pytest.approx(expected.mean())
+    assert figure.axes[1].get_ylabel() == "mean total_emissions_t (tCO2)"
+
+
+def test_heatmap_of_time_to_target_from_step_tables(sweep, sweep_labs):
+    runs = pd.read_parquet(sweep / "runs.parquet")
+    years = plots.time_to_target_by_run(sweep_labs, 0.95)
+    assert len(years) == len(runs) and years["years_to_R0.95"].between(0, 1).all()
+    joined = runs.merge(years, on="run_id")
+    figure = plots.heatmap(joined, "policy.carbon_tax", "labs.*.spend_rate", "years_to_R0.95")
+    assert figure.axes[1].get_ylabel() == "mean years_to_R0.95 (yr)"
+    with pytest.raises(ValueError, match="no finite"):
+        plots.heatmap(
+            runs.assign(x=np.nan), "policy.carbon_tax", "labs.*.spend_rate", "x"
+        )  # fmt: skip
+
+
+def test_lever_line_has_mean_and_band(sweep):
+    runs = pd.read_parquet(sweep / "runs.parquet")
+    figure = plots.lever_line(runs, "policy.carbon_tax", "mean_final_loss")
+    axes = figure.axes[0]
+    assert axes.get_xlabel() == "policy.carbon_tax (USD/tCO2)"
+    assert axes.get_ylabel() == "mean_final_loss (nats/token)"
+    assert legend_texts(axes) == ["95% CI of the mean", "mean over runs"]
+
+
+def test_sensitivity_bars():
+    indices = pd.DataFrame(
+        {
+            "output": ["loss"] * 4 + ["emissions"] * 4,
+            "lever": ["tax", "tax", "rate", "rate"] * 2,
+            "index": ["S1", "ST"] * 4,
+            "value": [0.6, 0.7, 0.2, 0.3, 0.1, 0.15, 0.8, 0.85],
+            "conf": [0.05] * 8,
+        }
+    )
+    figure = plots.sensitivity_figure(indices)
+    assert [a.get_title() for a in figure.axes] == ["loss", "emissions"]
+    assert legend_texts(figure.axes[0]) == ["S1", "ST"]
+    assert figure.axes[0].get_ylabel() == "lever"
+    assert "index value" in figure.axes[0].get_xlabel()
+    assert len(figure.axes[0].patches) == 4
+    assert_drawn(figure)
+
+
+def test_write_sweep_figures(sweep):
+    paths = plots.write_sweep_figures(sweep)
+    stems = {p.stem for p in paths}
+    assert {"fan_loss", "fan_emissions", "heatmap_mean_final_loss"} <= stems
+    assert {"heatmap_hhi_compute", "heatmap_total_emissions_t"} <= stems
+    assert_image_files(paths)
+    fan = plots.sweep_figures(sweep)["fan_loss"]
+    assert "carbon_tax=100, spend_rate=0.6" in legend_texts(fan.axes[0])
+
+
+def test_sweep_figures_reject_a_run_folder(tmp_path):
+    config = tmp_path / "small.yaml"
+    config.write_text(yaml.safe_dump({**small_economy_dict(), "years": 0.25}))
+    assert main(["run", str(config), "--results", str(tmp_path), "--no-figures"]) == 0
+    with pytest.raises(ValueError, match="not a sweep"):
+        plots.sweep_figures(tmp_path / "small")
