@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from sim import __version__, cli_compare, cli_export, cli_law, cli_report, cli_sweep
+from sim import __version__, cli_analysis, cli_compare, cli_export, cli_law, cli_report, cli_sweep
 
 USAGE_ERROR = 2
 
@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(commands)
     cli_law.register(commands)
     cli_sweep.register(commands)
+    cli_analysis.register(commands)
     cli_report.register(commands)
     cli_compare.register(commands)
     cli_export.register(commands)

@@ -89,3 +89,36 @@ def test_invalid_scenario_exits_2(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: bad\nlabs: []\n")
     assert main(["compare", str(bad), str(bad), "--results", str(tmp_path)]) == 2
+
+
+def test_compare_csv_recomputes_from_pairs_csv(compared):
+    folder, argv = compared
+    assert main([*argv, "--out", "recompute"]) == 0
+    table = pd.read_csv(folder / "recompute" / "compare.csv").set_index("output")
+    pairs = pd.read_csv(folder / "recompute" / "pairs.csv")
+    for output, row in table.iterrows():
+        diff = pairs[f"{output}_diff"].to_numpy()
+        assert diff == pytest.approx(pairs[f"{output}_alt"] - pairs[f"{output}_base"])
+        half = stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / math.sqrt(len(diff))
+        base_mean = pairs[f"{output}_base"].mean()
+        expected = [
+            base_mean,
+            pairs[f"{output}_alt"].mean(),
+            diff.mean(),
+            diff.mean() - half,
+            diff.mean() + half,
+            100 * diff.mean() / abs(base_mean),
+        ]
+        columns = ["base_mean", "alt_mean", "mean_difference", "ci_low", "ci_high",
+                   "relative_difference_pct"]  # fmt: skip
+        assert row[columns].to_numpy(float) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+        assert row["n"] == len(diff) == 3
+
+
+def test_one_replication_gives_nan_intervals(compared, capsys):
+    folder, argv = compared
+    argv = [*argv, "--out", "single", "--replications", "1", "--outputs", "total_emissions_t"]
+    assert main(argv) == 0
+    assert "NaN" in capsys.readouterr().out
+    row = pd.read_csv(folder / "single" / "compare.csv").iloc[0]
+    assert row["n"] == 1 and math.isnan(row["ci_low"]) and math.isnan(row["ci_high"])

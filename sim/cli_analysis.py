@@ -1,0 +1,115 @@
+"""``race sensitivity EXPERIMENT.yaml``: Sobol or Morris indices of a sweep's outputs.
+
+The sweep runs exactly as ``race sweep`` would (same results folder, same
+store, so stored runs are reused and an interrupted sweep resumes), then
+:mod:`sim.sensitivity` turns the runs into indices, written next to the runs
+as ``sensitivity.csv`` and ``sensitivity.png`` (and ``.svg``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sim.cli_sweep import INTERRUPTED, RUNS_FAILED, add_results_options, add_set_option
+from sim.paths import output_folder
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``race sensitivity`` to the ``race`` parser."""
+    parser = commands.add_parser(
+        "sensitivity",
+        help="Sobol or Morris sensitivity indices of an experiment's outputs (SALib)",
+        description="Run (or resume) a sobol/morris experiment's sweep, then compute its "
+        "sensitivity indices with 95%% confidence intervals.",
+    )
+    parser.add_argument("experiment", help="experiment YAML with design sobol or morris")
+    parser.add_argument(
+        "--outputs", nargs="+", default=None, help="outputs to analyse (default: the experiment's)"
+    )
+    add_set_option(parser)
+    add_results_options(parser)
+    parser.add_argument("--backend", choices=["serial", "processes", "dask"], default=None)
+    parser.add_argument("--workers", type=int, default=None, help="worker processes")
+    parser.add_argument("--scheduler", default=None, help="Dask scheduler, tcp://HOST:PORT")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=_sensitivity)
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    from sim.experiment import load_experiment
+    from sim.sensitivity import (
+        MissingRuns,
+        format_indices,
+        require_sensitivity_design,
+        resolve_outputs,
+        sensitivity_indices,
+    )
+    from sim.store import SweepStore
+
+    if args.workers is not None and not 1 <= args.workers <= 100_000:
+        raise ValueError(f"--workers must be in [1, 100000], got {args.workers}")
+    experiment, base = load_experiment(args.experiment, args.overrides)
+    require_sensitivity_design(experiment)
+    outputs = resolve_outputs(args.outputs or experiment.outputs)
+    folder = output_folder(args.results, args.out, experiment.name)
+    store = SweepStore(folder)
+    if not _sweep(experiment, base, store, args):
+        return INTERRUPTED
+    runs = store.read_runs()
+    try:
+        indices = sensitivity_indices(runs, experiment, outputs)
+    except MissingRuns as error:
+        print(f"race: error: {error}", file=sys.stderr)
+        return RUNS_FAILED
+    _write(indices, folder)
+    print(format_indices(indices))
+    print(f"wrote {folder}/ (sensitivity.csv, sensitivity.png)")
+    failed = int((runs["status"] != "ok").sum())
+    if failed:
+        print(f"{failed} runs failed; their points use the remaining replicates", file=sys.stderr)
+    return RUNS_FAILED if failed else 0
+
+
+def _sweep(experiment, base: dict, store, args: argparse.Namespace) -> bool:
+    """Run the runs not yet stored, as ``race sweep`` does; False if interrupted."""
+    from sim.experiment import config_hash, design_size
+    from sim.sweep import SweepInterrupted, run_sweep
+
+    planned = design_size(experiment) * experiment.replications
+    store.open(experiment.model_dump(mode="json"), config_hash(experiment),
+               experiment.master_seed, planned=planned)  # fmt: skip
+    try:
+        report = run_sweep(
+            experiment, base, store, backend=args.backend, workers=args.workers,
+            scheduler=args.scheduler, progress=not args.quiet,
+        )  # fmt: skip
+    except SweepInterrupted as interrupted:
+        report = interrupted.args[0]
+        store.close("interrupted", _counts(report))
+        print("\n".join(report.lines()), file=sys.stderr)
+        print(f"interrupted: rerun the same command to resume into {store.folder}/",
+              file=sys.stderr)  # fmt: skip
+        return False
+    store.consolidate()
+    store.close("finished" if not report.failed else "finished with failures", _counts(report))
+    print("\n".join(report.lines()))
+    return True
+
+
+def _counts(report) -> dict[str, int]:
+    return {
+        "planned": report.planned,
+        "skipped": report.skipped,
+        "ok": report.ok,
+        "failed": report.failed,
+    }
+
+
+def _write(indices, folder: Path) -> None:
+    from sim.io import atomic_write_csv
+    from sim.plots import save_figures, sensitivity_figure
+
+    atomic_write_csv(indices, folder / "sensitivity.csv")
+    save_figures({"sensitivity": sensitivity_figure(indices)}, folder)
