@@ -10,7 +10,16 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from sim import __version__, cli_analysis, cli_compare, cli_export, cli_law, cli_report, cli_sweep
+from sim import (
+    __version__,
+    cli_analysis,
+    cli_compare,
+    cli_dashboard,
+    cli_export,
+    cli_law,
+    cli_report,
+    cli_sweep,
+)
 
 USAGE_ERROR = 2
 
@@ -102,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(commands)
     cli_law.register(commands)
     cli_sweep.register(commands)
+    cli_dashboard.register(commands)
     cli_analysis.register(commands)
     cli_report.register(commands)
     cli_compare.register(commands)
