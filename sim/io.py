@@ -64,6 +64,25 @@ def atomic_open(path: str | Path, mode: str = "w", **open_kwargs: Any) -> Iterat
         raise
 
 
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Delete temporary files left under ``folder`` by writers that were killed.
+
+    A process killed by SIGKILL mid-write cannot run its cleanup, so its
+    ``.<name>.<random>.tmp`` sibling stays behind. Call this only when no other
+    writer is active in ``folder`` (a sweep's store does, on open).
+
+    Returns:
+        The files removed.
+    """
+    removed = []
+    for stale in Path(folder).rglob(f".*{TEMP_SUFFIX}"):
+        if stale.is_file():
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()
+                removed.append(stale)
+    return removed
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` (UTF-8) atomically."""
     with atomic_open(path, "w") as handle:

@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.io import atomic_write_parquet, atomic_write_text
+from sim.io import atomic_write_parquet, atomic_write_text, remove_stale_temporaries
 
 STEP_TABLES = ("labs", "economy")
 PACKAGES = ("efficiency-race", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "SALib", "dask")
@@ -61,10 +61,13 @@ class SweepStore:
     def open(self, config: dict[str, Any], digest: str, master_seed: int, planned: int) -> None:
         """Create the folder or check it belongs to this experiment; record the start.
 
+        Temporary files left by a sweep killed mid-write are removed first.
+
         Raises:
             StoreMismatch: if the folder holds results of another configuration.
         """
         self.folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(self.folder)
         manifest = self.read_manifest()
         if manifest is not None and manifest.get("config_hash") != digest:
             raise StoreMismatch(

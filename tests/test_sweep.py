@@ -195,6 +195,18 @@ def test_interrupted_sweep_resumes_to_the_uninterrupted_dataset(tmp_path, how):
     assert not list(folder.rglob("*.tmp"))
 
 
+def test_resume_removes_temporaries_left_by_a_write_killed_midway(tmp_path):
+    path = _experiment(tmp_path)
+    assert _sweep(path, tmp_path / "r") == 0
+    folder = tmp_path / "r" / "tiny"
+    complete = _runs(folder)
+    stale = folder / "runs" / ".part-000002.parquet.k1ll3d.tmp"
+    stale.write_bytes(b"PAR1 half a part")
+    assert _sweep(path, tmp_path / "r") == 0
+    assert not stale.exists()
+    pd.testing.assert_frame_equal(complete, _runs(folder))
+
+
 def test_a_failing_run_is_recorded_and_the_others_continue(tmp_path, monkeypatch, capsys):
     import sim.runs
 
