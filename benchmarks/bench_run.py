@@ -7,7 +7,19 @@ Measures in one process, interleaving the two so machine load affects both:
 - microseconds per agent-step of our economy and of Mesa's Boltzmann wealth
   model (with its DataCollector), and their ratio.
 
-Run: ``python benchmarks/bench_run.py [--repeats 15] [--config experiments/baseline.yaml]``.
+With ``--profile``, also prints where one run's time goes: building the
+model, each phase of ``RaceModel.step`` (timed by wrapping the model
+instance's phase methods, so the model code is untouched), the rest of the
+step (Mesa's step wrapper, per-step bookkeeping) and building the tables.
+The wrappers add about a microsecond per call, so the phases sum to a little
+more than a plain run.
+
+With ``--cpu``, the interleaved measurement is repeated with the CPU time of
+this thread (``time.thread_time``) instead of wall time: on a shared, loaded
+machine it is far steadier, and it is what the two models actually cost.
+
+Run: ``python benchmarks/bench_run.py [--repeats 15] [--config experiments/baseline.yaml]
+[--profile] [--cpu]``.
 Targets (issue 3): baseline run <= 25 ms; ratio <= 5x Boltzmann.
 """
 
@@ -16,6 +28,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import mesa
@@ -25,29 +39,92 @@ from sim.config import load_scenario
 from sim.model import RaceModel, release
 
 BOLTZMANN_AGENTS = 100
+PHASES = {
+    "infrastructure": "_infrastructure",
+    "decide (+ funding)": "_decide",
+    "funding": "_receive_funding",
+    "chip market": "_chip_market",
+    "energy market": "_energy_market",
+    "train": "_train",
+    "revenue": "_revenue",
+}
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def time_baseline(scenario) -> tuple[float, int]:
+def time_baseline(scenario, clock: Callable[[], float] = time.perf_counter) -> tuple[float, int]:
     """Seconds for one full run with tables, and the agent-steps it took."""
-    start = time.perf_counter()
+    start = clock()
     model = RaceModel(scenario).run()
     model.recorder.tables()
-    elapsed = time.perf_counter() - start
+    elapsed = clock() - start
     agent_steps = len(model.agents) * scenario.n_steps
     release(model)
     return elapsed, agent_steps
 
 
-def time_boltzmann(steps: int) -> tuple[float, int]:
+def time_boltzmann(steps: int, clock: Callable[[], float] = time.perf_counter) -> tuple[float, int]:
     """Seconds for Mesa's Boltzmann wealth model over ``steps`` steps, and its agent-steps."""
-    start = time.perf_counter()
+    start = clock()
     model = BoltzmannWealth(n=BOLTZMANN_AGENTS, seed=1)
     for _ in range(steps):
         model.step()
-    elapsed = time.perf_counter() - start
+    elapsed = clock() - start
     mesa.Agent._ids.pop(model, None)
     return elapsed, BOLTZMANN_AGENTS * steps
+
+
+def _timed(function: Callable, totals: dict[str, float], phase: str) -> Callable:
+    """``function`` adding its wall time to ``totals[phase]`` on every call."""
+
+    def timed(*args, **kwargs):
+        start = time.thread_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            totals[phase] += time.thread_time() - start
+
+    return timed
+
+
+def profile_phases(scenario, repeats: int) -> dict[str, float]:
+    """Median CPU milliseconds per run spent in each phase of a baseline run.
+
+    CPU time of this thread (``time.thread_time``), so other processes on a
+    shared machine inflate it much less than wall time.
+    """
+    samples: dict[str, list[float]] = defaultdict(list)
+    for _ in range(repeats):
+        totals: dict[str, float] = defaultdict(float)
+        start = time.thread_time()
+        model = RaceModel(scenario)
+        totals["build model"] = time.thread_time() - start
+        for phase, method in PHASES.items():
+            setattr(model, method, _timed(getattr(model, method), totals, phase))
+        recorder = model.recorder
+        recorder.record_step = _timed(recorder.record_step, totals, "record")
+        start = time.thread_time()
+        model.run()
+        steps = time.thread_time() - start
+        start = time.thread_time()
+        model.recorder.tables()
+        totals["tables"] = time.thread_time() - start
+        inside = sum(v for k, v in totals.items() if k not in ("build model", "tables"))
+        totals["step overhead"] = steps - inside
+        totals["decide (+ funding)"] += totals.pop("funding")
+        for phase, seconds in totals.items():
+            samples[phase].append(seconds)
+        release(model)
+    return {phase: statistics.median(values) * 1e3 for phase, values in samples.items()}
+
+
+def print_profile(scenario, repeats: int) -> None:
+    """Print the phase breakdown of a baseline run."""
+    phases = profile_phases(scenario, repeats)
+    total = sum(phases.values())
+    print(f"phase breakdown (median of {repeats} runs, CPU ms per run; wrappers add overhead):")
+    for phase, ms in sorted(phases.items(), key=lambda item: -item[1]):
+        print(f"  {phase:<20} {ms:7.2f}  {100 * ms / total:5.1f}%")
+    print(f"  {'sum':<20} {total:7.2f}")
 
 
 def main() -> None:
@@ -55,24 +132,42 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--config", default=str(ROOT / "experiments" / "baseline.yaml"))
+    parser.add_argument("--profile", action="store_true", help="print the phase breakdown")
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="also report CPU time of this thread (less sensitive to other load than wall time)",
+    )
     args = parser.parse_args()
     scenario = load_scenario(args.config)
-    time_baseline(scenario)
-    time_boltzmann(scenario.n_steps)
+    if args.profile:
+        print_profile(scenario, args.repeats)
+    report(scenario, args.repeats, time.perf_counter, "wall")
+    if args.cpu:
+        report(scenario, args.repeats, time.thread_time, "CPU")
+
+
+def report(scenario, repeats: int, clock: Callable[[], float], label: str) -> None:
+    """Interleave ``repeats`` baseline and Boltzmann runs timed by ``clock``; print medians."""
+    time_baseline(scenario, clock)
+    time_boltzmann(scenario.n_steps, clock)
     ours, theirs = [], []
-    for _ in range(args.repeats):
-        ours.append(time_baseline(scenario))
-        theirs.append(time_boltzmann(scenario.n_steps))
+    for _ in range(repeats):
+        ours.append(time_baseline(scenario, clock))
+        theirs.append(time_boltzmann(scenario.n_steps, clock))
     run_ms = statistics.median(t for t, _ in ours) * 1e3
     ours_us = statistics.median(t / n for t, n in ours) * 1e6
     theirs_us = statistics.median(t / n for t, n in theirs) * 1e6
     print(
-        f"baseline run ({scenario.n_steps} steps, {ours[0][1] // scenario.n_steps} agents): "
-        f"median {run_ms:.1f} ms  (target <= 25 ms)"
+        f"[{label}] baseline run ({scenario.n_steps} steps, "
+        f"{ours[0][1] // scenario.n_steps} agents): median {run_ms:.1f} ms  (target <= 25 ms)"
     )
-    print(f"our economy:        {ours_us:.2f} us per agent-step")
-    print(f"Mesa Boltzmann:     {theirs_us:.2f} us per agent-step ({BOLTZMANN_AGENTS} agents)")
-    print(f"ratio:              {ours_us / theirs_us:.1f}x  (target <= 5x)")
+    print(f"[{label}] our economy:        {ours_us:.2f} us per agent-step")
+    print(
+        f"[{label}] Mesa Boltzmann:     {theirs_us:.2f} us per agent-step "
+        f"({BOLTZMANN_AGENTS} agents)"
+    )
+    print(f"[{label}] ratio:              {ours_us / theirs_us:.1f}x  (target <= 5x)")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from sim.chips import ChipModel
 _EPSILON_YEARS = 1e-12
 
 
-@dataclass
+@dataclass(slots=True)
 class Cohort:
     """GPUs of one chip model bought at one time.
 
@@ -32,30 +32,49 @@ class Cohort:
     bought: float
 
 
+@dataclass(slots=True, eq=False)
+class _ChipTotal:
+    """Units of one chip model across a fleet's cohorts (compared by identity)."""
+
+    chip: ChipModel
+    units: float
+    cohorts: int
+
+
 class Fleet:
-    """The installed GPUs of one lab."""
+    """The installed GPUs of one lab.
+
+    Per chip model, one :class:`_ChipTotal` record: ``by_chip`` finds it (one
+    hash of the chip per install or retirement), ``_order`` lists the records
+    most FLOP per watt first, so dispatching power hashes nothing.
+    """
 
     def __init__(self, cohorts: list[Cohort] | None = None):
         self.cohorts: deque[Cohort] = deque()
-        self.by_chip: dict[ChipModel, float] = {}
-        self._cohort_count: dict[ChipModel, int] = {}
-        self._order: list[ChipModel] = []
+        self._totals_by_chip: dict[ChipModel, _ChipTotal] = {}
+        self._order: list[_ChipTotal] = []
         self.units = self.flops = self.watts = 0.0
         for cohort in sorted(cohorts or [], key=lambda c: c.bought):
             self.install(cohort)
+
+    @property
+    def by_chip(self) -> dict[ChipModel, float]:
+        """Units installed per chip model, in order of first installation."""
+        return {chip: total.units for chip, total in self._totals_by_chip.items()}
 
     def install(self, cohort: Cohort) -> None:
         """Add a cohort (its purchase time must not precede the newest cohort's)."""
         if cohort.units <= 0:
             return
         self.cohorts.append(cohort)
-        chip = cohort.chip
-        if chip not in self.by_chip:
-            self.by_chip[chip] = 0.0
-            self._cohort_count[chip] = 0
-            self._order = sorted(self.by_chip, key=lambda c: -c.flops_per_watt)
-        self.by_chip[chip] += cohort.units
-        self._cohort_count[chip] += 1
+        total = self._totals_by_chip.get(cohort.chip)
+        if total is None:
+            total = self._totals_by_chip[cohort.chip] = _ChipTotal(cohort.chip, 0.0, 0)
+            self._order = sorted(
+                self._totals_by_chip.values(), key=lambda t: -t.chip.flops_per_watt
+            )
+        total.units += cohort.units
+        total.cohorts += 1
         self._totals()
 
     def retire(self, t: float, lifetime: float) -> float:
@@ -70,28 +89,30 @@ class Fleet:
         return removed
 
     def _remove(self, cohort: Cohort) -> None:
-        chip = cohort.chip
-        self._cohort_count[chip] -= 1
-        if self._cohort_count[chip] == 0:
-            del self.by_chip[chip], self._cohort_count[chip]
-            self._order.remove(chip)
+        total = self._totals_by_chip[cohort.chip]
+        total.cohorts -= 1
+        if total.cohorts == 0:
+            del self._totals_by_chip[cohort.chip]
+            self._order.remove(total)
         else:
-            self.by_chip[chip] -= cohort.units
+            total.units -= cohort.units
 
     def _totals(self) -> None:
-        self.units = sum(self.by_chip.values())
-        self.flops = sum(units * chip.flops for chip, units in self.by_chip.items())
-        self.watts = sum(units * chip.watts for chip, units in self.by_chip.items())
+        totals = self._totals_by_chip.values()
+        self.units = sum([t.units for t in totals])
+        self.flops = sum([t.units * t.chip.flops for t in totals])
+        self.watts = sum([t.units * t.chip.watts for t in totals])
 
     def running(self, power_w: float) -> tuple[float, float]:
         """GPUs and FLOP/s that ``power_w`` watts of board power run, most FLOP/W first."""
         if power_w >= self.watts:
             return self.units, self.flops
         units = flops = 0.0
-        for chip in self._order:
+        for total in self._order:
             if power_w <= 0:
                 break
-            run = min(self.by_chip[chip], power_w / chip.watts)
+            chip = total.chip
+            run = min(total.units, power_w / chip.watts)
             power_w -= run * chip.watts
             units += run
             flops += run * chip.flops

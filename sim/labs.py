@@ -23,7 +23,7 @@ from sim.strategies import Strategy
 HOURS_PER_YEAR = 8766.0
 
 
-@dataclass
+@dataclass(slots=True)
 class StepAccount:
     """What a lab spent and received in the current step (USD unless stated)."""
 

@@ -125,6 +125,14 @@ def pro_rata_fill(requests: list[float] | np.ndarray, capacity: float) -> list[f
     return _scale_within(wanted, cap)
 
 
+def pro_rata_fill_unchecked(requests: list[float], capacity: float) -> list[float]:
+    """:func:`pro_rata_fill` without input checks, for callers that validated already.
+
+    ``requests`` must be finite floats >= 0 and ``capacity`` a float in [0, inf].
+    """
+    return _scale_within(requests, capacity)
+
+
 def allocate_by_bid(requests: np.ndarray, bids: np.ndarray, capacity: float) -> np.ndarray:
     """Serve the highest bids first; buyers with equal bids share pro rata.
 
@@ -223,10 +231,24 @@ def adjust_price_index(
     low = number("floor", floor, 0.0, low_open=True)
     high = number("ceiling", ceiling, low)
     cap = number("max_ratio", max_ratio, 1.0)
-    ratio = _demand_ratio(wanted, made, cap)
+    return adjust_price_index_unchecked(idx, wanted, made, speed, step, low, high, cap)
+
+
+def adjust_price_index_unchecked(
+    index: float,
+    demand: float,
+    supply: float,
+    response: float,
+    dt: float,
+    floor: float,
+    ceiling: float,
+    max_ratio: float = MAX_DEMAND_RATIO,
+) -> float:
+    """:func:`adjust_price_index` without input checks (a supplier's validated state)."""
+    ratio = _demand_ratio(demand, supply, max_ratio)
     # Cap the exponent so a large response * dt cannot overflow exp().
-    change = min(speed * step * (ratio - 1.0), 700.0)
-    return float(min(high, max(low, idx * math.exp(change))))
+    change = min(response * dt * (ratio - 1.0), 700.0)
+    return float(min(ceiling, max(floor, index * math.exp(change))))
 
 
 def scarcity_price(
@@ -287,6 +309,11 @@ def _scalar_scarcity_price(base: float, u: float, knee: float, slope: float) -> 
         raise ValueError(f"knee must be in [0, 1), got {knee!r}")
     if not (math.isfinite(slope) and slope >= 0):
         raise ValueError(f"slope must be in [0, inf), got {slope!r}")
+    return scarcity_price_unchecked(base, u, knee, slope)
+
+
+def scarcity_price_unchecked(base: float, u: float, knee: float, slope: float) -> float:
+    """Scalar :func:`scarcity_price` without input checks (a supplier's validated state)."""
     excess = max(u - knee, 0.0) / (1.0 - knee)
     return base * (1.0 + slope * excess**2)
 
@@ -309,11 +336,20 @@ def logit_shares(losses: np.ndarray, temperature: float) -> np.ndarray:
     temp = number("temperature", temperature, 0.0, low_open=True)
     if not loss:
         return np.zeros(0)
-    scores = [-value / temp for value in loss]
+    return np.array(logit_shares_unchecked(loss, temp))
+
+
+def logit_shares_unchecked(losses: list[float], temperature: float) -> list[float]:
+    """:func:`logit_shares` as a list, without checks: non-empty finite losses, temperature > 0.
+
+    The model calls this every step on losses it computed itself; a handful of
+    Python floats is cheaper than a numpy round trip.
+    """
+    scores = [-value / temperature for value in losses]
     top = max(scores)
     weights = [math.exp(score - top) for score in scores]
     total = math.fsum(weights)
-    return np.array([weight / total for weight in weights])
+    return [weight / total for weight in weights]
 
 
 def hhi(shares: np.ndarray) -> float:
@@ -327,8 +363,12 @@ def hhi(shares: np.ndarray) -> float:
     Args:
         shares: 1-D array of non-negative finite shares or quantities.
     """
-    values = _floats("shares", shares)
+    return hhi_unchecked(_floats("shares", shares))
+
+
+def hhi_unchecked(values: list[float]) -> float:
+    """:func:`hhi` of a list of floats the caller knows to be finite and >= 0."""
     total = math.fsum(values)
     if total <= 0.0:
         return 0.0
-    return math.fsum((value / total) ** 2 for value in values)
+    return math.fsum([(value / total) ** 2 for value in values])

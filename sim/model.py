@@ -25,16 +25,16 @@ import numpy as np
 
 from sim import network as net
 from sim.chips import ChipModel, available, extrapolate_roadmap
-from sim.config import Scenario
+from sim.config import ProjectSpec, Scenario
 from sim.fleet import Cohort
 from sim.labs import HOURS_PER_YEAR, Lab, StepAccount
 from sim.law import SECONDS_PER_YEAR, parameter_set
 from sim.ledger import CUSTOMERS, GOVERNMENT, INVESTORS, WORKFORCE, Ledger
-from sim.markets import hhi, logit_shares
+from sim.markets import hhi, logit_shares, logit_shares_unchecked
 from sim.recorder import Recorder
 from sim.rnd import project_log2_gain, rd_gamma, rd_gamma_slope, spillover_gamma
 from sim.strategies import Marginals, make_strategy
-from sim.suppliers import ChipOrder, ChipSupplier, EnergySupplier
+from sim.suppliers import ChipFill, ChipOrder, ChipSupplier, EnergySupplier
 
 
 class RaceModel(mesa.Model):
@@ -54,6 +54,7 @@ class RaceModel(mesa.Model):
         self.step_year = scenario.start_year
         self._set_law()
         self.watts_factor = scenario.hardware.pue * scenario.hardware.server_overhead
+        self._carbon_tax = scenario.policy.carbon_tax  # levers are fixed for a run
         self.ledger = Ledger()
         self.roadmap = self._build_roadmap()
         self.chip_suppliers = [self._make_chip_supplier(s) for s in scenario.chip_suppliers]
@@ -61,6 +62,7 @@ class RaceModel(mesa.Model):
         self.labs = [self._make_lab(spec) for spec in scenario.labs]
         for index, lab in enumerate(self.labs):
             lab.index = index
+        self._lab_by_id = {lab.unique_id: lab for lab in self.labs}
         self.worst_energy_price = self._worst_energy_prices()
         self.cheapest_energy_price = self._cheapest_energy_prices()
         self.network = self._build_network()
@@ -77,8 +79,20 @@ class RaceModel(mesa.Model):
             ]
             for s in self.energy_suppliers
         }
-        self._available_cache = {}
-        self._offer_cache = {}
+        self._edge_data = [data for _, _, data in self.network.edges(data=True)]
+        self._chip_routes = self._allowed_chip_routes()
+        self._chip_terms = {
+            terms: (supplier, edge)
+            for routes in self._chip_routes
+            for supplier, edge, terms in routes
+        }
+        self._merit = self._merit_order()
+        self._catalogue: dict[tuple[int, float], list[tuple[ChipModel, float]]] = {}
+        self._released_cache: dict[tuple[int, float], list[tuple[ChipModel, float]]] = {}
+        self._offers_on_terms: dict[tuple[int, float, float], list[tuple]] = {}
+        self._available_cache: dict[tuple[int, float], list[ChipModel]] = {}
+        self._offer_cache: dict[int, tuple | None] = {}
+        self._project_gain_cache: dict[int, tuple[tuple[float, int], list]] = {}
         self.initial_loss = {lab.name: self.loss_of(lab.compute) for lab in self.labs}
         self.recorder = Recorder(self)
         self.recorder.record_start()
@@ -191,30 +205,80 @@ class RaceModel(mesa.Model):
             net.apply_tariffs(graph, policy.tariffs)
         return graph
 
+    def _allowed_chip_routes(self) -> list[list[tuple[ChipSupplier, dict, tuple]]]:
+        """Per lab (by index), the chip suppliers it may buy from: ``(supplier, edge, terms)``.
+
+        ``edge`` is the edge's attribute dict and ``terms`` the key
+        ``(supplier id, tariff, max_tpp)`` of the offers on it: labs buying on
+        the same terms see the same offers. Policy edits the network only while
+        the model is built, so routes and terms are fixed for the run.
+        """
+        routes = []
+        for lab in self.labs:
+            edges = [(s, self._chip_edges[s.unique_id, lab.unique_id]) for s in self.chip_suppliers]
+            routes.append(
+                [
+                    (supplier, edge, (supplier.unique_id, edge["tariff"], edge["max_tpp"]))
+                    for supplier, edge in edges
+                    if edge["allowed"]
+                ]
+            )
+        return routes
+
+    def _merit_order(self) -> list[tuple[EnergySupplier, list[tuple[Lab, dict]]]]:
+        """Energy suppliers, cheapest first (carbon tax included), with their allowed buyers.
+
+        Base prices, carbon intensities and the tax are fixed for the run, so the
+        merit order is too. Buyers keep the network's order, with their edges.
+        """
+        tax = self.scenario.policy.carbon_tax
+        labs = {lab.unique_id: lab for lab in self.labs}
+        merit = sorted(self.energy_suppliers, key=lambda s: s.base_price + tax * s.carbon_intensity)
+        return [
+            (
+                supplier,
+                [
+                    (labs[lab_id], self.network[supplier.unique_id][lab_id])
+                    for lab_id in self._energy_buyers[supplier.unique_id]
+                ],
+            )
+            for supplier in merit
+        ]
+
     # ------------------------------------------------------------------- step
 
     def step(self) -> None:
         """Advance the economy by one step of ``dt`` years (see the module docstring)."""
         self.t = (self.steps - 1) * self.dt
         self.step_year = self.year
-        self._available_cache: dict[tuple[int, float], list[ChipModel]] = {}
-        self._offer_cache: dict[int, tuple | None] = {}
-        net.reset_step_flows(self.network)
+        self._reset_step_caches()
+        net.reset_flows(self._edge_data)
         self._infrastructure()
+        growth = self._growth_integrals()
         for lab in self.labs:
             lab.expected_energy_price = self.expected_energy_price(lab)
             lab.account = StepAccount()
-            self._receive_funding(lab)
+            self._receive_funding(lab, growth)
         self._frontier_log2_software = max(lab.log2_software for lab in self.labs)
         if self.scenario.rnd.noise > 0:
             self._rnd_shocks = self.rng.standard_normal(len(self.labs)).tolist()
-        budgets = {lab.unique_id: self._decide(lab) for lab in self.labs}
+        budgets = [self._decide(lab) for lab in self.labs]
         self._chip_market(budgets)
-        self._energy_market(budgets)
+        self._energy_market()
         self._train()
         self._revenue()
         self.t = self.steps * self.dt
         self.recorder.record_step()
+
+    def _reset_step_caches(self) -> None:
+        """Forget last step's chips on sale and best offers; price this step's offers."""
+        self._released_cache = {}
+        self._available_cache = {}
+        self._offer_cache = {}
+        self._offers_on_terms = {
+            terms: self._priced_offers(supplier, edge)
+            for terms, (supplier, edge) in self._chip_terms.items()
+        }
 
     @property
     def year(self) -> float:
@@ -224,19 +288,23 @@ class RaceModel(mesa.Model):
     def _infrastructure(self) -> None:
         multiplier = self.scenario.policy.grid_buildout_multiplier
         for supplier in self.energy_suppliers:
-            supplier.advance(self.t, self.dt, multiplier)
+            supplier.advance_unchecked(self.t, self.dt, multiplier)
         lifetime = self.scenario.hardware.lifetime_years
         for lab in self.labs:
             lab.install_pending()
             lab.retire(self.t, lifetime)
 
     def _pay(self, lab: Lab, payee: str, amount: float, category: str) -> None:
-        self.ledger.transfer(self.steps, lab.name, payee, amount, category)
-        lab.cash -= amount
+        """Book a payment by ``lab`` (the ledger books no zero amounts, so neither do we)."""
+        if amount != 0.0:
+            self.ledger.transfer(self.steps, lab.name, payee, amount, category)
+            lab.cash -= amount
 
     def _receive(self, lab: Lab, payer: str, amount: float, category: str) -> None:
-        self.ledger.transfer(self.steps, payer, lab.name, amount, category)
-        lab.cash += amount
+        """Book a payment to ``lab`` (zero amounts are not booked)."""
+        if amount != 0.0:
+            self.ledger.transfer(self.steps, payer, lab.name, amount, category)
+            lab.cash += amount
 
     def _growth_integral(self, growth: float) -> float:
         """``integral_t^(t+dt) (1 + g)^tau d tau``: a flow growing at ``g``/yr over this step."""
@@ -245,8 +313,12 @@ class RaceModel(mesa.Model):
             return self.dt
         return math.exp(log_growth * self.t) * math.expm1(log_growth * self.dt) / log_growth
 
-    def _receive_funding(self, lab: Lab) -> None:
-        integral = self._growth_integral(lab.funding_growth)
+    def _growth_integrals(self) -> dict[float, float]:
+        """This step's growth integral for every distinct funding growth rate of the labs."""
+        return {g: self._growth_integral(g) for g in {lab.funding_growth for lab in self.labs}}
+
+    def _receive_funding(self, lab: Lab, growth_integrals: dict[float, float]) -> None:
+        integral = growth_integrals[lab.funding_growth]
         amount = lab.funding_per_year * integral * self.scenario.policy.capital_availability
         lab.account.funding = amount
         self._receive(lab, INVESTORS, amount, "funding")
@@ -262,8 +334,8 @@ class RaceModel(mesa.Model):
             worst[s.region] = max(worst.get(s.region, 0.0), price)
         return worst
 
-    def _decide(self, lab: Lab) -> dict[str, float]:
-        """Reserve power, buy projects, split the rest; return the lab's budgets."""
+    def _decide(self, lab: Lab) -> tuple[float, float]:
+        """Reserve power, buy projects, split the rest; return the (energy, capex) budgets."""
         spendable = min(lab.cash, lab.account.funding + lab.spend_rate * self.dt * lab.cash)
         mwh_per_mw = HOURS_PER_YEAR * self.dt
         worst = self.worst_energy_price[lab.region]
@@ -279,7 +351,7 @@ class RaceModel(mesa.Model):
         rnd_budget = 0.0 if lab.exogenous_gamma is not None else rnd_share * discretionary
         self._fund_rnd(lab, rnd_budget)
         capex = capex_share * discretionary if self._wants_gpus(lab) else 0.0
-        return {"energy": energy_budget, "capex": capex}
+        return energy_budget, capex
 
     def _wants_gpus(self, lab: Lab) -> bool:
         """No GPU purchases while more than ``idle_tolerance`` of the fleet sat unpowered."""
@@ -296,15 +368,8 @@ class RaceModel(mesa.Model):
         if len(lab.projects_done) == len(projects.catalogue):
             return 0.0
         best, best_value = None, 0.0
-        units = lab.fleet_units()
-        for project in projects.catalogue:
-            if project.name in lab.projects_done:
-                continue
-            gain = project_log2_gain(
-                projects.waste_fraction,
-                lab.recovered_share,
-                project.waste_share * projects.recoverable,
-            )
+        units = lab.fleet.units
+        for project, gain in self._project_gains(lab):
             cost = project.cost_per_gpu * units
             value = gain / cost if cost > 0 else math.inf
             if gain > 0 and value > best_value:
@@ -318,6 +383,32 @@ class RaceModel(mesa.Model):
         lab.recovered_share += project.waste_share * projects.recoverable
         lab.log2_software += gain
         return cost
+
+    def _project_gains(self, lab: Lab) -> list[tuple[ProjectSpec, float]]:
+        """The projects ``lab`` has not done, with the doublings each would add now.
+
+        Gains depend only on what the lab has recovered so far, so they are
+        recomputed only after it buys a project, not every step.
+        """
+        key = (lab.recovered_share, len(lab.projects_done))
+        cached = self._project_gain_cache.get(lab.index)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        projects = self.scenario.projects
+        gains = [
+            (
+                project,
+                project_log2_gain(
+                    projects.waste_fraction,
+                    lab.recovered_share,
+                    project.waste_share * projects.recoverable,
+                ),
+            )
+            for project in projects.catalogue
+            if project.name not in lab.projects_done
+        ]
+        self._project_gain_cache[lab.index] = (key, gains)
+        return gains
 
     def _marginals(self, lab: Lab) -> Marginals:
         """Loss reduction per dollar over one year: more GPUs now vs more R&D now."""
@@ -339,7 +430,8 @@ class RaceModel(mesa.Model):
         policy, rnd = self.scenario.policy, self.scenario.rnd
         self._pay(lab, WORKFORCE, budget, "rnd")
         subsidy = budget * policy.rd_subsidy_rate
-        self.ledger.transfer(self.steps, GOVERNMENT, WORKFORCE, subsidy, "rd_subsidy")
+        if subsidy != 0.0:
+            self.ledger.transfer(self.steps, GOVERNMENT, WORKFORCE, subsidy, "rd_subsidy")
         lab.account.rnd = budget
         if lab.exogenous_gamma is not None:
             lab.gamma_software = lab.exogenous_gamma
@@ -359,9 +451,42 @@ class RaceModel(mesa.Model):
     def available_chips(self, supplier: ChipSupplier, max_tpp: float) -> list[ChipModel]:
         """Chips on sale from ``supplier`` at the start of this step under ``max_tpp`` (cached)."""
         key = (supplier.unique_id, max_tpp)
-        if key not in self._available_cache:
-            self._available_cache[key] = available(supplier.roadmap, self.step_year, max_tpp)
-        return self._available_cache[key]
+        chips = self._available_cache.get(key)
+        if chips is None:
+            chips = [chip for chip, _ in self._released_offers(supplier, max_tpp)]
+            self._available_cache[key] = chips
+        return chips
+
+    def _released_offers(
+        self, supplier: ChipSupplier, max_tpp: float
+    ) -> list[tuple[ChipModel, float]]:
+        """``(chip, lifetime MWh)`` on sale from ``supplier`` this step under ``max_tpp`` (cached).
+
+        Same chips as :func:`sim.chips.available` at the step's year; the
+        derated variants and their lifetime energy are built once per run.
+        """
+        key = (supplier.unique_id, max_tpp)
+        offers = self._released_cache.get(key)
+        if offers is None:
+            year = self.step_year
+            offers = [
+                entry for entry in self._catalogue_of(supplier, max_tpp) if entry[0].year <= year
+            ]
+            self._released_cache[key] = offers
+        return offers
+
+    def _catalogue_of(
+        self, supplier: ChipSupplier, max_tpp: float
+    ) -> list[tuple[ChipModel, float]]:
+        """The supplier's whole roadmap under ``max_tpp``: ``(derated chip, lifetime MWh)``."""
+        key = (supplier.unique_id, max_tpp)
+        catalogue = self._catalogue.get(key)
+        if catalogue is None:
+            newest = max(chip.year for chip in supplier.roadmap)
+            chips = available(supplier.roadmap, newest, max_tpp)
+            catalogue = [(chip, self._lifetime_mwh(chip)) for chip in chips]
+            self._catalogue[key] = catalogue
+        return catalogue
 
     def _cheapest_energy_prices(self) -> dict[str, float]:
         """Per region, the lowest price per MWh on offer at the start, carbon tax included."""
@@ -388,9 +513,12 @@ class RaceModel(mesa.Model):
         Labs size GPU orders by this total cost of ownership, so dearer power
         (a carbon tax, scarcity) buys fewer and more energy-efficient GPUs.
         """
+        return unit_price + self._lifetime_mwh(chip) * lab.expected_energy_price
+
+    def _lifetime_mwh(self, chip: ChipModel) -> float:
+        """MWh one GPU draws over its lifetime, facility overheads included."""
         hw = self.scenario.hardware
-        mwh = chip.watts * self.watts_factor / 1e6 * HOURS_PER_YEAR * hw.lifetime_years
-        return unit_price + mwh * lab.expected_energy_price
+        return chip.watts * self.watts_factor / 1e6 * HOURS_PER_YEAR * hw.lifetime_years
 
     def _best_offer(self, lab: Lab):
         """The offer with the most FLOP per dollar of ownership cost, or None.
@@ -402,51 +530,61 @@ class RaceModel(mesa.Model):
         if lab.unique_id in self._offer_cache:
             return self._offer_cache[lab.unique_id]
         best, best_value = None, 0.0
-        for supplier in self.chip_suppliers:
-            edge = self._chip_edges[supplier.unique_id, lab.unique_id]
-            if not edge["allowed"]:
-                continue
-            markup = supplier.price_index * (1.0 + edge["tariff"])
-            for chip in self.available_chips(supplier, edge["max_tpp"]):
-                price = chip.price * markup
-                cost = self.ownership_cost(lab, chip, price)
-                if chip.flops / cost > best_value:
-                    best_value = chip.flops / cost
+        energy_price = lab.expected_energy_price
+        for supplier, edge, terms in self._chip_routes[lab.index]:
+            for chip, flops, price, lifetime_mwh in self._offers_on_terms[terms]:
+                cost = price + lifetime_mwh * energy_price  # = self.ownership_cost(...)
+                value = flops / cost
+                if value > best_value:
+                    best_value = value
                     best = (supplier, chip, price, edge["tariff"], cost)
         self._offer_cache[lab.unique_id] = best
         return best
 
-    def _chip_market(self, budgets: dict[int, dict[str, float]]) -> None:
+    def _priced_offers(self, supplier: ChipSupplier, edge: dict) -> list[tuple]:
+        """``(chip, FLOP/s, unit price incl. tariff, lifetime MWh)`` on one route this step.
+
+        Computed once per step for every distinct set of terms and shared by the
+        labs buying on them (prices move only when the market clears, after
+        every lab has chosen).
+        """
+        markup = supplier.price_index * (1.0 + edge["tariff"])
+        return [
+            (chip, chip.flops, chip.price * markup, lifetime_mwh)
+            for chip, lifetime_mwh in self._released_offers(supplier, edge["max_tpp"])
+        ]
+
+    def _chip_market(self, budgets: list[tuple[float, float]]) -> None:
+        """Each lab orders its best offer with its capex budget; suppliers ration and bill."""
         orders: dict[int, list[ChipOrder]] = {s.unique_id: [] for s in self.chip_suppliers}
-        tariffs: dict[tuple[int, int], float] = {}
-        for lab in self.labs:
-            budget = budgets[lab.unique_id]["capex"]
+        for lab, (_, budget) in zip(self.labs, budgets, strict=True):
             offer = self._best_offer(lab)
             if budget <= 0 or offer is None:
                 continue
-            supplier, chip, _, tariff, ownership = offer
+            supplier, chip, _, _, ownership = offer
             units = budget / ownership
             order_value = units * supplier.unit_price(chip)
             orders[supplier.unique_id].append(ChipOrder(lab.unique_id, chip, units, order_value))
-            tariffs[supplier.unique_id, lab.unique_id] = tariff
             lab.account.chips_ordered += units
-        labs = {lab.unique_id: lab for lab in self.labs}
         for supplier in self.chip_suppliers:
-            for fill in supplier.clear(orders[supplier.unique_id], self.t, self.dt):
-                self._settle_chips(labs[fill.buyer], supplier, fill, tariffs)
+            for fill in supplier.clear_unchecked(orders[supplier.unique_id], self.t, self.dt):
+                self._settle_chips(self._lab_by_id[fill.buyer], supplier, fill)
 
-    def _settle_chips(self, lab: Lab, supplier: ChipSupplier, fill, tariffs) -> None:
+    def _settle_chips(self, lab: Lab, supplier: ChipSupplier, fill: ChipFill) -> None:
+        """Pay for the delivered GPUs (plus tariff) and record the trade on its edge."""
         if fill.units <= 0:
             return
+        edge = self._chip_edges[supplier.unique_id, lab.unique_id]
         value = fill.units * fill.unit_price
-        tariff = value * tariffs[supplier.unique_id, lab.unique_id]
         self._pay(lab, supplier.name, value, "chips")
-        self._pay(lab, GOVERNMENT, tariff, "tariffs")
         lab.account.capex += value
-        lab.account.tariffs += tariff
+        if edge["tariff"]:
+            tariff = value * edge["tariff"]
+            self._pay(lab, GOVERNMENT, tariff, "tariffs")
+            lab.account.tariffs += tariff
         lab.account.chips_received += fill.units
         lab.receive(fill.chip, fill.units, self.t)
-        net.record_trade(self.network, supplier.unique_id, lab.unique_id, fill.units, value)
+        net.add_flow(edge, fill.units, value)
 
     # --------------------------------------------------------- energy market
 
@@ -463,48 +601,48 @@ class RaceModel(mesa.Model):
             for s in self.energy_suppliers
         }
 
-    def _energy_market(self, budgets: dict[int, dict[str, float]]) -> None:
+    def _energy_market(self) -> None:
         """Merit order: labs fill from the cheapest supplier they have an edge to (tax included)."""
-        tax = self.scenario.policy.carbon_tax
-        caps = self._region_caps()
-        remaining = {lab.unique_id: lab.account.power_requested_mw for lab in self.labs}
-        labs = {lab.unique_id: lab for lab in self.labs}
-        merit = sorted(self.energy_suppliers, key=lambda s: s.base_price + tax * s.carbon_intensity)
-        for supplier in merit:
-            requests = {
-                lab_id: remaining[lab_id]
-                for lab_id in self._energy_buyers[supplier.unique_id]
-                if remaining[lab_id] > 0
-            }
-            cleared = supplier.clear(requests, caps[supplier.unique_id], self.t, self.dt)
-            for lab_id, (mw, price) in cleared.items():
-                remaining[lab_id] -= mw
-                self._settle_energy(labs[lab_id], supplier, mw, price)
+        caps = self._region_caps() if self.scenario.policy.power_caps else {}
+        remaining = [lab.account.power_requested_mw for lab in self.labs]
+        for supplier, buyers in self._merit:
+            active = [(lab, edge) for lab, edge in buyers if remaining[lab.index] > 0]
+            requests = [remaining[lab.index] for lab, _ in active]
+            cap = caps.get(supplier.unique_id)
+            delivered, price = supplier.deliver(requests, cap, self.t, self.dt)
+            for (lab, edge), mw in zip(active, delivered, strict=True):
+                remaining[lab.index] -= mw
+                self._settle_energy(lab, supplier, edge, mw, price)
 
-    def _settle_energy(self, lab: Lab, supplier: EnergySupplier, mw: float, price: float) -> None:
+    def _settle_energy(
+        self, lab: Lab, supplier: EnergySupplier, edge: dict, mw: float, price: float
+    ) -> None:
+        """Pay for the delivered power (plus carbon tax) and record the trade on its edge."""
         if mw <= 0:
             return
         mwh = mw * HOURS_PER_YEAR * self.dt
         cost = mwh * price
-        tax = mwh * supplier.carbon_intensity * self.scenario.policy.carbon_tax
         self._pay(lab, supplier.name, cost, "energy")
-        self._pay(lab, GOVERNMENT, tax, "carbon_tax")
         lab.account.energy += cost
-        lab.account.carbon_tax += tax
+        if self._carbon_tax:
+            tax = mwh * supplier.carbon_intensity * self._carbon_tax
+            self._pay(lab, GOVERNMENT, tax, "carbon_tax")
+            lab.account.carbon_tax += tax
         lab.account.power_mw += mw
-        net.record_trade(self.network, supplier.unique_id, lab.unique_id, mwh, cost)
+        net.add_flow(edge, mwh, cost)
 
     # ----------------------------------------------------------------- train
 
     def _train(self) -> None:
-        hw, threshold = self.scenario.hardware, self.scenario.policy.compute_threshold
+        mfu, threshold = self.scenario.hardware.mfu, self.scenario.policy.compute_threshold
         ceiling = threshold.flop if threshold.flop is not None and threshold.cap else math.inf
         for lab in self.labs:
             units, flops = lab.running(lab.account.power_mw, self.watts_factor)
             lab.account.running_units, lab.account.running_flops = units, flops
-            lab.last_running_units, lab.last_fleet_units = units, lab.fleet_units()
-            lab.train(flops, hw.mfu, self.dt, ceiling)
-            self._check_threshold(lab)
+            lab.last_running_units, lab.last_fleet_units = units, lab.fleet.units
+            lab.train(flops, mfu, self.dt, ceiling)
+            if threshold.flop is not None:
+                self._check_threshold(lab)
 
     def _check_threshold(self, lab: Lab) -> None:
         """Charge the one-off compliance cost when a lab first crosses the compute threshold."""
@@ -529,10 +667,13 @@ class RaceModel(mesa.Model):
         return logit_shares(losses, self.scenario.market.temperature)
 
     def _revenue(self) -> None:
+        """Share out the step's AI-services market by the logit of the labs' losses."""
         size = self.last_market_size = self.market_size_in_step()
-        self.last_shares = self.shares()
+        losses = [self.loss_of(lab.compute) for lab in self.labs]
+        shares = logit_shares_unchecked(losses, self.scenario.market.temperature)
+        self.last_shares = np.array(shares)
         kept = self.scenario.market.training_share
-        for lab, share in zip(self.labs, self.last_shares, strict=True):
+        for lab, share in zip(self.labs, shares, strict=True):
             lab.account.revenue = share * size * kept
             self._receive(lab, CUSTOMERS, share * size * kept, "revenue")
 

@@ -223,15 +223,30 @@ def record_trade(graph: nx.DiGraph, supplier: int, lab: int, quantity: float, va
     paid = number("value", value, 0.0)
     if not data["allowed"] and amount > 0.0:
         raise ValueError(f"trade on disallowed edge {supplier!r} -> {lab!r}")
-    data["quantity"] += amount
-    data["value"] += paid
-    data["cum_quantity"] += amount
-    data["cum_value"] += paid
+    add_flow(data, amount, paid)
+
+
+def add_flow(data: dict, quantity: float, value: float) -> None:
+    """Add a trade to an edge's attribute dict, without the checks of :func:`record_trade`.
+
+    For the model's per-step hot path: it holds the attribute dicts of the
+    edges it trades on (``graph.edges[u, v]``), trades only on allowed edges
+    and only non-negative, finite amounts.
+    """
+    data["quantity"] += quantity
+    data["value"] += value
+    data["cum_quantity"] += quantity
+    data["cum_value"] += value
 
 
 def reset_step_flows(graph: nx.DiGraph) -> None:
     """Zero the last-step ``quantity`` and ``value`` of every edge (cumulative kept)."""
-    for _, _, data in graph.edges(data=True):
+    reset_flows(data for _, _, data in graph.edges(data=True))
+
+
+def reset_flows(edges: Iterable[dict]) -> None:
+    """:func:`reset_step_flows` on edge attribute dicts the caller already holds."""
+    for data in edges:
         data["quantity"] = 0.0
         data["value"] = 0.0
 

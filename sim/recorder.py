@@ -27,7 +27,7 @@ import pandas as pd
 
 from sim.labs import HOURS_PER_YEAR
 from sim.law import SECONDS_PER_YEAR
-from sim.markets import hhi
+from sim.markets import hhi_unchecked
 
 if TYPE_CHECKING:
     from sim.model import RaceModel
@@ -69,54 +69,64 @@ class Recorder:
         self.model = model
         self.lab_rows: list[tuple] = []
         self.market_rows: list[tuple] = []
-        self.edge_rows: list[tuple] = []
+        self.edge_flows: list[tuple[int, tuple[float, ...], tuple[float, ...]]] = []
         self.economy_rows: list[tuple] = []
         self._edges = [
             (supplier, lab, data) for supplier, lab, data in model.network.edges(data=True)
         ]
+        self._edge_data = [data for _, _, data in self._edges]
         self._compute_before = [lab.compute for lab in model.labs]
+        self._initial_excess = [model.initial_loss[lab.name] - model.E for lab in model.labs]
+        self._mfu = model.scenario.hardware.mfu
+        self._best_chip: dict[int, tuple[int, object]] = {}
 
     def record_start(self) -> None:
         """Record step 0: the initial state with no flows."""
-        model = self.model
-        for i, (lab, share) in enumerate(zip(model.labs, model.shares(), strict=True)):
-            self.lab_rows.append(self._lab_row(i, lab, share, added=math.nan))
-        self._record_markets()
-        self._record_edges()
-        self._record_economy(0.0)
+        self._record(self.model.shares().tolist(), 0.0, initial=True)
 
     def record_step(self) -> None:
         """Record the step that just ended."""
         model = self.model
-        for i, (lab, share) in enumerate(zip(model.labs, model.last_shares, strict=True)):
-            added = lab.compute - self._compute_before[i]
-            self._compute_before[i] = lab.compute
-            self.lab_rows.append(self._lab_row(i, lab, share, added))
-        self._record_markets()
-        self._record_edges()
-        self._record_economy(model.last_market_size)
+        self._record(model.last_shares.tolist(), model.last_market_size, initial=False)
 
-    def _lab_row(self, index: int, lab, share: float, added: float) -> tuple:
+    def _record(self, shares: list[float], market_size: float, initial: bool) -> None:
+        """Append the rows of every table for the model's current state."""
+        model = self.model
+        head = (model.steps, model.year, model.t)
+        losses = []
+        for i, (lab, share) in enumerate(zip(model.labs, shares, strict=True)):
+            if initial:
+                added = math.nan
+            else:
+                added = lab.compute - self._compute_before[i]
+                self._compute_before[i] = lab.compute
+            row = self._lab_row(i, lab, share, added, head)
+            losses.append(row[4])
+            self.lab_rows.append(row)
+        self._record_markets(head)
+        self._record_edges()
+        self._record_economy(head, losses, shares, market_size)
+
+    def _lab_row(self, index: int, lab, share: float, added: float, head: tuple) -> tuple:
+        """One ``labs`` row; ``head`` is ``(step, year, t)``."""
         model, account = self.model, lab.account
         loss = model.loss_of(lab.compute)
-        relative = (loss - model.E) / (model.initial_loss[lab.name] - model.E)
+        relative = (loss - model.E) / self._initial_excess[index]
         power = account.power_mw
-        mfu = model.scenario.hardware.mfu
-        hw = account.running_flops * mfu * SECONDS_PER_YEAR / power if power > 0 else math.nan
+        hw = account.running_flops * self._mfu * SECONDS_PER_YEAR / power if power > 0 else math.nan
         power_years = power * model.dt
         efficiency = added / power_years if power_years > 0 else math.nan
         return (
-            index, model.steps, model.year, model.t, loss, relative, lab.compute, hw,
-            lab.software_multiplier(), efficiency, lab.gamma_software, lab.fleet_units(),
-            lab.fleet_flops(), account.running_units, power, power * HOURS_PER_YEAR * model.dt,
+            index, *head, loss, relative, lab.compute, hw,
+            lab.software_multiplier(), efficiency, lab.gamma_software, lab.fleet.units,
+            lab.fleet.flops, account.running_units, power, power * HOURS_PER_YEAR * model.dt,
             account.capex, account.tariffs, account.energy, account.carbon_tax, account.rnd,
             account.projects, account.compliance, account.funding, account.revenue, lab.cash,
-            float(share), account.chips_ordered, account.chips_received, len(lab.projects_done),
+            share, account.chips_ordered, account.chips_received, len(lab.projects_done),
         )  # fmt: skip
 
-    def _record_markets(self) -> None:
+    def _record_markets(self, head: tuple) -> None:
         model = self.model
-        head = (model.steps, model.year, model.t)
         for index, s in enumerate(model.chip_suppliers):
             utilization = s.last_sold / s.last_supply if s.last_supply > 0 else math.nan
             self.market_rows.append(
@@ -133,23 +143,34 @@ class Recorder:
                  s.last_energy_mwh * s.last_price)
             )  # fmt: skip
 
-    def _record_economy(self, market_size: float) -> None:
+    def _record_economy(
+        self, head: tuple, losses: list[float], shares: list[float], market_size: float
+    ) -> None:
+        """One ``economy`` row from the labs' losses and market shares just recorded."""
         model = self.model
         computes = [lab.compute for lab in model.labs]
-        shares = model.last_shares if model.steps else model.shares()
-        energy = sum(s.last_energy_mwh for s in model.energy_suppliers) if model.steps else 0.0
-        emissions = sum(s.last_emissions_t for s in model.energy_suppliers) if model.steps else 0.0
-        leader = min(range(len(computes)), key=lambda i: model.loss_of(computes[i]))
+        suppliers = model.energy_suppliers
+        energy = sum([s.last_energy_mwh for s in suppliers]) if model.steps else 0.0
+        emissions = sum([s.last_emissions_t for s in suppliers]) if model.steps else 0.0
+        leader = min(range(len(losses)), key=losses.__getitem__)
         self.economy_rows.append(
-            (leader, model.steps, model.year, model.t, hhi(computes), hhi(shares),
+            (leader, *head, hhi_unchecked(computes), hhi_unchecked(shares),
              sum(computes), energy, emissions, market_size)
         )  # fmt: skip
 
     def _record_edges(self) -> None:
-        step = self.model.steps
-        self.edge_rows.extend(
-            (index, step, data["quantity"], data["value"])
-            for index, (_, _, data) in enumerate(self._edges)
+        """This step's flows on every edge, in the order of ``_edges``.
+
+        Tuples of numbers, which the garbage collector stops tracking, rather
+        than lists, which it would scan until the run is freed.
+        """
+        edges = self._edge_data
+        self.edge_flows.append(
+            (
+                self.model.steps,
+                tuple([data["quantity"] for data in edges]),
+                tuple([data["value"] for data in edges]),
+            )
         )
 
     def _reference_price(self, supplier) -> float:
@@ -157,8 +178,20 @@ class Recorder:
         offers = self.model.available_chips(supplier, math.inf)
         if not offers:
             return math.nan
-        best = max(offers, key=lambda chip: chip.flops_per_dollar)
-        return best.price * supplier.quoted_index
+        return self._best_value_chip(supplier.unique_id, offers).price * supplier.quoted_index
+
+    def _best_value_chip(self, supplier_id: int, offers: list):
+        """The chip with the most FLOP/s per list USD among ``offers`` (first on ties).
+
+        A supplier's chips on sale only accumulate as the calendar advances, so
+        the same number of offers means the same chips: the best is searched
+        again only when a new chip is released.
+        """
+        cached = self._best_chip.get(supplier_id)
+        if cached is None or cached[0] != len(offers):
+            cached = (len(offers), max(offers, key=lambda chip: chip.flops_per_dollar))
+            self._best_chip[supplier_id] = cached
+        return cached[1]
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The run's tables as DataFrames keyed ``labs``, ``markets``, ``edges``, ``ledger``."""
@@ -199,26 +232,28 @@ class Recorder:
 
     def _edges_table(self) -> pd.DataFrame:
         graph = self.model.network
-        codes, numbers = _split(self.edge_rows, 3)
         edges = self._edges
-        frame = pd.DataFrame(
+        steps, quantities, values = zip(*self.edge_flows, strict=True)
+        codes = np.tile(np.arange(len(edges), dtype=np.int64), len(steps))
+        return pd.DataFrame(
             {
-                "step": numbers[:, 0].astype(np.int64),
+                "step": np.repeat(np.array(steps, dtype=np.int64), len(edges)),
                 "supplier": _categorical(codes, [graph.nodes[s]["name"] for s, _, _ in edges]),
                 "lab": _categorical(codes, [graph.nodes[lab]["name"] for _, lab, _ in edges]),
                 "kind": _categorical(codes, [d["kind"] for _, _, d in edges]),
                 "tariff": np.array([d["tariff"] for _, _, d in edges])[codes],
                 "max_tpp": np.array([d["max_tpp"] for _, _, d in edges])[codes],
                 "allowed": np.array([d["allowed"] for _, _, d in edges], dtype=bool)[codes],
-                "quantity": numbers[:, 1],
-                "value": numbers[:, 2],
+                "quantity": np.array(quantities, dtype=float).reshape(-1),
+                "value": np.array(values, dtype=float).reshape(-1),
             }
         )
-        return frame[list(EDGE_COLUMNS)]
 
     def _ledger_table(self) -> pd.DataFrame:
         rows = self.model.ledger.rows
-        columns = list(zip(*rows, strict=True)) if rows else [()] * len(LEDGER_COLUMNS)
+        # One column at a time: ``zip(*rows)`` would allocate an iterator per row,
+        # thousands of GC-tracked objects that trigger needless collections.
+        columns = [[row[i] for row in rows] for i in range(len(LEDGER_COLUMNS))]
         return pd.DataFrame(
             {
                 "step": np.array(columns[0], dtype=np.int64),
@@ -246,17 +281,25 @@ def _categorical(codes: np.ndarray, names: list[str]) -> pd.Categorical:
     return pd.Categorical.from_codes(mapped[codes] if len(codes) else codes, categories)
 
 
-def _factorized(values: tuple[str, ...]) -> pd.Categorical:
-    """A categorical of ``values`` built with one dict pass (faster than pandas inference)."""
-    position: dict[str, int] = {}
-    codes = np.array([position.setdefault(v, len(position)) for v in values], dtype=np.int64)
-    return pd.Categorical.from_codes(codes, list(position))
+def _factorized(values: list[str]) -> pd.Categorical:
+    """A categorical of ``values``, categories in order of first appearance.
+
+    ``pd.factorize`` hashes in C, several times faster than a dict pass in
+    Python and than the type inference of ``pd.Categorical(values)``.
+    """
+    codes, uniques = pd.factorize(np.array(values, dtype=object))
+    return pd.Categorical.from_codes(codes.astype(np.int64), list(uniques))
 
 
 def _assemble(columns, number_columns, numbers: np.ndarray, labels: dict) -> pd.DataFrame:
-    data = {name: numbers[:, i] for i, name in enumerate(number_columns)}
-    for name in _INTEGER_COLUMNS:
-        if name in data:
-            data[name] = data[name].astype(np.int64)
-    data.update(labels)
-    return pd.DataFrame(data)[list(columns)]
+    """A DataFrame of ``columns`` (in that order) from the number matrix and the labels."""
+    position = {name: i for i, name in enumerate(number_columns)}
+    data = {}
+    for name in columns:
+        if name in labels:
+            data[name] = labels[name]
+        elif name in _INTEGER_COLUMNS:
+            data[name] = numbers[:, position[name]].astype(np.int64)
+        else:
+            data[name] = numbers[:, position[name]]
+    return pd.DataFrame(data)

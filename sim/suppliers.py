@@ -36,10 +36,10 @@ import numpy as np
 from sim.checks import number
 from sim.chips import ChipModel, available
 from sim.markets import (
-    adjust_price_index,
+    adjust_price_index_unchecked,
     allocate_by_bid,
-    pro_rata_fill,
-    scarcity_price,
+    pro_rata_fill_unchecked,
+    scarcity_price_unchecked,
 )
 
 HOURS_PER_YEAR = 8766.0
@@ -118,7 +118,7 @@ class _OutageSchedule:
 # --------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class ChipOrder:
     """A lab's order for one chip model in one step.
 
@@ -135,7 +135,7 @@ class ChipOrder:
     bid: float = 0.0
 
 
-@dataclass
+@dataclass(slots=True)
 class ChipFill:
     """What an order got: ``units`` at ``unit_price`` USD each.
 
@@ -262,11 +262,13 @@ class ChipSupplier(mesa.Agent):
         Integrates the rate ``K (1+g)^(tau - epoch)`` exactly, piecewise between
         outage edges, so results do not depend on the step size.
         """
-        start = number("t", t)
-        step = number("dt", dt, 0.0, low_open=True)
-        return sum(
-            alive * self._rate_integral(a, b) for a, b, alive in self._outages.pieces(start, step)
-        )
+        return self._capacity(number("t", t), number("dt", dt, 0.0, low_open=True))
+
+    def _capacity(self, t: float, dt: float) -> float:
+        """:meth:`capacity` on a validated clock; one piece when there are no outages."""
+        if not self._outages.outages:
+            return self._rate_integral(t, t + dt)
+        return sum(alive * self._rate_integral(a, b) for a, b, alive in self._outages.pieces(t, dt))
 
     # -- prices and clearing ----------------------------------------------
 
@@ -280,11 +282,11 @@ class ChipSupplier(mesa.Agent):
 
     def _allocate(self, orders: list[ChipOrder], capacity: float) -> list[float]:
         """Units per order under the supplier's rationing rule."""
-        requests = [order.units for order in orders]
+        requests = [float(order.units) for order in orders]
         if self.allocation == "by_bid":
             bids = np.array([order.bid for order in orders], dtype=float)
             return allocate_by_bid(np.array(requests), bids, capacity).tolist()
-        return pro_rata_fill(requests, capacity)
+        return pro_rata_fill_unchecked(requests, capacity)
 
     def clear(self, orders: list[ChipOrder], t: float, dt: float) -> list[ChipFill]:
         """Fill this step's orders and update the price index for the next step.
@@ -304,7 +306,16 @@ class ChipSupplier(mesa.Agent):
         for order in orders:
             number("units", order.units, 0.0)
             number("bid", order.bid)
-        supply = self.capacity(t, dt)
+        return self.clear_unchecked(orders, number("t", t), number("dt", dt, 0.0, low_open=True))
+
+    def clear_unchecked(self, orders: list[ChipOrder], t: float, dt: float) -> list[ChipFill]:
+        """:meth:`clear` for a caller that validated the orders and the clock.
+
+        The model's hot path: its orders have finite units >= 0 and finite bids
+        by construction, and its clock is valid, so the per-order checks of
+        :meth:`clear` would only repeat themselves every step.
+        """
+        supply = self._capacity(t, dt)
         self.quoted_index = self.price_index
         units = self._allocate(orders, supply) if orders else []
         fills = [
@@ -312,7 +323,7 @@ class ChipSupplier(mesa.Agent):
             for o, u in zip(orders, units, strict=True)
         ]
         self._record(fills, supply)
-        self.price_index = adjust_price_index(
+        self.price_index = adjust_price_index_unchecked(
             self.price_index,
             demand=self.last_demand,
             supply=supply,
@@ -326,10 +337,10 @@ class ChipSupplier(mesa.Agent):
     def _record(self, fills: list[ChipFill], supply: float) -> None:
         """Store per-step and cumulative quantities of one clearing."""
         self.last_supply = supply
-        self.last_demand = sum(f.requested for f in fills)
-        self.last_sold = sum(f.units for f in fills)
-        self.last_shortage = sum(f.shortage for f in fills)
-        self.last_revenue = sum(f.cost for f in fills)
+        self.last_demand = sum([f.requested for f in fills])
+        self.last_sold = sum([f.units for f in fills])
+        self.last_shortage = sum([f.requested - f.units for f in fills])  # ChipFill.shortage
+        self.last_revenue = sum([f.units * f.unit_price for f in fills])  # ChipFill.cost
         self.produced += self.last_sold
         self.sold += self.last_sold
         self.shortage += self.last_shortage
@@ -442,7 +453,12 @@ class EnergySupplier(mesa.Agent):
         start = number("t", t)
         step = number("dt", dt, 0.0, low_open=True)
         multiplier = number("buildout_multiplier", buildout_multiplier, 0.0)
-        ordered = self.build_rate_mw_per_year * multiplier * step
+        return self.advance_unchecked(start, step, multiplier)
+
+    def advance_unchecked(self, t: float, dt: float, buildout_multiplier: float) -> float:
+        """:meth:`advance` for a caller whose clock and multiplier are already validated."""
+        start = t
+        ordered = self.build_rate_mw_per_year * buildout_multiplier * dt
         if ordered > 0.0:
             heapq.heappush(self._pipeline, (start + self.lead_time_years, self._seq, ordered))
             self._seq += 1
@@ -495,20 +511,34 @@ class EnergySupplier(mesa.Agent):
             ``{buyer: (delivered_mw, price_per_mwh)}`` for every requesting buyer.
         """
         step = number("dt", dt, 0.0, low_open=True)
-        capacity = self.effective_capacity_mw(number("t", t), step)
+        start = number("t", t)
         if cap_mw is not None:
-            capacity = min(capacity, number("cap_mw", cap_mw, 0.0, allow_inf=True))
-        limit = capacity
+            cap_mw = number("cap_mw", cap_mw, 0.0, allow_inf=True)
         buyers = list(requests_mw)
         wanted = [number("requests_mw", requests_mw[b], 0.0) for b in buyers]
-        delivered = pro_rata_fill(wanted, limit)
-        requested = math.fsum(wanted)
-        utilization = _utilization(requested, limit)
-        price = float(
-            scarcity_price(self.base_price, utilization, self.scarcity_knee, self.scarcity_slope)
-        )
-        self._record(requested, limit, sum(delivered), price, utilization, step)
+        delivered, price = self.deliver(wanted, cap_mw, start, step)
         return {b: (mw, price) for b, mw in zip(buyers, delivered, strict=True)}
+
+    def deliver(
+        self, requests_mw: list[float], cap_mw: float | None, t: float, dt: float
+    ) -> tuple[list[float], float]:
+        """:meth:`clear` without input checks, requests as a list: ``(delivered MW, price)``.
+
+        Delivered MW are per request, in order. For a caller whose requests
+        (floats >= 0), cap and clock are valid: the model's hot path, which
+        computes them itself every step.
+        """
+        capacity = self.effective_capacity_mw(t, dt)
+        if cap_mw is not None:
+            capacity = min(capacity, cap_mw)
+        delivered = pro_rata_fill_unchecked(requests_mw, capacity)
+        requested = math.fsum(requests_mw)
+        utilization = _utilization(requested, capacity)
+        price = scarcity_price_unchecked(
+            self.base_price, utilization, self.scarcity_knee, self.scarcity_slope
+        )
+        self._record(requested, capacity, sum(delivered), price, utilization, dt)
+        return delivered, price
 
     def _record(
         self,
