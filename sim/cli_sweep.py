@@ -53,6 +53,9 @@ def _add_sweep(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
+        "--no-figures", action="store_true", help="write the dataset only, no figures"
+    )
+    parser.add_argument(
         "--flush-every", type=int, default=100, help="runs buffered before a part is written"
     )
     parser.set_defaults(handler=_sweep)
@@ -109,7 +112,19 @@ def _sweep(args: argparse.Namespace) -> int:
     store.close("finished" if not report.failed else "finished with failures", _counts(report))
     print("\n".join(report.lines()))
     print(f"results in {folder}/ (runs.parquet, manifest.json)")
+    if not args.no_figures and report.ok + report.skipped > 0:
+        _write_figures(folder)
     return RUNS_FAILED if report.failed else 0
+
+
+def _write_figures(folder) -> None:
+    """Draw the sweep figures that apply (fans, heatmaps, lever lines) into ``folder``."""
+    from sim.plots import write_sweep_figures
+
+    written = write_sweep_figures(folder)
+    names = sorted({path.stem for path in written})
+    if names:
+        print(f"figures (PNG and SVG): {', '.join(names)}")
 
 
 def _counts(report) -> dict[str, int]:

@@ -47,7 +47,16 @@ def folders(tmp_path_factory) -> dict[str, Path]:
     }
     path = root.parent / "experiment.yaml"
     path.write_text(yaml.safe_dump(experiment))
-    argv = ["sweep", str(path), "--results", str(root), "--backend", "serial", "--quiet"]
+    argv = [
+        "sweep",
+        str(path),
+        "--results",
+        str(root),
+        "--backend",
+        "serial",
+        "--quiet",
+        "--no-figures",
+    ]
     assert main(argv) == 0
     return {"run": root / "small", "sweep": root / "tiny-sweep"}
 

@@ -43,7 +43,16 @@ def tiny_sweep(factory: pytest.TempPathFactory) -> Path:
         }
         config = root / "tiny.yaml"
         config.write_text(yaml.safe_dump(experiment))
-        argv = ["sweep", str(config), "--results", str(root), "--backend", "serial", "--quiet"]
+        argv = [
+            "sweep",
+            str(config),
+            "--results",
+            str(root),
+            "--backend",
+            "serial",
+            "--quiet",
+            "--no-figures",
+        ]
         assert main(argv) == 0
         _SWEEPS["tiny"] = root / "tiny"
     return _SWEEPS["tiny"]

@@ -143,7 +143,21 @@ def test_cli_writes_indices_and_figure(tiny, capsys):
 
 def test_cli_reuses_stored_runs_and_takes_outputs(tiny, capsys):
     path, results = tiny
-    assert main(["sweep", str(path), "--results", str(results), "--out", "swept", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                str(path),
+                "--results",
+                str(results),
+                "--out",
+                "swept",
+                "--quiet",
+                "--no-figures",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert _run(path, results, "--out", "swept", "--outputs", "hhi_compute") == 0
     assert "16 already stored, 0 run" in capsys.readouterr().out

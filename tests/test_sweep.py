@@ -44,7 +44,7 @@ def _runs(folder: Path) -> pd.DataFrame:
 
 
 def _sweep(path: Path, results: Path, *extra: str) -> int:
-    return main(["sweep", str(path), "--results", str(results), "--quiet", *extra])
+    return main(["sweep", str(path), "--results", str(results), "--quiet", "--no-figures", *extra])
 
 
 def test_seeds_come_from_seed_sequence_and_are_shared_across_points():
@@ -156,7 +156,7 @@ def test_sweep_through_a_real_dask_scheduler_and_two_workers(tmp_path):
 
 def _start_sweep(path: Path, results: Path) -> subprocess.Popen:
     argv = [sys.executable, "-m", "sim.cli", "sweep", str(path), "--results", str(results),
-            "--quiet", "--flush-every", "2"]  # fmt: skip
+            "--quiet", "--no-figures", "--flush-every", "2"]  # fmt: skip
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -187,7 +187,7 @@ def test_interrupted_sweep_resumes_to_the_uninterrupted_dataset(tmp_path, how):
         assert SweepStore(folder).read_manifest()["status"] == "interrupted"
     result = subprocess.run(
         [sys.executable, "-m", "sim.cli", "sweep", str(path), "--results", str(tmp_path / "broken"),
-         "--quiet"], capture_output=True, text=True, check=False,
+         "--quiet", "--no-figures"], capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert f"{stored} already stored, {total - stored} run" in result.stdout
@@ -240,6 +240,17 @@ def test_progress_bar_shows_rate_and_eta_unless_quiet(tmp_path):
         [*argv, "--out", "q", "--quiet"], capture_output=True, text=True, check=True
     )
     assert "run/s" not in quiet.stderr
+
+
+def test_sweep_writes_the_figures_that_apply_unless_told_not_to(tmp_path, capsys):
+    path = _experiment(tmp_path, record_steps=True)
+    assert main(["sweep", str(path), "--results", str(tmp_path), "--quiet"]) == 0
+    drawn = {p.name for p in (tmp_path / "tiny").iterdir() if p.suffix in (".png", ".svg")}
+    for name in ("heatmap_mean_final_loss", "fan_loss", "fan_emissions"):
+        assert {f"{name}.png", f"{name}.svg"} <= drawn, sorted(drawn)
+    assert "figures (PNG and SVG): " in capsys.readouterr().out
+    assert _sweep(path, tmp_path, "--out", "bare") == 0
+    assert not [p for p in (tmp_path / "bare").iterdir() if p.suffix in (".png", ".svg")]
 
 
 def test_a_results_folder_of_another_experiment_is_not_mixed_in(tmp_path):
