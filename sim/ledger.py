@@ -10,6 +10,13 @@ A transfer only appends its row (the journal); balances are posted from the
 journal when they are read. Posting applies the rows in order, so the
 balances are exactly those of updating both accounts at every transfer, while
 a step of the model (dozens of payments, balances never read) stays cheap.
+
+The journal is kept as columns of numbers: the step, the payer, payee and
+category as small integer codes into one table of names, and the amount. Ints
+and floats are not tracked by the garbage collector, so thousands of payments
+add no work for it (a tuple per row would trigger several collections per
+run), and the recorder turns the columns into its table without a pass over
+Python objects per row.
 """
 
 from __future__ import annotations
@@ -23,11 +30,37 @@ CUSTOMERS = "customers"
 WORKFORCE = "workforce"
 
 
+class _Codes(dict):
+    """Name -> integer code; a name seen for the first time gets the next code.
+
+    ``names`` lists the names by code. A hit is a plain dict lookup.
+    """
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__()
+        self.names = names
+
+    def __missing__(self, name: str) -> int:
+        code = self[name] = len(self.names)
+        self.names.append(name)
+        return code
+
+
 class Ledger:
-    """The journal of transfers (``rows``) and the balances per account posted from it."""
+    """The journal of transfers and the balances per account posted from it.
+
+    Attributes:
+        names: every account and category name seen, indexed by its code.
+    """
 
     def __init__(self) -> None:
-        self.rows: list[tuple[int, str, str, str, float]] = []
+        self.names: list[str] = []
+        self._codes = _Codes(self.names)
+        self._steps: list[int] = []
+        self._payers: list[int] = []
+        self._payees: list[int] = []
+        self._categories: list[int] = []
+        self._amounts: list[float] = []
         self._balances: dict[str, float] = defaultdict(float)
         self._posted = 0  # rows already applied to ``_balances``
 
@@ -44,7 +77,33 @@ class Ledger:
         if not amount >= 0 or amount == math.inf:
             raise ValueError(f"transfer amount must be in [0, inf), got {amount} ({category})")
         if amount != 0.0:
-            self.rows.append((step, payer, payee, category, amount))
+            codes = self._codes
+            self._steps.append(step)
+            self._payers.append(codes[payer])
+            self._payees.append(codes[payee])
+            self._categories.append(codes[category])
+            self._amounts.append(amount)
+
+    def __len__(self) -> int:
+        """Number of transfers booked."""
+        return len(self._amounts)
+
+    @property
+    def rows(self) -> list[tuple[int, str, str, str, float]]:
+        """The journal as ``(step, payer, payee, category, amount)`` rows, in booking order."""
+        names = self.names
+        columns = zip(*self.columns(), strict=True)
+        return [
+            (step, names[payer], names[payee], names[category], amount)
+            for step, payer, payee, category, amount in columns
+        ]
+
+    def columns(self) -> tuple[list[int], list[int], list[int], list[int], list[float]]:
+        """The journal by column: steps, payer codes, payee codes, category codes, amounts.
+
+        Codes index :attr:`names`. The lists are the ledger's own: read, do not modify.
+        """
+        return self._steps, self._payers, self._payees, self._categories, self._amounts
 
     @property
     def balances(self) -> dict[str, float]:
@@ -54,11 +113,13 @@ class Ledger:
 
     def _post(self) -> None:
         """Apply the rows not yet posted, in journal order."""
-        balances = self._balances
-        for _, payer, payee, _, amount in self.rows[self._posted :]:
-            balances[payer] -= amount
-            balances[payee] += amount
-        self._posted = len(self.rows)
+        balances, names, start = self._balances, self.names, self._posted
+        for payer, payee, amount in zip(
+            self._payers[start:], self._payees[start:], self._amounts[start:], strict=True
+        ):
+            balances[names[payer]] -= amount
+            balances[names[payee]] += amount
+        self._posted = len(self._amounts)
 
     def balance(self, account: str) -> float:
         """Current balance of ``account`` (0 if it never traded)."""

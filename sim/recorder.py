@@ -1,9 +1,10 @@
 """Per-step recording of the economy into tidy tables.
 
-Rows are appended as tuples of numbers during the run (cheap) and turned into
-pandas DataFrames once at the end; names (labs, suppliers, regions) become
-categorical columns there, which is both faster than per-row strings and
-smaller on disk. Tables:
+Rows are packed as C doubles during the run (``struct``; cheap, and bytes are
+invisible to the garbage collector, unlike a tuple per row) and turned into
+pandas DataFrames once at the end without a pass over Python objects; names
+(labs, suppliers, regions) become categorical columns there, which is both
+faster than per-row strings and smaller on disk. Tables:
 
 - ``labs``: one row per step x lab (loss, compute, efficiency parts, fleet,
   power, spending by category, revenue, cash, market share);
@@ -20,6 +21,7 @@ Step 0 is the initial state, before any trade.
 from __future__ import annotations
 
 import math
+import struct
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -61,20 +63,28 @@ ECONOMY_COLUMNS = (
 _ECONOMY_NUMBERS = tuple(c for c in ECONOMY_COLUMNS if c != "leader")
 _INTEGER_COLUMNS = ("step", "projects_done")
 
+# A packed row: the entity's index (a code into its names), then the numbers.
+_LAB_ROW = struct.Struct(f"{1 + len(_LAB_NUMBERS)}d")
+_MARKET_ROW = struct.Struct(f"{1 + len(_MARKET_NUMBERS)}d")
+_ECONOMY_ROW = struct.Struct(f"{1 + len(_ECONOMY_NUMBERS)}d")
+
 
 class Recorder:
     """Collects the model's rows; call :meth:`tables` once the run is over."""
 
     def __init__(self, model: RaceModel):
         self.model = model
-        self.lab_rows: list[tuple] = []
-        self.market_rows: list[tuple] = []
-        self.edge_flows: list[tuple[int, tuple[float, ...], tuple[float, ...]]] = []
-        self.economy_rows: list[tuple] = []
+        self.lab_rows: list[bytes] = []
+        self.market_rows: list[bytes] = []
+        self.economy_rows: list[bytes] = []
+        self.edge_steps: list[int] = []
+        self.edge_quantities: list[bytes] = []
+        self.edge_values: list[bytes] = []
         self._edges = [
             (supplier, lab, data) for supplier, lab, data in model.network.edges(data=True)
         ]
         self._edge_data = [data for _, _, data in self._edges]
+        self._edge_row = struct.Struct(f"{len(self._edges)}d")
         self._compute_before = [lab.compute for lab in model.labs]
         self._initial_excess = [model.initial_loss[lab.name] - model.E for lab in model.labs]
         self._mfu = model.scenario.hardware.mfu
@@ -100,23 +110,24 @@ class Recorder:
             else:
                 added = lab.compute - self._compute_before[i]
                 self._compute_before[i] = lab.compute
-            row = self._lab_row(i, lab, share, added, head)
-            losses.append(row[4])
-            self.lab_rows.append(row)
+            loss = model.loss_of(lab.compute)
+            losses.append(loss)
+            self.lab_rows.append(self._lab_row(i, lab, loss, share, added, head))
         self._record_markets(head)
         self._record_edges()
         self._record_economy(head, losses, shares, market_size)
 
-    def _lab_row(self, index: int, lab, share: float, added: float, head: tuple) -> tuple:
-        """One ``labs`` row; ``head`` is ``(step, year, t)``."""
+    def _lab_row(
+        self, index: int, lab, loss: float, share: float, added: float, head: tuple
+    ) -> bytes:
+        """One packed ``labs`` row; ``head`` is ``(step, year, t)``."""
         model, account = self.model, lab.account
-        loss = model.loss_of(lab.compute)
         relative = (loss - model.E) / self._initial_excess[index]
         power = account.power_mw
         hw = account.running_flops * self._mfu * SECONDS_PER_YEAR / power if power > 0 else math.nan
         power_years = power * model.dt
         efficiency = added / power_years if power_years > 0 else math.nan
-        return (
+        return _LAB_ROW.pack(
             index, *head, loss, relative, lab.compute, hw,
             lab.software_multiplier(), efficiency, lab.gamma_software, lab.fleet.units,
             lab.fleet.flops, account.running_units, power, power * HOURS_PER_YEAR * model.dt,
@@ -130,17 +141,21 @@ class Recorder:
         for index, s in enumerate(model.chip_suppliers):
             utilization = s.last_sold / s.last_supply if s.last_supply > 0 else math.nan
             self.market_rows.append(
-                (index, *head, self._reference_price(s), s.quoted_index, s.last_demand,
-                 s.last_supply, s.last_sold, s.last_shortage, utilization, 0.0, 0.0,
-                 s.last_revenue)
+                _MARKET_ROW.pack(
+                    index, *head, self._reference_price(s), s.quoted_index, s.last_demand,
+                    s.last_supply, s.last_sold, s.last_shortage, utilization, 0.0, 0.0,
+                    s.last_revenue,
+                )
             )  # fmt: skip
         offset = len(model.chip_suppliers)
         for index, s in enumerate(model.energy_suppliers, start=offset):
             self.market_rows.append(
-                (index, *head, s.last_price, 1.0, s.last_requested_mw, s.last_available_mw,
-                 s.last_delivered_mw, s.last_requested_mw - s.last_delivered_mw,
-                 s.last_utilization, s.last_energy_mwh, s.last_emissions_t,
-                 s.last_energy_mwh * s.last_price)
+                _MARKET_ROW.pack(
+                    index, *head, s.last_price, 1.0, s.last_requested_mw, s.last_available_mw,
+                    s.last_delivered_mw, s.last_requested_mw - s.last_delivered_mw,
+                    s.last_utilization, s.last_energy_mwh, s.last_emissions_t,
+                    s.last_energy_mwh * s.last_price,
+                )
             )  # fmt: skip
 
     def _record_economy(
@@ -154,24 +169,18 @@ class Recorder:
         emissions = sum([s.last_emissions_t for s in suppliers]) if model.steps else 0.0
         leader = min(range(len(losses)), key=losses.__getitem__)
         self.economy_rows.append(
-            (leader, *head, hhi_unchecked(computes), hhi_unchecked(shares),
-             sum(computes), energy, emissions, market_size)
+            _ECONOMY_ROW.pack(
+                leader, *head, hhi_unchecked(computes), hhi_unchecked(shares),
+                sum(computes), energy, emissions, market_size,
+            )
         )  # fmt: skip
 
     def _record_edges(self) -> None:
-        """This step's flows on every edge, in the order of ``_edges``.
-
-        Tuples of numbers, which the garbage collector stops tracking, rather
-        than lists, which it would scan until the run is freed.
-        """
+        """This step's flows on every edge, in the order of ``_edges``, packed."""
         edges = self._edge_data
-        self.edge_flows.append(
-            (
-                self.model.steps,
-                tuple([data["quantity"] for data in edges]),
-                tuple([data["value"] for data in edges]),
-            )
-        )
+        self.edge_steps.append(self.model.steps)
+        self.edge_quantities.append(self._edge_row.pack(*[data["quantity"] for data in edges]))
+        self.edge_values.append(self._edge_row.pack(*[data["value"] for data in edges]))
 
     def _reference_price(self, supplier) -> float:
         """Unit price (USD) labs paid this step for the supplier's best-value chip."""
@@ -233,43 +242,43 @@ class Recorder:
     def _edges_table(self) -> pd.DataFrame:
         graph = self.model.network
         edges = self._edges
-        steps, quantities, values = zip(*self.edge_flows, strict=True)
-        codes = np.tile(np.arange(len(edges), dtype=np.int64), len(steps))
+        codes = np.tile(np.arange(len(edges), dtype=np.int64), len(self.edge_steps))
         return pd.DataFrame(
             {
-                "step": np.repeat(np.array(steps, dtype=np.int64), len(edges)),
+                "step": np.repeat(np.array(self.edge_steps, dtype=np.int64), len(edges)),
                 "supplier": _categorical(codes, [graph.nodes[s]["name"] for s, _, _ in edges]),
                 "lab": _categorical(codes, [graph.nodes[lab]["name"] for _, lab, _ in edges]),
                 "kind": _categorical(codes, [d["kind"] for _, _, d in edges]),
                 "tariff": np.array([d["tariff"] for _, _, d in edges])[codes],
                 "max_tpp": np.array([d["max_tpp"] for _, _, d in edges])[codes],
                 "allowed": np.array([d["allowed"] for _, _, d in edges], dtype=bool)[codes],
-                "quantity": np.array(quantities, dtype=float).reshape(-1),
-                "value": np.array(values, dtype=float).reshape(-1),
+                "quantity": _unpacked(self.edge_quantities),
+                "value": _unpacked(self.edge_values),
             }
         )
 
     def _ledger_table(self) -> pd.DataFrame:
-        rows = self.model.ledger.rows
-        # One column at a time: ``zip(*rows)`` would allocate an iterator per row,
-        # thousands of GC-tracked objects that trigger needless collections.
-        columns = [[row[i] for row in rows] for i in range(len(LEDGER_COLUMNS))]
+        ledger = self.model.ledger
+        steps, payers, payees, categories, amounts = ledger.columns()
         return pd.DataFrame(
             {
-                "step": np.array(columns[0], dtype=np.int64),
-                "payer": _factorized(columns[1]),
-                "payee": _factorized(columns[2]),
-                "category": _factorized(columns[3]),
-                "amount": np.array(columns[4], dtype=float),
+                "step": np.array(steps, dtype=np.int64),
+                "payer": _coded(payers, ledger.names),
+                "payee": _coded(payees, ledger.names),
+                "category": _coded(categories, ledger.names),
+                "amount": np.array(amounts, dtype=float),
             }
         )
 
 
-def _split(rows: list[tuple], width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Split rows of (entity index, numbers...) into codes and a float matrix."""
-    if not rows:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, width))
-    matrix = np.array(rows, dtype=float)
+def _unpacked(rows: list[bytes]) -> np.ndarray:
+    """The packed doubles of ``rows``, concatenated, as a (writable) float array."""
+    return np.frombuffer(b"".join(rows), dtype=np.float64).copy()
+
+
+def _split(rows: list[bytes], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split packed rows of (entity index, numbers...) into codes and a float matrix."""
+    matrix = _unpacked(rows).reshape(-1, width + 1)
     return matrix[:, 0].astype(np.int64), matrix[:, 1:]
 
 
@@ -281,14 +290,16 @@ def _categorical(codes: np.ndarray, names: list[str]) -> pd.Categorical:
     return pd.Categorical.from_codes(mapped[codes] if len(codes) else codes, categories)
 
 
-def _factorized(values: list[str]) -> pd.Categorical:
-    """A categorical of ``values``, categories in order of first appearance.
+def _coded(codes: list[int], names: list[str]) -> pd.Categorical:
+    """A categorical of ``names[code]`` per row, categories in order of first appearance.
 
-    ``pd.factorize`` hashes in C, several times faster than a dict pass in
-    Python and than the type inference of ``pd.Categorical(values)``.
+    ``pd.factorize`` ranks the integer codes by first appearance in C, so only
+    the few distinct names are looked up in Python.
     """
-    codes, uniques = pd.factorize(np.array(values, dtype=object))
-    return pd.Categorical.from_codes(codes.astype(np.int64), list(uniques))
+    ranks, uniques = pd.factorize(np.array(codes, dtype=np.int64))
+    return pd.Categorical.from_codes(
+        ranks.astype(np.int64), [names[code] for code in uniques.tolist()]
+    )
 
 
 def _assemble(columns, number_columns, numbers: np.ndarray, labels: dict) -> pd.DataFrame:
