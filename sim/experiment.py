@@ -373,7 +373,9 @@ def check_design(experiment: Experiment, base: dict[str, Any], source: str) -> N
         raise ConfigError(source, problems)
 
 
-EXECUTION_FIELDS = {"backend", "workers", "scheduler", "description"}
+EXECUTION_FIELDS = {"backend", "workers", "scheduler", "description", "outputs"}
+"""Fields that do not change what runs produce: every run stores every summary
+output, so ``outputs`` only picks what compare, sensitivity and figures analyse."""
 
 
 def _point_problems(experiment: Experiment, base: dict[str, Any]) -> list[str]:
@@ -395,8 +397,9 @@ def _point_problems(experiment: Experiment, base: dict[str, Any]) -> list[str]:
 def config_hash(experiment: Experiment) -> str:
     """SHA-256 of what determines results (base inlined), independent of key order.
 
-    Where runs execute (backend, workers, scheduler) does not change results,
-    so it is left out: a sweep may resume on another backend.
+    Where runs execute (backend, workers, scheduler), the description and the
+    outputs chosen for analysis do not change results, so they are left out: a
+    sweep may resume on another backend or with other outputs analysed.
     """
     payload = json.dumps(
         experiment.model_dump(mode="json", exclude=EXECUTION_FIELDS), sort_keys=True

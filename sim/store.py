@@ -61,7 +61,9 @@ class SweepStore:
     def open(self, config: dict[str, Any], digest: str, master_seed: int, planned: int) -> None:
         """Create the folder or check it belongs to this experiment; record the start.
 
-        Temporary files left by a sweep killed mid-write are removed first.
+        Temporary files left by a sweep killed mid-write are removed first. The
+        stored config is replaced by this one (they differ at most in fields
+        that do not change results, such as the outputs analysed).
 
         Raises:
             StoreMismatch: if the folder holds results of another configuration.
@@ -75,8 +77,9 @@ class SweepStore:
                 f"(hash {manifest.get('config_hash', '?')[:12]}, this one {digest[:12]}); "
                 "choose another --out or remove the folder"
             )
-        manifest = manifest or {"started": _now(), "config": config, "config_hash": digest}
+        manifest = manifest or {"started": _now(), "config_hash": digest}
         manifest.update(
+            config=config,
             master_seed=master_seed,
             planned_runs=planned,
             versions=package_versions(),

@@ -253,6 +253,15 @@ def test_sweep_writes_the_figures_that_apply_unless_told_not_to(tmp_path, capsys
     assert not [p for p in (tmp_path / "bare").iterdir() if p.suffix in (".png", ".svg")]
 
 
+def test_other_outputs_to_analyse_reuse_the_stored_runs(tmp_path, capsys):
+    assert _sweep(_experiment(tmp_path), tmp_path / "r") == 0
+    capsys.readouterr()
+    assert _sweep(_experiment(tmp_path, outputs=["hhi_compute"]), tmp_path / "r") == 0
+    assert "8 already stored, 0 run" in capsys.readouterr().out
+    manifest = SweepStore(tmp_path / "r" / "tiny").read_manifest()
+    assert manifest["config"]["outputs"] == ["hhi_compute"]
+
+
 def test_a_results_folder_of_another_experiment_is_not_mixed_in(tmp_path):
     assert _sweep(_experiment(tmp_path), tmp_path / "r") == 0
     changed = _experiment(tmp_path, master_seed=43)
