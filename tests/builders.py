@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 from sim.config import Scenario, parse_scenario
@@ -91,3 +92,15 @@ def build(data: dict[str, Any], **changes: Any) -> Scenario:
             node = node.setdefault(key, {})
         node[leaf] = value
     return parse_scenario(data)
+
+
+def sweep_quietly(experiment: str | Path, results: str | Path, *extra: str) -> int:
+    """``race sweep`` without progress bar or figures (tests that need only the dataset).
+
+    Returns:
+        The command's exit code.
+    """
+    from sim.cli import main
+
+    argv = ["sweep", str(experiment), "--results", str(results), "--quiet", "--no-figures"]
+    return main([*argv, *extra])

@@ -15,7 +15,7 @@ from sim.experiment import SUMMARY_OUTPUTS
 from sim.export import TIDY_COLUMNS, id_columns, parameter_path, read_results
 from sim.outputs import OUTPUT_COLUMNS, describe_output
 from sim.recorder import ECONOMY_COLUMNS, EDGE_COLUMNS, LAB_COLUMNS, LEDGER_COLUMNS, MARKET_COLUMNS
-from tests.builders import small_economy_dict
+from tests.builders import small_economy_dict, sweep_quietly
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "model.md"
 LEVERS = ("policy.carbon_tax", "labs.*.spend_rate", "labs.0.cash", "policy.power_caps.us")
@@ -47,17 +47,7 @@ def folders(tmp_path_factory) -> dict[str, Path]:
     }
     path = root.parent / "experiment.yaml"
     path.write_text(yaml.safe_dump(experiment))
-    argv = [
-        "sweep",
-        str(path),
-        "--results",
-        str(root),
-        "--backend",
-        "serial",
-        "--quiet",
-        "--no-figures",
-    ]
-    assert main(argv) == 0
+    assert sweep_quietly(path, root, "--backend", "serial") == 0
     return {"run": root / "small", "sweep": root / "tiny-sweep"}
 
 

@@ -18,7 +18,7 @@ from sim.config import parse_scenario
 from sim.figures import RUN_FIGURES, write_run_figures
 from sim.law import relative_loss
 from sim.runs import run_scenario
-from tests.builders import small_economy_dict
+from tests.builders import small_economy_dict, sweep_quietly
 
 LABS = {"us_hare", "us_turtle", "cn_base", "cn_adapt"}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -43,17 +43,7 @@ def tiny_sweep(factory: pytest.TempPathFactory) -> Path:
         }
         config = root / "tiny.yaml"
         config.write_text(yaml.safe_dump(experiment))
-        argv = [
-            "sweep",
-            str(config),
-            "--results",
-            str(root),
-            "--backend",
-            "serial",
-            "--quiet",
-            "--no-figures",
-        ]
-        assert main(argv) == 0
+        assert sweep_quietly(config, root, "--backend", "serial") == 0
         _SWEEPS["tiny"] = root / "tiny"
     return _SWEEPS["tiny"]
 

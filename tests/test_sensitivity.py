@@ -11,7 +11,7 @@ from SALib.test_functions import Ishigami
 from sim.cli import main
 from sim.experiment import Experiment, design_points
 from sim.sensitivity import INDEX_COLUMNS, MissingRuns, sensitivity_indices
-from tests.builders import small_economy_dict
+from tests.builders import small_economy_dict, sweep_quietly
 
 Y = "mean_final_loss"  # any summary output name will do for a synthetic response
 
@@ -143,21 +143,7 @@ def test_cli_writes_indices_and_figure(tiny, capsys):
 
 def test_cli_reuses_stored_runs_and_takes_outputs(tiny, capsys):
     path, results = tiny
-    assert (
-        main(
-            [
-                "sweep",
-                str(path),
-                "--results",
-                str(results),
-                "--out",
-                "swept",
-                "--quiet",
-                "--no-figures",
-            ]
-        )
-        == 0
-    )
+    assert sweep_quietly(path, results, "--out", "swept") == 0
     capsys.readouterr()
     assert _run(path, results, "--out", "swept", "--outputs", "hhi_compute") == 0
     assert "16 already stored, 0 run" in capsys.readouterr().out

@@ -16,7 +16,7 @@ import yaml
 from sim.cli import main
 from sim.experiment import Experiment, plan_runs, replicate_seeds
 from sim.store import SweepStore
-from tests.builders import small_economy_dict
+from tests.builders import small_economy_dict, sweep_quietly
 
 TIMING = ["duration_s"]
 
@@ -44,7 +44,7 @@ def _runs(folder: Path) -> pd.DataFrame:
 
 
 def _sweep(path: Path, results: Path, *extra: str) -> int:
-    return main(["sweep", str(path), "--results", str(results), "--quiet", "--no-figures", *extra])
+    return sweep_quietly(path, results, *extra)
 
 
 def test_seeds_come_from_seed_sequence_and_are_shared_across_points():
