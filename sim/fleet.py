@@ -98,10 +98,18 @@ class Fleet:
             total.units -= cohort.units
 
     def _totals(self) -> None:
-        totals = self._totals_by_chip.values()
-        self.units = sum([t.units for t in totals])
-        self.flops = sum([t.units * t.chip.flops for t in totals])
-        self.watts = sum([t.units * t.chip.watts for t in totals])
+        """Recompute units, FLOP/s and watts from the per-chip records, in their order.
+
+        One pass with three running sums: the same additions in the same order
+        as ``sum()`` over each, so the totals are bit-identical to it.
+        """
+        units = flops = watts = 0.0
+        for total in self._totals_by_chip.values():
+            n, chip = total.units, total.chip
+            units += n
+            flops += n * chip.flops
+            watts += n * chip.watts
+        self.units, self.flops, self.watts = units, flops, watts
 
     def running(self, power_w: float) -> tuple[float, float]:
         """GPUs and FLOP/s that ``power_w`` watts of board power run, most FLOP/W first."""

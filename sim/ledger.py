@@ -11,12 +11,12 @@ journal when they are read. Posting applies the rows in order, so the
 balances are exactly those of updating both accounts at every transfer, while
 a step of the model (dozens of payments, balances never read) stays cheap.
 
-The journal is kept as columns of numbers: the step, the payer, payee and
-category as small integer codes into one table of names, and the amount. Ints
-and floats are not tracked by the garbage collector, so thousands of payments
-add no work for it (a tuple per row would trigger several collections per
-run), and the recorder turns the columns into its table without a pass over
-Python objects per row.
+The journal is one flat list of numbers, five per transfer: the step, the
+payer, payee and category as small integer codes into one table of names,
+and the amount. Ints and floats are not tracked by the garbage collector, so
+thousands of payments add no work for it (a tuple per row would trigger
+several collections per run), and the recorder slices the columns out of it
+without a pass over Python objects per row.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ GOVERNMENT = "government"
 INVESTORS = "investors"
 CUSTOMERS = "customers"
 WORKFORCE = "workforce"
+
+_WIDTH = 5  # numbers per transfer in the journal
 
 
 class _Codes(dict):
@@ -56,11 +58,7 @@ class Ledger:
     def __init__(self) -> None:
         self.names: list[str] = []
         self._codes = _Codes(self.names)
-        self._steps: list[int] = []
-        self._payers: list[int] = []
-        self._payees: list[int] = []
-        self._categories: list[int] = []
-        self._amounts: list[float] = []
+        self._journal: list[int | float] = []  # step, payer, payee, category, amount, ...
         self._balances: dict[str, float] = defaultdict(float)
         self._posted = 0  # rows already applied to ``_balances``
 
@@ -78,15 +76,11 @@ class Ledger:
             raise ValueError(f"transfer amount must be in [0, inf), got {amount} ({category})")
         if amount != 0.0:
             codes = self._codes
-            self._steps.append(step)
-            self._payers.append(codes[payer])
-            self._payees.append(codes[payee])
-            self._categories.append(codes[category])
-            self._amounts.append(amount)
+            self._journal.extend((step, codes[payer], codes[payee], codes[category], amount))
 
     def __len__(self) -> int:
         """Number of transfers booked."""
-        return len(self._amounts)
+        return len(self._journal) // _WIDTH
 
     @property
     def rows(self) -> list[tuple[int, str, str, str, float]]:
@@ -101,9 +95,10 @@ class Ledger:
     def columns(self) -> tuple[list[int], list[int], list[int], list[int], list[float]]:
         """The journal by column: steps, payer codes, payee codes, category codes, amounts.
 
-        Codes index :attr:`names`. The lists are the ledger's own: read, do not modify.
+        Codes index :attr:`names`.
         """
-        return self._steps, self._payers, self._payees, self._categories, self._amounts
+        journal = self._journal
+        return tuple(journal[i::_WIDTH] for i in range(_WIDTH))
 
     @property
     def balances(self) -> dict[str, float]:
@@ -113,13 +108,13 @@ class Ledger:
 
     def _post(self) -> None:
         """Apply the rows not yet posted, in journal order."""
-        balances, names, start = self._balances, self.names, self._posted
-        for payer, payee, amount in zip(
-            self._payers[start:], self._payees[start:], self._amounts[start:], strict=True
-        ):
+        balances, names, journal = self._balances, self.names, self._journal
+        start = self._posted * _WIDTH
+        payers, payees = journal[start + 1 :: _WIDTH], journal[start + 2 :: _WIDTH]
+        for payer, payee, amount in zip(payers, payees, journal[start + 4 :: _WIDTH], strict=True):
             balances[names[payer]] -= amount
             balances[names[payee]] += amount
-        self._posted = len(self._amounts)
+        self._posted = len(self)
 
     def balance(self, account: str) -> float:
         """Current balance of ``account`` (0 if it never traded)."""

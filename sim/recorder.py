@@ -44,6 +44,11 @@ LAB_COLUMNS = (
 )  # fmt: skip
 _LAB_LABELS = ("lab", "region", "strategy")
 _LAB_NUMBERS = tuple(c for c in LAB_COLUMNS if c not in _LAB_LABELS)
+_LAB_DERIVED = ("step", "year", "t", "relative_excess_loss", "hardware_efficiency", "efficiency",
+                "energy_mwh")  # fmt: skip
+# What a lab row stores: the columns not derived from others at table time,
+# plus the running FLOP/s that hardware efficiency is derived from.
+_LAB_STORED = (*(c for c in _LAB_NUMBERS if c not in _LAB_DERIVED), "running_flops")
 
 MARKET_COLUMNS = (
     "step", "year", "t", "market", "kind", "region", "price", "price_index", "demand",
@@ -64,7 +69,7 @@ _ECONOMY_NUMBERS = tuple(c for c in ECONOMY_COLUMNS if c != "leader")
 _INTEGER_COLUMNS = ("step", "projects_done")
 
 # A packed row: the entity's index (a code into its names), then the numbers.
-_LAB_ROW = struct.Struct(f"{1 + len(_LAB_NUMBERS)}d")
+_LAB_ROW = struct.Struct(f"{1 + len(_LAB_STORED)}d")
 _MARKET_ROW = struct.Struct(f"{1 + len(_MARKET_NUMBERS)}d")
 _ECONOMY_ROW = struct.Struct(f"{1 + len(_ECONOMY_NUMBERS)}d")
 
@@ -85,55 +90,46 @@ class Recorder:
         ]
         self._edge_data = [data for _, _, data in self._edges]
         self._edge_row = struct.Struct(f"{len(self._edges)}d")
-        self._compute_before = [lab.compute for lab in model.labs]
         self._initial_excess = [model.initial_loss[lab.name] - model.E for lab in model.labs]
-        self._mfu = model.scenario.hardware.mfu
         self._best_chip: dict[int, tuple[int, object]] = {}
 
     def record_start(self) -> None:
         """Record step 0: the initial state with no flows."""
-        self._record(self.model.shares().tolist(), 0.0, initial=True)
+        self._record(self.model.shares().tolist(), 0.0)
 
     def record_step(self) -> None:
         """Record the step that just ended."""
         model = self.model
-        self._record(model.last_shares.tolist(), model.last_market_size, initial=False)
+        self._record(model.last_shares.tolist(), model.last_market_size)
 
-    def _record(self, shares: list[float], market_size: float, initial: bool) -> None:
-        """Append the rows of every table for the model's current state."""
+    def _record(self, shares: list[float], market_size: float) -> None:
+        """Append the rows of every table for the model's current state.
+
+        Every call appends one row per lab, in the labs' order, and one
+        ``economy`` row: :meth:`_labs_table` relies on it to take the step,
+        year and time of lab rows from the economy rows.
+        """
         model = self.model
         head = (model.steps, model.year, model.t)
         losses = []
         for i, (lab, share) in enumerate(zip(model.labs, shares, strict=True)):
-            if initial:
-                added = math.nan
-            else:
-                added = lab.compute - self._compute_before[i]
-                self._compute_before[i] = lab.compute
             loss = model.loss_of(lab.compute)
             losses.append(loss)
-            self.lab_rows.append(self._lab_row(i, lab, loss, share, added, head))
+            self.lab_rows.append(self._lab_row(i, lab, loss, share))
         self._record_markets(head)
         self._record_edges()
         self._record_economy(head, losses, shares, market_size)
 
-    def _lab_row(
-        self, index: int, lab, loss: float, share: float, added: float, head: tuple
-    ) -> bytes:
-        """One packed ``labs`` row; ``head`` is ``(step, year, t)``."""
-        model, account = self.model, lab.account
-        relative = (loss - model.E) / self._initial_excess[index]
-        power = account.power_mw
-        hw = account.running_flops * self._mfu * SECONDS_PER_YEAR / power if power > 0 else math.nan
-        power_years = power * model.dt
-        efficiency = added / power_years if power_years > 0 else math.nan
+    def _lab_row(self, index: int, lab, loss: float, share: float) -> bytes:
+        """One packed ``labs`` row of the ``_LAB_STORED`` values."""
+        account = lab.account
         return _LAB_ROW.pack(
-            index, *head, loss, relative, lab.compute, hw,
-            lab.software_multiplier(), efficiency, lab.gamma_software, lab.fleet.units,
-            lab.fleet.flops, account.running_units, power, power * HOURS_PER_YEAR * model.dt,
+            index, loss, lab.compute, lab.software_multiplier(), lab.gamma_software,
+            lab.fleet.units, lab.fleet.flops, account.running_units, account.power_mw,
             account.capex, account.tariffs, account.energy, account.carbon_tax, account.rnd,
             account.projects, account.compliance, account.funding, account.revenue, lab.cash,
             share, account.chips_ordered, account.chips_received, len(lab.projects_done),
+            account.running_flops,
         )  # fmt: skip
 
     def _record_markets(self, head: tuple) -> None:
@@ -214,13 +210,46 @@ class Recorder:
 
     def _labs_table(self) -> pd.DataFrame:
         labs = self.model.labs
-        codes, numbers = _split(self.lab_rows, len(_LAB_NUMBERS))
+        codes, stored = _split(self.lab_rows, len(_LAB_STORED))
+        numbers = {name: stored[:, i] for i, name in enumerate(_LAB_STORED)}
+        numbers.update(self._derived_lab_columns(codes, numbers))
         labels = {
             "lab": _categorical(codes, [lab.name for lab in labs]),
             "region": _categorical(codes, [lab.region for lab in labs]),
             "strategy": _categorical(codes, [lab.strategy.name for lab in labs]),
         }
-        return _assemble(LAB_COLUMNS, _LAB_NUMBERS, numbers, labels)
+        return _assemble(LAB_COLUMNS, numbers, labels)
+
+    def _derived_lab_columns(
+        self, codes: np.ndarray, numbers: dict[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """The ``_LAB_DERIVED`` columns, computed from the stored ones for all rows at once.
+
+        Each is the same IEEE arithmetic, in the same order, as computing it per
+        row during the run, so the values are bit-identical to that. Lab rows
+        come in blocks of one row per lab and step (see :meth:`_record`), so a
+        lab's previous row is ``len(labs)`` rows earlier and the step's
+        ``(step, year, t)`` is its ``economy`` row's.
+        """
+        model = self.model
+        n_labs = len(model.labs)
+        _, economy = _split(self.economy_rows, len(_ECONOMY_NUMBERS))
+        derived = {
+            name: np.repeat(economy[:, _ECONOMY_NUMBERS.index(name)], n_labs)
+            for name in ("step", "year", "t")
+        }
+        loss, compute, power = numbers["loss"], numbers["compute"], numbers["power_mw"]
+        derived["relative_excess_loss"] = (loss - model.E) / np.array(self._initial_excess)[codes]
+        added = np.full(len(compute), math.nan)
+        added[n_labs:] = compute[n_labs:] - compute[:-n_labs]  # step 0 adds nothing: NaN
+        mfu, power_years = model.scenario.hardware.mfu, power * model.dt
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hardware = numbers["running_flops"] * mfu * SECONDS_PER_YEAR / power
+            efficiency = added / power_years
+        derived["hardware_efficiency"] = np.where(power > 0, hardware, math.nan)
+        derived["efficiency"] = np.where(power_years > 0, efficiency, math.nan)
+        derived["energy_mwh"] = power * HOURS_PER_YEAR * model.dt
+        return derived
 
     def _markets_table(self) -> pd.DataFrame:
         model = self.model
@@ -232,12 +261,12 @@ class Recorder:
             "kind": _categorical(codes, kinds),
             "region": _categorical(codes, [s.region for s in suppliers]),
         }
-        return _assemble(MARKET_COLUMNS, _MARKET_NUMBERS, numbers, labels)
+        return _assemble(MARKET_COLUMNS, _named(_MARKET_NUMBERS, numbers), labels)
 
     def _economy_table(self) -> pd.DataFrame:
         codes, numbers = _split(self.economy_rows, len(_ECONOMY_NUMBERS))
         labels = {"leader": _categorical(codes, [lab.name for lab in self.model.labs])}
-        return _assemble(ECONOMY_COLUMNS, _ECONOMY_NUMBERS, numbers, labels)
+        return _assemble(ECONOMY_COLUMNS, _named(_ECONOMY_NUMBERS, numbers), labels)
 
     def _edges_table(self) -> pd.DataFrame:
         graph = self.model.network
@@ -302,15 +331,19 @@ def _coded(codes: list[int], names: list[str]) -> pd.Categorical:
     )
 
 
-def _assemble(columns, number_columns, numbers: np.ndarray, labels: dict) -> pd.DataFrame:
-    """A DataFrame of ``columns`` (in that order) from the number matrix and the labels."""
-    position = {name: i for i, name in enumerate(number_columns)}
+def _named(names: tuple[str, ...], matrix: np.ndarray) -> dict[str, np.ndarray]:
+    """The columns of ``matrix`` by name."""
+    return {name: matrix[:, i] for i, name in enumerate(names)}
+
+
+def _assemble(columns, numbers: dict[str, np.ndarray], labels: dict) -> pd.DataFrame:
+    """A DataFrame of ``columns`` (in that order) from the number columns and the labels."""
     data = {}
     for name in columns:
         if name in labels:
             data[name] = labels[name]
         elif name in _INTEGER_COLUMNS:
-            data[name] = numbers[:, position[name]].astype(np.int64)
+            data[name] = numbers[name].astype(np.int64)
         else:
-            data[name] = numbers[:, position[name]]
+            data[name] = numbers[name]
     return pd.DataFrame(data)
