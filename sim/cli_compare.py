@@ -26,6 +26,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--backend", choices=["serial", "processes", "dask"], default="serial")
     parser.add_argument("--workers", type=int, default=None, help="worker processes")
     parser.add_argument("--scheduler", default=None, help="Dask scheduler, tcp://HOST:PORT")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_set_option(parser)
     add_results_options(parser)
     parser.set_defaults(handler=_compare)
@@ -48,7 +49,7 @@ def _compare(args: argparse.Namespace) -> int:
     runs = paired_runs(
         base.model_dump(mode="json"), alt.model_dump(mode="json"), args.replications,
         args.master_seed, backend=args.backend, workers=args.workers or default_workers(),
-        scheduler=args.scheduler,
+        scheduler=args.scheduler, progress=not args.quiet,
     )  # fmt: skip
     failed = runs[runs["status"] != "ok"]
     pairs = pairs_table(runs[runs["status"] == "ok"], outputs)

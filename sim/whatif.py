@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.experiment import SUMMARY_OUTPUTS, RunSpec, replicate_seeds
-from sim.sweep import execute_batch, run_dask, run_processes, run_serial
+from sim.sweep import execute_run, run_dask, run_processes, run_serial
 
 DEFAULT_OUTPUTS = (
     "mean_final_loss", "mean_realized_gamma", "hhi_compute", "total_compute",
@@ -35,16 +35,41 @@ def paired_runs(
     backend: str = "serial",
     workers: int = 1,
     scheduler: str | None = None,
+    progress: bool = False,
 ) -> pd.DataFrame:
-    """Run both scenarios ``replications`` times with shared seeds; one row per run."""
+    """Run both scenarios ``replications`` times with shared seeds; one row per run.
+
+    Both arms go through one backend (one process pool), so the pool starts
+    once; ``progress`` shows a bar with rate and ETA on stderr.
+    """
+    from tqdm import tqdm
+
     seeds = replicate_seeds(master_seed, replications)
+    runs = [
+        RunSpec(f"{arm}-r{r:04d}", point, r, seed, ())
+        for point, arm in enumerate(ARMS)
+        for r, seed in enumerate(seeds)
+    ]
+    task = partial(execute_arms_batch, arms={"base": base, "alt": alt})
     rows = []
-    for arm, data in (("base", base), ("alt", alt)):
-        runs = [RunSpec(f"{arm}-r{r:04d}", 0, r, seed, ()) for r, seed in enumerate(seeds)]
-        task = partial(execute_batch, base=data, name=data.get("name", arm), record=False)
+    with tqdm(total=len(runs), unit="run", disable=not progress, dynamic_ncols=True) as bar:
         for row, _ in _backend(runs, task, backend, workers, scheduler):
-            rows.append({"arm": arm, **row})
+            rows.append({"arm": ARMS[row["point"]], **row})
+            bar.update(1)
     return pd.DataFrame(rows).sort_values(["arm", "replicate"]).reset_index(drop=True)
+
+
+ARMS = ("base", "alt")
+"""The two arms of a comparison; a run's design point is its arm's index."""
+
+
+def execute_arms_batch(runs: list[RunSpec], arms: dict[str, dict[str, Any]]) -> list:
+    """Run a batch of runs of either arm (the arm is ``ARMS[run.point]``)."""
+    outcomes = []
+    for run in runs:
+        data = arms[ARMS[run.point]]
+        outcomes.append(execute_run(run, data, data.get("name", ARMS[run.point]), False))
+    return outcomes
 
 
 def _backend(runs, task, backend: str, workers: int, scheduler: str | None):

@@ -64,17 +64,27 @@ def test_both_arms_share_each_replicates_seed(compared, monkeypatch):
     import sim.whatif
 
     seen = []
-    real = sim.whatif.execute_batch
+    real = sim.whatif.execute_run
 
-    def spy(batch, **kwargs):
-        seen.extend((kwargs["base"]["name"], run.replicate, run.seed) for run in batch)
-        return real(batch, **kwargs)
+    def spy(run, base, name, record):
+        seen.append((base["name"], run.replicate, run.seed))
+        return real(run, base, name, record)
 
-    monkeypatch.setattr(sim.whatif, "execute_batch", spy)
+    monkeypatch.setattr(sim.whatif, "execute_run", spy)
     folder, argv = compared
     assert main([*argv, "--out", "spy", "--outputs", "total_emissions_t"]) == 0
     by_arm = {name: {(r, s) for n, r, s in seen if n == name} for name in ("base", "taxed")}
     assert by_arm["base"] == by_arm["taxed"] and len(by_arm["base"]) == 3
+
+
+def test_processes_give_the_serial_pairs_and_progress_shows_unless_quiet(compared, capsys):
+    folder, argv = compared
+    assert main([*argv, "--out", "serial", "--quiet"]) == 0
+    assert "run/s" not in capsys.readouterr().err
+    assert main([*argv, "--out", "procs", "--backend", "processes", "--workers", "2"]) == 0
+    assert "6/6" in capsys.readouterr().err
+    serial = pd.read_csv(folder / "serial" / "pairs.csv")
+    pd.testing.assert_frame_equal(serial, pd.read_csv(folder / "procs" / "pairs.csv"))
 
 
 @pytest.mark.parametrize(
