@@ -61,7 +61,7 @@ def _compare(args: argparse.Namespace) -> int:
     print(_format(table, base.name, alt.name))
     for run_id, error in zip(failed["run_id"], failed["error"], strict=True):
         print(f"failed {run_id}: {error.strip().splitlines()[-1]}")
-    print(f"wrote {folder}/ (compare.csv, pairs.csv, compare.png)")
+    print(f"wrote {folder}/ (compare.csv, pairs.csv, compare.png, compare.svg)")
     return RUNS_FAILED if len(failed) else 0
 
 
@@ -72,24 +72,6 @@ def _format(table, base: str, alt: str) -> str:
 
 
 def _figure(table, folder, base: str, alt: str) -> None:
-    import matplotlib
+    from sim.plots import compare_figure, save_figures
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    from sim.io import atomic_save_figure
-
-    sns.set_theme(style="whitegrid", palette="colorblind")
-    scale = 100.0 / table["base_mean"].abs()
-    relative = table["mean_difference"] * scale
-    low = relative - table["ci_low"] * scale
-    high = table["ci_high"] * scale - relative
-    figure, axes = plt.subplots(figsize=(8, 0.6 * len(table) + 1.5))
-    axes.barh(table["output"], relative, xerr=[low.fillna(0), high.fillna(0)], capsize=4)
-    axes.axvline(0.0, color="black", linewidth=0.8)
-    axes.set_xlabel(f"{alt} - {base}, % of base mean (95% CI)")
-    axes.set_ylabel("output")
-    axes.set_title("What-if: paired differences")
-    atomic_save_figure(figure, folder / "compare.png")
-    plt.close(figure)
+    save_figures({"compare": compare_figure(table, base, alt)}, folder)

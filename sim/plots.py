@@ -592,6 +592,30 @@ def _index_bars(axes: Axes, rows: pd.DataFrame, colours: Mapping[str, Any]) -> N
     axes.invert_yaxis()
 
 
+@styled
+def compare_figure(table: pd.DataFrame, base: str, alt: str) -> Figure:
+    """What-if differences as bars in % of the base mean, with 95% CI whiskers.
+
+    Args:
+        table: ``race compare``'s table: columns ``output``, ``base_mean``,
+            ``mean_difference``, ``ci_low`` and ``ci_high``.
+        base: name of the base scenario; alt: of the alternative.
+    """
+    scale = 100.0 / table["base_mean"].abs()
+    relative = table["mean_difference"] * scale
+    low = (relative - table["ci_low"] * scale).fillna(0.0)
+    high = (table["ci_high"] * scale - relative).fillna(0.0)
+    figure = new_figure(height=0.6 * len(table) + 1.5)
+    axes = figure.axes[0]
+    axes.barh(table["output"], relative, xerr=[low, high], capsize=4)
+    axes.axvline(0.0, color="black", linewidth=0.8)
+    axes.set_xlabel(f"{alt} - {base}, % of base mean (95% CI)")
+    axes.set_ylabel("output")
+    axes.invert_yaxis()
+    axes.set_title("What-if: paired differences")
+    return figure
+
+
 # ------------------------------------------------------------------ writing
 
 

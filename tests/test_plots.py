@@ -261,6 +261,26 @@ def test_sensitivity_bars():
     assert_drawn(figure)
 
 
+def test_compare_figure_shows_relative_differences_with_intervals():
+    table = pd.DataFrame(
+        {
+            "output": ["mean_final_loss", "total_emissions_t"],
+            "base_mean": [0.5, -2.0e8],
+            "mean_difference": [0.05, 4.0e7],
+            "ci_low": [0.04, np.nan],
+            "ci_high": [0.06, np.nan],
+        }
+    )
+    figure = plots.compare_figure(table, "baseline", "controls")
+    axes = figure.axes[0]
+    assert axes.get_xlabel() == "controls - baseline, % of base mean (95% CI)"
+    assert axes.get_ylabel() == "output"
+    widths = [patch.get_width() for patch in axes.patches]
+    assert widths == pytest.approx([10.0, 20.0]), "differences in % of |base mean|"
+    assert [t.get_text() for t in axes.get_yticklabels()] == list(table["output"])
+    assert_drawn(figure)
+
+
 def test_write_sweep_figures(sweep):
     paths = plots.write_sweep_figures(sweep)
     stems = {p.stem for p in paths}
