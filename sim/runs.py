@@ -53,8 +53,15 @@ def run_model(scenario: Scenario, seed: int | None = None) -> RaceModel:
 def run_scenario(scenario: Scenario, seed: int | None = None) -> RunResult:
     """Run one scenario and derive its tables and summaries."""
     model = run_model(scenario, seed)
-    tables = model.recorder.tables()
+    result = summarize(model)
     release(model)
+    return result
+
+
+def summarize(model: RaceModel) -> RunResult:
+    """The tables and summaries of a model that has run (it stays usable)."""
+    scenario = model.scenario
+    tables = model.recorder.tables()
     tables["labs"]["realized_gamma_trailing"] = trailing_gamma(
         tables["labs"], scenario.steps_per_year
     )
