@@ -143,7 +143,8 @@ class Lab(mesa.Agent):
     def step_compute(self, running_flops: float, mfu: float, dt: float) -> float:
         """Logical FLOP of a step: ``flops x MFU x s/yr x S_t x integral_0^dt 2^(gamma s) ds``."""
         integral = step_efficiency_integral(dt, self.gamma_software)
-        return running_flops * mfu * SECONDS_PER_YEAR * self.software_multiplier() * integral
+        multiplier = 2.0**self.log2_software  # = self.software_multiplier(), inlined (hot path)
+        return running_flops * mfu * SECONDS_PER_YEAR * multiplier * integral
 
     def train(self, running_flops: float, mfu: float, dt: float, ceiling: float) -> float:
         """Accrue the step's compute (up to ``ceiling``) and advance S; return FLOP added."""

@@ -75,13 +75,15 @@ def _floats(name: str, values: np.ndarray | list[float], *, low: float = 0.0) ->
 _NUMPY_PAIRWISE_FROM = 8
 
 
-def _largest_sum(values: list[float]) -> float:
+def _largest_sum(values: list[float], exact: float | None = None) -> float:
     """The largest of the exact, left-to-right and numpy pairwise sums of ``values``.
 
     Callers add fills up in any of these orders; rounding must not let any of
-    them exceed capacity.
+    them exceed capacity. ``exact`` is ``math.fsum(values)`` if the caller has it.
     """
-    exact_and_sequential = max(math.fsum(values), sum(values))
+    if exact is None:
+        exact = math.fsum(values)
+    exact_and_sequential = max(exact, sum(values))
     if len(values) < _NUMPY_PAIRWISE_FROM:
         return exact_and_sequential  # numpy sums fewer elements left to right too
     return max(exact_and_sequential, float(np.sum(values)))
@@ -90,7 +92,7 @@ def _largest_sum(values: list[float]) -> float:
 def _scale_within(requests: list[float], capacity: float) -> list[float]:
     """Scale ``requests`` by one common fraction so the sum is <= capacity exactly."""
     total = math.fsum(requests)
-    if total <= capacity and _largest_sum(requests) <= capacity:
+    if total <= capacity and _largest_sum(requests, total) <= capacity:
         return list(requests)
     fraction = min(1.0, capacity / total)
     filled = [r * fraction for r in requests]

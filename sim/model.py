@@ -289,10 +289,11 @@ class RaceModel(mesa.Model):
         multiplier = self.scenario.policy.grid_buildout_multiplier
         for supplier in self.energy_suppliers:
             supplier.advance_unchecked(self.t, self.dt, multiplier)
-        lifetime = self.scenario.hardware.lifetime_years
+        lifetime, t = self.scenario.hardware.lifetime_years, self.t
         for lab in self.labs:
-            lab.install_pending()
-            lab.retire(self.t, lifetime)
+            if lab.pending:  # most labs take no delivery most steps
+                lab.install_pending()
+            lab.fleet.retire(t, lifetime)  # = lab.retire(t, lifetime)
 
     def _pay(self, lab: Lab, payee: str, amount: float, category: str) -> None:
         """Book a payment by ``lab`` (the ledger books no zero amounts, so neither do we)."""
@@ -622,13 +623,14 @@ class RaceModel(mesa.Model):
             return
         mwh = mw * HOURS_PER_YEAR * self.dt
         cost = mwh * price
+        account = lab.account
         self._pay(lab, supplier.name, cost, "energy")
-        lab.account.energy += cost
+        account.energy += cost
         if self._carbon_tax:
             tax = mwh * supplier.carbon_intensity * self._carbon_tax
             self._pay(lab, GOVERNMENT, tax, "carbon_tax")
-            lab.account.carbon_tax += tax
-        lab.account.power_mw += mw
+            account.carbon_tax += tax
+        account.power_mw += mw
         net.add_flow(edge, mwh, cost)
 
     # ----------------------------------------------------------------- train
@@ -636,11 +638,14 @@ class RaceModel(mesa.Model):
     def _train(self) -> None:
         mfu, threshold = self.scenario.hardware.mfu, self.scenario.policy.compute_threshold
         ceiling = threshold.flop if threshold.flop is not None and threshold.cap else math.inf
+        watts_factor, dt = self.watts_factor, self.dt
         for lab in self.labs:
-            units, flops = lab.running(lab.account.power_mw, self.watts_factor)
-            lab.account.running_units, lab.account.running_flops = units, flops
-            lab.last_running_units, lab.last_fleet_units = units, lab.fleet.units
-            lab.train(flops, mfu, self.dt, ceiling)
+            account, fleet = lab.account, lab.fleet
+            # = lab.running(account.power_mw, watts_factor), without the extra call
+            units, flops = fleet.running(account.power_mw * 1e6 / watts_factor)
+            account.running_units, account.running_flops = units, flops
+            lab.last_running_units, lab.last_fleet_units = units, fleet.units
+            lab.train(flops, mfu, dt, ceiling)
             if threshold.flop is not None:
                 self._check_threshold(lab)
 
@@ -670,12 +675,18 @@ class RaceModel(mesa.Model):
         """Share out the step's AI-services market by the logit of the labs' losses."""
         size = self.last_market_size = self.market_size_in_step()
         losses = [self.loss_of(lab.compute) for lab in self.labs]
-        shares = logit_shares_unchecked(losses, self.scenario.market.temperature)
-        self.last_shares = np.array(shares)
+        shares = self.last_share_list = logit_shares_unchecked(
+            losses, self.scenario.market.temperature
+        )
         kept = self.scenario.market.training_share
         for lab, share in zip(self.labs, shares, strict=True):
-            lab.account.revenue = share * size * kept
-            self._receive(lab, CUSTOMERS, share * size * kept, "revenue")
+            revenue = lab.account.revenue = share * size * kept
+            self._receive(lab, CUSTOMERS, revenue, "revenue")
+
+    @property
+    def last_shares(self) -> np.ndarray:
+        """Market shares of the last step, by lab (``last_share_list`` as an array)."""
+        return np.array(self.last_share_list)
 
     # ------------------------------------------------------------- run/query
 

@@ -100,7 +100,7 @@ class Recorder:
     def record_step(self) -> None:
         """Record the step that just ended."""
         model = self.model
-        self._record(model.last_shares.tolist(), model.last_market_size)
+        self._record(model.last_share_list, model.last_market_size)
 
     def _record(self, shares: list[float], market_size: float) -> None:
         """Append the rows of every table for the model's current state.

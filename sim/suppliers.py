@@ -316,10 +316,10 @@ class ChipSupplier(mesa.Agent):
         :meth:`clear` would only repeat themselves every step.
         """
         supply = self._capacity(t, dt)
-        self.quoted_index = self.price_index
+        index = self.quoted_index = self.price_index
         units = self._allocate(orders, supply) if orders else []
         fills = [
-            ChipFill(o.buyer, o.chip, float(o.units), u, self.unit_price(o.chip))
+            ChipFill(o.buyer, o.chip, float(o.units), u, o.chip.price * index)  # unit_price()
             for o, u in zip(orders, units, strict=True)
         ]
         self._record(fills, supply)
@@ -335,12 +335,21 @@ class ChipSupplier(mesa.Agent):
         return fills
 
     def _record(self, fills: list[ChipFill], supply: float) -> None:
-        """Store per-step and cumulative quantities of one clearing."""
+        """Store per-step and cumulative quantities of one clearing.
+
+        One pass with four running sums: the same additions in the same order
+        as ``sum()`` over each quantity, so the results are bit-identical to it.
+        """
+        demand = sold = shortage = revenue = 0.0
+        for fill in fills:
+            requested, units = fill.requested, fill.units
+            demand += requested
+            sold += units
+            shortage += requested - units  # ChipFill.shortage
+            revenue += units * fill.unit_price  # ChipFill.cost
         self.last_supply = supply
-        self.last_demand = sum([f.requested for f in fills])
-        self.last_sold = sum([f.units for f in fills])
-        self.last_shortage = sum([f.requested - f.units for f in fills])  # ChipFill.shortage
-        self.last_revenue = sum([f.units * f.unit_price for f in fills])  # ChipFill.cost
+        self.last_demand, self.last_sold = demand, sold
+        self.last_shortage, self.last_revenue = shortage, revenue
         self.produced += self.last_sold
         self.sold += self.last_sold
         self.shortage += self.last_shortage
@@ -528,7 +537,9 @@ class EnergySupplier(mesa.Agent):
         (floats >= 0), cap and clock are valid: the model's hot path, which
         computes them itself every step.
         """
-        capacity = self.effective_capacity_mw(t, dt)
+        # Without outages mean_surviving() is 1.0 and x * 1.0 == x: skip the calls.
+        outages = self._outages.outages
+        capacity = self.effective_capacity_mw(t, dt) if outages else self.capacity_mw
         if cap_mw is not None:
             capacity = min(capacity, cap_mw)
         delivered = pro_rata_fill_unchecked(requests_mw, capacity)
