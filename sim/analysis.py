@@ -14,6 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from sim.ledger import GOVERNMENT
 from sim.markets import hhi
 
 LOSS_POINT = 0.01  # nats: "cost per loss point" is USD per 0.01 nats of loss reduction
@@ -45,14 +46,24 @@ def trailing_gamma(labs: pd.DataFrame, window_steps: int) -> pd.Series:
     computed for every window at once from running sums.
     """
     out = np.full(len(labs), np.nan)
-    positions = np.arange(len(labs))
-    for _, index in labs.groupby("lab", sort=False, observed=True).indices.items():
-        rows = positions[index]
-        rows = rows[np.argsort(labs["step"].to_numpy()[rows], kind="stable")]
-        t = labs["t"].to_numpy(dtype=float)[rows]
-        efficiency = labs["efficiency"].to_numpy(dtype=float)[rows]
-        out[rows] = rolling_slopes(t, efficiency, window_steps)
+    t = labs["t"].to_numpy(dtype=float)
+    efficiency = labs["efficiency"].to_numpy(dtype=float)
+    order, bounds = lab_step_order(labs)
+    for start, end in bounds:
+        rows = order[start:end]
+        out[rows] = rolling_slopes(t[rows], efficiency[rows], window_steps)
     return pd.Series(out, index=labs.index, name="realized_gamma_trailing")
+
+
+def lab_step_order(labs: pd.DataFrame) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Row positions sorted by lab, then step (stable), and each lab's (start, end) in them.
+
+    Labs come in order of first appearance. One ``np.lexsort`` on integer
+    codes: pandas' multi-column sort and groupby cost more than the analysis.
+    """
+    codes, _ = pd.factorize(labs["lab"], sort=False)
+    order = np.lexsort((labs["step"].to_numpy(), codes))
+    return order, _group_bounds(codes[order])
 
 
 def rolling_slopes(t: np.ndarray, efficiency: np.ndarray, window: int) -> np.ndarray:
@@ -105,11 +116,10 @@ def target_column(target: float) -> str:
 
 def lab_summary(labs: pd.DataFrame, targets: list[float]) -> pd.DataFrame:
     """One row per lab: final state, realized gammas, time to targets, cost and energy per point."""
-    ordered = labs.sort_values(["lab", "step"], kind="stable")
+    order, bounds = lab_step_order(labs)
     spend_columns = [c for c in labs.columns if c.startswith("spend_")]
-    columns = {name: ordered[name].to_numpy() for name in _SUMMARY_INPUTS}
-    spend = ordered[spend_columns].to_numpy(dtype=float).sum(axis=1)
-    bounds = _group_bounds(ordered["lab"].to_numpy())
+    columns = {name: np.asarray(labs[name].to_numpy())[order] for name in _SUMMARY_INPUTS}
+    spend = labs[spend_columns].to_numpy(dtype=float)[order].sum(axis=1)
     rows = [
         _one_lab(
             {name: values[start:end] for name, values in columns.items()},
@@ -118,8 +128,7 @@ def lab_summary(labs: pd.DataFrame, targets: list[float]) -> pd.DataFrame:
         )
         for start, end in bounds
     ]
-    order = {name: i for i, name in enumerate(pd.unique(labs["lab"]))}
-    return pd.DataFrame(sorted(rows, key=lambda row: order[row["lab"]]))
+    return pd.DataFrame(rows)
 
 
 _SUMMARY_INPUTS = (
@@ -169,37 +178,59 @@ def _one_lab(lab: dict[str, np.ndarray], spend_per_step: np.ndarray, targets: li
 
 def run_summary(tables: dict[str, pd.DataFrame], labs_summary: pd.DataFrame) -> dict:
     """The one-row summary of a run: leader, concentration, totals, market stress."""
-    labs, markets = tables["labs"], tables["markets"]
-    final = labs[labs["step"] == labs["step"].max()]
-    energy = markets[markets["kind"] == "energy"]
-    chips = markets[markets["kind"] == "chips"]
-    leader = labs_summary.loc[labs_summary["final_loss"].idxmin()]
-    ledger = tables["ledger"]
-    government = (
-        ledger.loc[ledger["payee"] == "government", "amount"].sum()
-        - ledger.loc[ledger["payer"] == "government", "amount"].sum()
+    labs, markets, ledger = tables["labs"], tables["markets"], tables["ledger"]
+    steps = labs["step"].to_numpy()
+    final = steps == steps.max()
+    kind = markets["kind"].to_numpy()
+    energy, chips = kind == "energy", kind == "chips"
+    leader = int(np.argmin(labs_summary["final_loss"].to_numpy()))
+    amount = ledger["amount"].to_numpy()
+    government = _sum(amount[ledger["payee"].to_numpy() == GOVERNMENT]) - _sum(
+        amount[ledger["payer"].to_numpy() == GOVERNMENT]
     )
+
+    def column(frame: pd.DataFrame, name: str, rows: np.ndarray) -> np.ndarray:
+        return frame[name].to_numpy(dtype=float)[rows]
+
     return {
-        "leader": leader["lab"],
-        "leader_final_loss": float(leader["final_loss"]),
-        "mean_final_loss": float(final["loss"].mean()),
-        "mean_realized_gamma": float(labs_summary["realized_gamma"].mean()),
-        "hhi_compute": hhi(final["compute"].to_numpy()),
-        "hhi_market_share": hhi(final["market_share"].to_numpy()),
-        "total_compute": float(final["compute"].sum()),
-        "total_energy_mwh": float(energy["energy_mwh"].sum()),
-        "total_emissions_t": float(energy["emissions_t"].sum()),
-        "mean_energy_price": _weighted_price(energy),
-        "max_chip_price_index": float(chips["price_index"].max()),
-        "total_chip_shortage": float(chips["shortage"].sum()),
-        "total_chips_sold": float(chips["sold"].sum()),
+        "leader": labs_summary["lab"].iloc[leader],
+        "leader_final_loss": float(labs_summary["final_loss"].iloc[leader]),
+        "mean_final_loss": _mean(column(labs, "loss", final)),
+        "mean_realized_gamma": _mean(labs_summary["realized_gamma"].to_numpy(dtype=float)),
+        "hhi_compute": hhi(column(labs, "compute", final)),
+        "hhi_market_share": hhi(column(labs, "market_share", final)),
+        "total_compute": _sum(column(labs, "compute", final)),
+        "total_energy_mwh": _sum(column(markets, "energy_mwh", energy)),
+        "total_emissions_t": _sum(column(markets, "emissions_t", energy)),
+        "mean_energy_price": _weighted_price(
+            column(markets, "price", energy), column(markets, "energy_mwh", energy)
+        ),
+        "max_chip_price_index": _max(column(markets, "price_index", chips)),
+        "total_chip_shortage": _sum(column(markets, "shortage", chips)),
+        "total_chips_sold": _sum(column(markets, "sold", chips)),
         "government_net_revenue": float(government),
-        "total_lab_spend": float(labs_summary["total_spend"].sum()),
+        "total_lab_spend": _sum(labs_summary["total_spend"].to_numpy(dtype=float)),
     }
 
 
-def _weighted_price(energy: pd.DataFrame) -> float:
-    weights = energy["energy_mwh"].to_numpy()
+def _sum(values: np.ndarray) -> float:
+    """Sum skipping NaN, as pandas sums (NaN counted as 0, in the same order)."""
+    return float(np.nansum(values))
+
+
+def _mean(values: np.ndarray) -> float:
+    """Mean skipping NaN, as pandas' ``mean`` computes it; NaN if all are NaN."""
+    count = int((~np.isnan(values)).sum())
+    return float(np.nansum(values) / count) if count else math.nan
+
+
+def _max(values: np.ndarray) -> float:
+    """Largest non-NaN value (as pandas' ``max``), NaN if there are none."""
+    kept = values[~np.isnan(values)]
+    return float(kept.max()) if len(kept) else math.nan
+
+
+def _weighted_price(price: np.ndarray, weights: np.ndarray) -> float:
     if weights.sum() <= 0:
         return math.nan
-    return float(np.average(energy["price"].to_numpy(), weights=weights))
+    return float(np.average(price, weights=weights))
