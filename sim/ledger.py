@@ -72,11 +72,11 @@ class Ledger:
         Raises:
             ValueError: on a negative or non-finite amount.
         """
-        if not amount >= 0 or amount == math.inf:
-            raise ValueError(f"transfer amount must be in [0, inf), got {amount} ({category})")
-        if amount != 0.0:
+        if 0.0 < amount < math.inf:  # the common case first: one comparison chain
             codes = self._codes
             self._journal.extend((step, codes[payer], codes[payee], codes[category], amount))
+        elif amount != 0.0:  # negative, infinite or NaN
+            raise ValueError(f"transfer amount must be in [0, inf), got {amount} ({category})")
 
     def __len__(self) -> int:
         """Number of transfers booked."""

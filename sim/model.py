@@ -92,6 +92,7 @@ class RaceModel(mesa.Model):
         self._offers_on_terms: dict[tuple[int, float, float], list[tuple]] = {}
         self._available_cache: dict[tuple[int, float], list[ChipModel]] = {}
         self._offer_cache: dict[int, tuple | None] = {}
+        self._competitive_cache: dict[tuple[int, float, int], list[tuple[ChipModel, float]]] = {}
         self._project_gain_cache: dict[int, tuple[tuple[float, int], list]] = {}
         self.initial_loss = {lab.name: self.loss_of(lab.compute) for lab in self.labs}
         self.recorder = Recorder(self)
@@ -552,8 +553,29 @@ class RaceModel(mesa.Model):
         markup = supplier.price_index * (1.0 + edge["tariff"])
         return [
             (chip, chip.flops, chip.price * markup, lifetime_mwh)
-            for chip, lifetime_mwh in self._released_offers(supplier, edge["max_tpp"])
+            for chip, lifetime_mwh in self._competitive_offers(supplier, edge["max_tpp"])
         ]
+
+    def _competitive_offers(
+        self, supplier: ChipSupplier, max_tpp: float
+    ) -> list[tuple[ChipModel, float]]:
+        """The released offers that can be some lab's best offer, in catalogue order (cached).
+
+        A lab picks the most FLOP/s per ``price x markup + MWh x energy price``
+        with ``markup > 0`` and an energy price ``>= 0`` (prices and taxes are
+        non-negative). An offer beaten by another by more than
+        ``_DOMINANCE_MARGIN`` in both FLOP/s per list USD and FLOP/s per MWh
+        is beaten by at least that margin at every markup and energy price,
+        far beyond rounding, so it is never the strict maximum
+        :meth:`_best_offer` keeps and dropping it leaves the choice unchanged.
+        The released set only grows, so its size identifies it.
+        """
+        released = self._released_offers(supplier, max_tpp)
+        key = (supplier.unique_id, max_tpp, len(released))
+        offers = self._competitive_cache.get(key)
+        if offers is None:
+            offers = self._competitive_cache[key] = _undominated(released)
+        return offers
 
     def _chip_market(self, budgets: list[tuple[float, float]]) -> None:
         """Each lab orders its best offer with its capex budget; suppliers ration and bill."""
@@ -699,6 +721,28 @@ class RaceModel(mesa.Model):
     def compute_hhi(self) -> float:
         """Concentration of cumulative compute across labs."""
         return hhi(np.array([lab.compute for lab in self.labs]))
+
+
+_DOMINANCE_MARGIN = 1e-9
+"""Relative margin by which an offer must lose on both counts to be dropped."""
+
+
+def _undominated(offers: list[tuple[ChipModel, float]]) -> list[tuple[ChipModel, float]]:
+    """``(chip, lifetime MWh)`` offers not beaten by another on FLOP/s per USD and per MWh.
+
+    "Beaten" means by more than ``_DOMINANCE_MARGIN`` on both ratios (see
+    :meth:`RaceModel._competitive_offers`); order is kept.
+    """
+    ratios = [(chip.flops / chip.price, chip.flops / mwh) for chip, mwh in offers]
+    keep = 1.0 + _DOMINANCE_MARGIN
+    return [
+        offer
+        for offer, (per_usd, per_mwh) in zip(offers, ratios, strict=True)
+        if not any(
+            other_usd > per_usd * keep and other_mwh > per_mwh * keep
+            for other_usd, other_mwh in ratios
+        )
+    ]
 
 
 def release(model: mesa.Model) -> None:

@@ -1,0 +1,50 @@
+"""Hot-path shortcuts of the model give the same answers as the plain computation."""
+
+from __future__ import annotations
+
+from sim.model import RaceModel, _undominated, release
+from tests.builders import build, small_economy_dict
+
+
+def _brute_force_best(model: RaceModel, lab, energy_price: float):
+    """The best offer over every released chip, as before offers were pruned."""
+    best, best_value = None, 0.0
+    for supplier, edge, _ in model._chip_routes[lab.index]:
+        markup = supplier.quoted_index * (1.0 + edge["tariff"])  # the step's prices
+        for chip, lifetime_mwh in model._released_offers(supplier, edge["max_tpp"]):
+            price = chip.price * markup
+            cost = price + lifetime_mwh * energy_price
+            if chip.flops / cost > best_value:
+                best_value = chip.flops / cost
+                best = (supplier, chip, price, edge["tariff"], cost)
+    return best
+
+
+def test_pruned_offers_pick_the_same_chip_at_any_energy_price():
+    scenario = build(
+        small_economy_dict(),
+        policy__export_controls={"restricted_regions": ["cn"], "max_tpp": 2000.0},
+    )
+    model = RaceModel(scenario)
+    try:
+        for _ in range(scenario.n_steps):
+            model.step()
+            for lab in model.labs:
+                for price in (0.0, 1e-3, 50.0, 400.0, 1e4, 1e7):
+                    lab.expected_energy_price = price
+                    model._offer_cache = {}
+                    assert model._best_offer(lab) == _brute_force_best(model, lab, price)
+    finally:
+        release(model)
+
+
+def test_undominated_keeps_order_and_ties():
+    class Chip:
+        def __init__(self, flops: float, price: float):
+            self.flops, self.price = flops, price
+
+    a, b, c, d = Chip(10.0, 1.0), Chip(5.0, 1.0), Chip(20.0, 4.0), Chip(10.0, 1.0)
+    offers = [(a, 1.0), (b, 1.0), (c, 1.0), (d, 1.0)]
+    # b loses to a on both ratios; c wins per MWh and loses per USD; d ties a.
+    assert _undominated(offers) == [(a, 1.0), (c, 1.0), (d, 1.0)]
+    assert _undominated([]) == []
