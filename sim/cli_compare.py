@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
+import platform
+from datetime import UTC, datetime
 
 from sim.cli_sweep import add_results_options, add_set_option
 from sim.paths import output_folder
@@ -34,7 +37,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _compare(args: argparse.Namespace) -> int:
     from sim.config import load_scenario
-    from sim.io import atomic_write_csv
+    from sim.io import atomic_write_csv, atomic_write_text
     from sim.sweep import default_workers
     from sim.whatif import known_outputs, paired_differences, paired_runs, pairs_table
 
@@ -58,11 +61,35 @@ def _compare(args: argparse.Namespace) -> int:
     atomic_write_csv(table, folder / "compare.csv")
     atomic_write_csv(pairs, folder / "pairs.csv")
     _figure(table, folder, base.name, alt.name)
+    manifest = compare_manifest(base, alt, args, outputs, runs)
+    atomic_write_text(folder / "compare.json", json.dumps(manifest, indent=2, default=str) + "\n")
     print(_format(table, base.name, alt.name))
     for run_id, error in zip(failed["run_id"], failed["error"], strict=True):
         print(f"failed {run_id}: {error.strip().splitlines()[-1]}")
-    print(f"wrote {folder}/ (compare.csv, pairs.csv, compare.png, compare.svg)")
+    print(f"wrote {folder}/ (compare.csv, pairs.csv, compare.json, compare.png, compare.svg)")
     return RUNS_FAILED if len(failed) else 0
+
+
+def compare_manifest(base, alt, args: argparse.Namespace, outputs: list[str], runs) -> dict:
+    """What a comparison was made of: both scenarios, the seeds, versions and git SHA."""
+    from sim.store import git_sha, package_versions
+
+    return {
+        "base": base.name,
+        "alt": alt.name,
+        "replications": args.replications,
+        "master_seed": args.master_seed,
+        "seeds": [int(seed) for seed in runs.loc[runs["arm"] == "base", "seed"]],
+        "outputs": outputs,
+        "runs_ok": int((runs["status"] == "ok").sum()),
+        "runs_failed": int((runs["status"] != "ok").sum()),
+        "written": datetime.now(UTC).isoformat(timespec="seconds"),
+        "versions": package_versions(),
+        "python": platform.python_version(),
+        "git_sha": git_sha(),
+        "base_scenario": base.model_dump(mode="json"),
+        "alt_scenario": alt.model_dump(mode="json"),
+    }
 
 
 def _format(table, base: str, alt: str) -> str:

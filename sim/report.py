@@ -8,7 +8,9 @@ for any results folder, also one written with ``--no-figures``.
 
 A run report holds the run figures, the run summary and lab summary tables and
 the scenario YAML; a sweep report holds the sweep figures, summary statistics
-of each analysed output by design point and the manifest.
+of each analysed output by design point and the manifest; a comparison report
+holds the paired differences with their figure, the pairs and the manifest
+(both scenarios, seeds, versions).
 """
 
 from __future__ import annotations
@@ -32,7 +34,14 @@ from sim.config import parse_scenario
 from sim.export import Results, describe_lever, read_results
 from sim.io import atomic_write_text
 from sim.outputs import describe_output
-from sim.plots import law_constants, ok_runs, run_figures, style_rc, sweep_figures
+from sim.plots import (
+    compare_figure,
+    law_constants,
+    ok_runs,
+    run_figures,
+    style_rc,
+    sweep_figures,
+)
 
 REPORT_NAME = "report.html"
 EMBED_DPI = 110
@@ -57,20 +66,25 @@ def write_report(results_dir: str | Path, out: str | Path | None = None) -> Path
     """Write the HTML report of a results folder atomically; return its path.
 
     Args:
-        results_dir: a ``race run`` or ``race sweep`` results folder.
+        results_dir: a ``race run``, ``race sweep`` or ``race compare`` results folder.
         out: the HTML file; ``RESULTS_DIR/report.html`` by default.
 
     Raises:
         ValueError: missing folder, not a results folder, unreadable tables,
             or an output path whose folder does not exist.
     """
-    results = read_results(results_dir)
-    target = Path(out) if out is not None else results.folder / REPORT_NAME
+    folder = Path(results_dir).resolve()
+    if is_compare_folder(folder):
+        document = compare_report(folder)
+    else:
+        results = read_results(folder)
+        folder, document = results.folder, build_report(results)
+    target = Path(out) if out is not None else folder / REPORT_NAME
     if target.is_dir():
         raise ValueError(f"--out {target} is a folder; give an HTML file name")
     if not target.parent.is_dir():
         raise ValueError(f"folder {target.parent} of --out does not exist")
-    atomic_write_text(target, build_report(results))
+    atomic_write_text(target, document)
     return target
 
 
@@ -230,9 +244,9 @@ def sweep_sections(results: Results) -> list[str]:
     return sections
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
-    """The sweep's manifest.json, or an empty dict if it is missing or unreadable."""
-    path = folder / "manifest.json"
+def read_manifest(folder: Path, name: str = "manifest.json") -> dict[str, Any]:
+    """A folder's JSON manifest, or an empty dict if it is missing or unreadable."""
+    path = folder / name
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -267,3 +281,37 @@ def point_statistics(runs: pd.DataFrame, levers: list[str], outputs: list[str]) 
         stats[f"{output} mean{suffix}"] = good[output].mean()
         stats[f"{output} sd"] = good[output].std()
     return stats.reset_index()
+
+
+# ------------------------------------------------------------------ a comparison
+
+COMPARE_FILES = ("compare.csv", "pairs.csv")
+
+
+def is_compare_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds the output of ``race compare``."""
+    return all((folder / name).is_file() for name in COMPARE_FILES)
+
+
+def compare_report(folder: Path) -> str:
+    """The report of a ``race compare`` folder: differences, figure, pairs, manifest."""
+    try:
+        table = pd.read_csv(folder / "compare.csv")
+        pairs = pd.read_csv(folder / "pairs.csv")
+    except (OSError, ValueError) as error:
+        raise ValueError(f"cannot read the tables of {folder}: {error}") from None
+    manifest = read_manifest(folder, "compare.json")
+    base, alt = manifest.get("base", "base"), manifest.get("alt", "alt")
+    seeds = f"{len(pairs)} paired replicates, replicate r of both with the same seed"
+    sections = [
+        section(
+            f"Paired differences: {alt} - {base}",
+            paragraph(f"{seeds}; 95% t confidence intervals of the mean difference."),
+            table_html(table),
+            image(compare_figure(table, base, alt), "paired differences in % of the base mean"),
+        ),
+        section("Pairs (one row per replicate)", table_html(pairs)),
+    ]
+    if manifest:
+        sections.append(section("Manifest", preformatted(json.dumps(manifest, indent=2))))
+    return page(f"race compare: {folder.name}", sections)

@@ -1,5 +1,6 @@
 """race compare: paired what-if differences with common seeds and t intervals."""
 
+import json
 import math
 
 import numpy as np
@@ -75,6 +76,27 @@ def test_both_arms_share_each_replicates_seed(compared, monkeypatch):
     assert main([*argv, "--out", "spy", "--outputs", "total_emissions_t"]) == 0
     by_arm = {name: {(r, s) for n, r, s in seen if n == name} for name in ("base", "taxed")}
     assert by_arm["base"] == by_arm["taxed"] and len(by_arm["base"]) == 3
+
+
+def test_manifest_and_report_record_what_was_compared(compared, capsys):
+    from tests.test_report import assert_self_contained
+
+    folder, argv = compared
+    assert main([*argv, "--out", "reported", "--replications", "2", "--quiet"]) == 0
+    manifest = json.loads((folder / "reported" / "compare.json").read_text(encoding="utf-8"))
+    pairs = pd.read_csv(folder / "reported" / "pairs.csv")
+    assert manifest["seeds"] == pairs["seed"].tolist() and manifest["master_seed"] == 5
+    assert manifest["base"] == "base" and manifest["alt"] == "taxed"
+    assert manifest["alt_scenario"]["policy"]["carbon_tax"] == 200.0
+    assert manifest["base_scenario"]["policy"]["carbon_tax"] == 0.0
+    assert manifest["runs_ok"] == 4 and "mesa" in manifest["versions"]
+    capsys.readouterr()
+    assert main(["report", str(folder / "reported")]) == 0
+    text = (folder / "reported" / "report.html").read_text(encoding="utf-8")
+    page = assert_self_contained(text)
+    assert len(page.images) == 1 and page.tags.count("table") == 2
+    assert "<h2>Paired differences: taxed - base</h2>" in text and "<h2>Manifest</h2>" in text
+    assert "total_emissions_t" in text and "2 paired replicates" in text
 
 
 def test_processes_give_the_serial_pairs_and_progress_shows_unless_quiet(compared, capsys):
