@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
+from sim.markets import _largest_sum, _sums_fit
 from sim.model import RaceModel, _undominated, release
 from tests.builders import build, small_economy_dict
 
@@ -48,3 +53,22 @@ def test_undominated_keeps_order_and_ties():
     # b loses to a on both ratios; c wins per MWh and loses per USD; d ties a.
     assert _undominated(offers) == [(a, 1.0), (c, 1.0), (d, 1.0)]
     assert _undominated([]) == []
+
+
+def test_sums_fit_agrees_with_computing_every_sum():
+    rng = np.random.default_rng(7)
+    for _ in range(3000):
+        n = int(rng.integers(0, 20))
+        values = (rng.random(n) * 10.0 ** rng.integers(-3, 9, n)).tolist()
+        total = math.fsum(values)
+        for capacity in (
+            total,
+            math.nextafter(total, 0.0),
+            math.nextafter(total, math.inf),
+            total * (1 + 1e-15),
+            total * (1 - 1e-15),
+            total * 2.0,
+            0.0,
+            math.inf,
+        ):
+            assert _sums_fit(values, capacity) == (_largest_sum(values) <= capacity)
