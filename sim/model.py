@@ -338,18 +338,18 @@ class RaceModel(mesa.Model):
 
     def _decide(self, lab: Lab) -> tuple[float, float]:
         """Reserve power, buy projects, split the rest; return the (energy, capex) budgets."""
-        spendable = min(lab.cash, lab.account.funding + lab.spend_rate * self.dt * lab.cash)
-        mwh_per_mw = HOURS_PER_YEAR * self.dt
+        account, cash, dt = lab.account, lab.cash, self.dt
+        spendable = min(cash, account.funding + lab.spend_rate * dt * cash)
+        mwh_per_mw = HOURS_PER_YEAR * dt
         worst = self.worst_energy_price[lab.region]
-        need_mw = lab.power_need_mw(self.watts_factor)
+        need_mw = lab.fleet.watts * self.watts_factor / 1e6  # = lab.power_need_mw(...)
         energy_budget = min(spendable, need_mw * mwh_per_mw * worst)
-        lab.account.power_requested_mw = energy_budget / (mwh_per_mw * worst)
+        account.power_requested_mw = energy_budget / (mwh_per_mw * worst)
         discretionary = spendable - energy_budget
         discretionary -= self._buy_project(lab, discretionary)
-        uses_marginals = getattr(lab.strategy, "uses_marginals", True)
-        capex_share, rnd_share = lab.strategy.split(
-            self._marginals(lab) if uses_marginals else None
-        )
+        strategy = lab.strategy
+        uses_marginals = getattr(strategy, "uses_marginals", True)
+        capex_share, rnd_share = strategy.split(self._marginals(lab) if uses_marginals else None)
         rnd_budget = 0.0 if lab.exogenous_gamma is not None else rnd_share * discretionary
         self._fund_rnd(lab, rnd_budget)
         capex = capex_share * discretionary if self._wants_gpus(lab) else 0.0
@@ -441,9 +441,10 @@ class RaceModel(mesa.Model):
         effective = (budget + subsidy) / self.dt
         lab.rnd_rate = effective
         gamma = rd_gamma(effective, rnd.gamma_max, rnd.half_saturation, rnd.base_gamma)
-        if rnd.noise > 0:
+        noise = rnd.noise
+        if noise > 0:
             shock = self._rnd_shocks[lab.index]
-            gamma *= math.exp(rnd.noise * shock - rnd.noise**2 / 2)
+            gamma *= math.exp(noise * shock - noise**2 / 2)
         frontier = self._frontier_log2_software
         gamma += spillover_gamma(lab.log2_software, frontier, policy.spillover_strength)
         lab.gamma_software = gamma
