@@ -57,6 +57,15 @@ class ChipModel:
         number("watts", self.watts, 0.0, low_open=True)
         number("price", self.price, 0.0, low_open=True)
 
+    def __hash__(self) -> int:
+        """Hash of the name alone, consistent with ``==`` (equal chips have equal names).
+
+        Fleets look chips up at every install and retirement; the generated
+        hash of all five fields cost several times more. The dataclass keeps
+        an explicitly defined ``__hash__``.
+        """
+        return hash(self.name)
+
     @property
     def tpp(self) -> float:
         """Total Processing Performance (ECCN 3A090): dense TOPS x 16 bits for BF16."""
