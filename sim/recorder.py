@@ -164,7 +164,7 @@ class Recorder:
         suppliers = model.energy_suppliers
         energy = sum([s.last_energy_mwh for s in suppliers]) if model.steps else 0.0
         emissions = sum([s.last_emissions_t for s in suppliers]) if model.steps else 0.0
-        leader = min(range(len(losses)), key=losses.__getitem__)
+        leader = losses.index(min(losses))  # the first lab with the lowest loss
         self.economy_rows.append(
             _ECONOMY_ROW.pack(
                 leader, *head, hhi_unchecked(computes), hhi_unchecked(shares),
