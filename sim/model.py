@@ -19,6 +19,7 @@ Every payment goes through :class:`sim.ledger.Ledger`, so money is conserved.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import mesa
 import numpy as np
@@ -88,9 +89,8 @@ class RaceModel(mesa.Model):
         }
         self._merit = self._merit_order()
         self._catalogue: dict[tuple[int, float], list[tuple[ChipModel, float]]] = {}
-        self._released_cache: dict[tuple[int, float], list[tuple[ChipModel, float]]] = {}
+        self._released_cache: dict[tuple[int, float], _Released] = {}
         self._offers_on_terms: dict[tuple[int, float, float], list[tuple]] = {}
-        self._available_cache: dict[tuple[int, float], list[ChipModel]] = {}
         self._offer_cache: dict[int, tuple | None] = {}
         self._competitive_cache: dict[tuple[int, float, int], list[tuple[ChipModel, float]]] = {}
         self._project_gain_cache: dict[int, tuple[tuple[float, int], list]] = {}
@@ -272,9 +272,7 @@ class RaceModel(mesa.Model):
         self.recorder.record_step()
 
     def _reset_step_caches(self) -> None:
-        """Forget last step's chips on sale and best offers; price this step's offers."""
-        self._released_cache = {}
-        self._available_cache = {}
+        """Forget last step's best offers; price this step's offers."""
         self._offer_cache = {}
         self._offers_on_terms = {
             terms: self._priced_offers(supplier, edge)
@@ -453,12 +451,8 @@ class RaceModel(mesa.Model):
 
     def available_chips(self, supplier: ChipSupplier, max_tpp: float) -> list[ChipModel]:
         """Chips on sale from ``supplier`` at the start of this step under ``max_tpp`` (cached)."""
-        key = (supplier.unique_id, max_tpp)
-        chips = self._available_cache.get(key)
-        if chips is None:
-            chips = [chip for chip, _ in self._released_offers(supplier, max_tpp)]
-            self._available_cache[key] = chips
-        return chips
+        self._released_offers(supplier, max_tpp)
+        return self._released_cache[supplier.unique_id, max_tpp].chips
 
     def _released_offers(
         self, supplier: ChipSupplier, max_tpp: float
@@ -467,16 +461,23 @@ class RaceModel(mesa.Model):
 
         Same chips as :func:`sim.chips.available` at the step's year; the
         derated variants and their lifetime energy are built once per run.
+        The list is kept while the year stays between two release years of
+        the catalogue, where the filter ``chip.year <= year`` cannot change.
         """
         key = (supplier.unique_id, max_tpp)
-        offers = self._released_cache.get(key)
-        if offers is None:
-            year = self.step_year
-            offers = [
-                entry for entry in self._catalogue_of(supplier, max_tpp) if entry[0].year <= year
-            ]
-            self._released_cache[key] = offers
-        return offers
+        year = self.step_year
+        released = self._released_cache.get(key)
+        if released is None or not released.since <= year < released.until:
+            catalogue = self._catalogue_of(supplier, max_tpp)
+            offers = [entry for entry in catalogue if entry[0].year <= year]
+            years = [entry[0].year for entry in catalogue]
+            released = self._released_cache[key] = _Released(
+                offers=offers,
+                chips=[chip for chip, _ in offers],
+                since=max([y for y in years if y <= year], default=-math.inf),
+                until=min([y for y in years if y > year], default=math.inf),
+            )
+        return released.offers
 
     def _catalogue_of(
         self, supplier: ChipSupplier, max_tpp: float
@@ -722,6 +723,16 @@ class RaceModel(mesa.Model):
     def compute_hhi(self) -> float:
         """Concentration of cumulative compute across labs."""
         return hhi(np.array([lab.compute for lab in self.labs]))
+
+
+@dataclass(slots=True)
+class _Released:
+    """A supplier's released offers, valid for step years in ``[since, until)``."""
+
+    offers: list[tuple[ChipModel, float]]
+    chips: list[ChipModel]
+    since: float
+    until: float
 
 
 _DOMINANCE_MARGIN = 1e-9
