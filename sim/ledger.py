@@ -32,22 +32,6 @@ WORKFORCE = "workforce"
 _WIDTH = 5  # numbers per transfer in the journal
 
 
-class _Codes(dict):
-    """Name -> integer code; a name seen for the first time gets the next code.
-
-    ``names`` lists the names by code. A hit is a plain dict lookup.
-    """
-
-    def __init__(self, names: list[str]) -> None:
-        super().__init__()
-        self.names = names
-
-    def __missing__(self, name: str) -> int:
-        code = self[name] = len(self.names)
-        self.names.append(name)
-        return code
-
-
 class Ledger:
     """The journal of transfers and the balances per account posted from it.
 
@@ -57,7 +41,9 @@ class Ledger:
 
     def __init__(self) -> None:
         self.names: list[str] = []
-        self._codes = _Codes(self.names)
+        # name -> code (index into ``names``). A plain dict, not a subclass with
+        # __missing__: the interpreter specialises lookups in exact dicts only.
+        self._codes: dict[str, int] = {}
         self._journal: list[int | float] = []  # step, payer, payee, category, amount, ...
         self._balances: dict[str, float] = defaultdict(float)
         self._posted = 0  # rows already applied to ``_balances``
@@ -74,9 +60,21 @@ class Ledger:
         """
         if 0.0 < amount < math.inf:  # the common case first: one comparison chain
             codes = self._codes
-            self._journal.extend((step, codes[payer], codes[payee], codes[category], amount))
+            try:
+                row = (step, codes[payer], codes[payee], codes[category], amount)
+            except KeyError:  # a name seen for the first time
+                row = (step, self._code(payer), self._code(payee), self._code(category), amount)
+            self._journal.extend(row)
         elif amount != 0.0:  # negative, infinite or NaN
             raise ValueError(f"transfer amount must be in [0, inf), got {amount} ({category})")
+
+    def _code(self, name: str) -> int:
+        """The code of ``name``, giving it the next one if it has none yet."""
+        code = self._codes.get(name)
+        if code is None:
+            code = self._codes[name] = len(self.names)
+            self.names.append(name)
+        return code
 
     def __len__(self) -> int:
         """Number of transfers booked."""
