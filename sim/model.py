@@ -698,7 +698,7 @@ class RaceModel(mesa.Model):
     def _revenue(self) -> None:
         """Share out the step's AI-services market by the logit of the labs' losses."""
         size = self.last_market_size = self.market_size_in_step()
-        losses = [self.loss_of(lab.compute) for lab in self.labs]
+        losses = self.last_losses = [self.loss_of(lab.compute) for lab in self.labs]
         shares = self.last_share_list = logit_shares_unchecked(
             losses, self.scenario.market.temperature
         )

@@ -96,15 +96,20 @@ class Recorder:
 
     def record_start(self) -> None:
         """Record step 0: the initial state with no flows."""
-        self._record(self.model.shares().tolist(), 0.0)
+        model = self.model
+        losses = [model.loss_of(lab.compute) for lab in model.labs]
+        self._record(losses, model.shares().tolist(), 0.0)
 
     def record_step(self) -> None:
         """Record the step that just ended."""
         model = self.model
-        self._record(model.last_share_list, model.last_market_size)
+        self._record(model.last_losses, model.last_share_list, model.last_market_size)
 
-    def _record(self, shares: list[float], market_size: float) -> None:
+    def _record(self, losses: list[float], shares: list[float], market_size: float) -> None:
         """Append the rows of every table for the model's current state.
+
+        ``losses`` are the labs' current losses (the model computed them for
+        the market shares; compute does not change before recording).
 
         Every call appends one row per lab, in the labs' order, and one
         ``economy`` row: :meth:`_labs_table` relies on it to take the step,
@@ -112,11 +117,9 @@ class Recorder:
         """
         model = self.model
         head = (model.steps, model.year, model.t)
-        losses = []
-        for i, (lab, share) in enumerate(zip(model.labs, shares, strict=True)):
-            loss = model.loss_of(lab.compute)
-            losses.append(loss)
-            self.lab_rows.append(self._lab_row(i, lab, loss, share))
+        rows = self.lab_rows
+        for i, (lab, loss, share) in enumerate(zip(model.labs, losses, shares, strict=True)):
+            rows.append(self._lab_row(i, lab, loss, share))
         self._record_markets(head)
         self._record_edges()
         self._record_economy(head, losses, shares, market_size)
