@@ -120,7 +120,8 @@ class Fleet:
             if power_w <= 0:
                 break
             chip = total.chip
-            run = min(total.units, power_w / chip.watts)
+            powered = power_w / chip.watts
+            run = powered if powered < total.units else total.units  # min(), no call
             power_w -= run * chip.watts
             units += run
             flops += run * chip.flops

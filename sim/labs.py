@@ -49,6 +49,7 @@ class Lab(mesa.Agent):
 
     Attributes:
         name, region: identity; index: position among the model's labs.
+        ledger_code: code of the lab's account in the model's :class:`sim.ledger.Ledger`.
         strategy: the budget-split strategy instance.
         cash: USD on hand (mirrors the ledger).
         fleet: the installed GPUs (:class:`sim.fleet.Fleet`).
@@ -88,6 +89,7 @@ class Lab(mesa.Agent):
         self.funding_growth = funding_growth
         self.spend_rate = spend_rate
         self.index = 0
+        self.ledger_code = -1  # the lab's account in the model's ledger, set by the model
         self.fleet = Fleet(cohorts)
         self.pending: list[Cohort] = []
         self.exogenous_gamma = exogenous_gamma
@@ -148,7 +150,10 @@ class Lab(mesa.Agent):
 
     def train(self, running_flops: float, mfu: float, dt: float, ceiling: float) -> float:
         """Accrue the step's compute (up to ``ceiling``) and advance S; return FLOP added."""
-        added = min(self.step_compute(running_flops, mfu, dt), max(ceiling - self.compute, 0.0))
+        headroom = ceiling - self.compute
+        headroom = 0.0 if headroom < 0.0 else headroom  # max(headroom, 0.0) without a call
+        added = self.step_compute(running_flops, mfu, dt)
+        added = headroom if headroom < added else added  # min(added, headroom)
         self.compute += added
         self.log2_software += self.gamma_software * dt
         return added

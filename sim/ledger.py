@@ -11,64 +11,73 @@ journal when they are read. Posting applies the rows in order, so the
 balances are exactly those of updating both accounts at every transfer, while
 a step of the model (dozens of payments, balances never read) stays cheap.
 
-The journal is one flat list of numbers, five per transfer: the step, the
-payer, payee and category as small integer codes into one table of names,
-and the amount. Ints and floats are not tracked by the garbage collector, so
-thousands of payments add no work for it (a tuple per row would trigger
-several collections per run), and the recorder slices the columns out of it
-without a pass over Python objects per row.
+Names (accounts and categories) are kept as small integer codes into one
+table, :attr:`Ledger.names`. The fixed accounts and the model's payment
+categories have fixed codes (:data:`CODES`), so the model books by code
+(:meth:`Ledger.book`) without a lookup. Each row is packed into 40 bytes
+(four 64-bit integers and a double): bytes are invisible to the garbage
+collector, and the whole journal becomes numpy columns in one
+``np.frombuffer``, with no pass over Python objects per row.
 """
 
 from __future__ import annotations
 
 import math
+import struct
 from collections import defaultdict
+
+import numpy as np
 
 GOVERNMENT = "government"
 INVESTORS = "investors"
 CUSTOMERS = "customers"
 WORKFORCE = "workforce"
 
-_WIDTH = 5  # numbers per transfer in the journal
+RESERVED_ACCOUNTS = (INVESTORS, CUSTOMERS, WORKFORCE, GOVERNMENT)
+"""The outside-world and government accounts; no lab or supplier may take these names."""
+
+CATEGORIES = (
+    "opening_balance", "funding", "revenue", "chips", "tariffs", "energy", "carbon_tax",
+    "rnd", "rd_subsidy", "projects", "compliance",
+)  # fmt: skip
+"""The categories of payment the model books."""
+
+CODES = {name: code for code, name in enumerate((*RESERVED_ACCOUNTS, *CATEGORIES))}
+"""Fixed codes of the reserved accounts and the categories, the same in every ledger."""
+
+_ROW = struct.Struct("<qqqqd")  # step, payer, payee, category codes, amount
+ROW_DTYPE = np.dtype(
+    [("step", "<i8"), ("payer", "<i8"), ("payee", "<i8"), ("category", "<i8"), ("amount", "<f8")]
+)
+"""The numpy layout of one packed journal row."""
 
 
 class Ledger:
     """The journal of transfers and the balances per account posted from it.
 
     Attributes:
-        names: every account and category name seen, indexed by its code.
+        names: every account and category name seen, indexed by its code
+            (the reserved accounts and the categories first, see :data:`CODES`).
     """
 
     def __init__(self) -> None:
-        self.names: list[str] = []
-        # name -> code (index into ``names``). A plain dict, not a subclass with
-        # __missing__: the interpreter specialises lookups in exact dicts only.
-        self._codes: dict[str, int] = {}
-        self._journal: list[int | float] = []  # step, payer, payee, category, amount, ...
+        self.names: list[str] = list(CODES)
+        self._codes: dict[str, int] = dict(CODES)
+        self._journal: list[bytes] = []
+        self._pack = _ROW.pack
         self._balances: dict[str, float] = defaultdict(float)
         self._posted = 0  # rows already applied to ``_balances``
 
-    def open(self, account: str, balance: float) -> None:
-        """Open an account with a starting balance, funded by its owner's past (``investors``)."""
-        self.transfer(0, INVESTORS, account, balance, "opening_balance")
+    def open(self, account: str, balance: float) -> int:
+        """Open an account with a starting balance, funded by its owner's past (``investors``).
 
-    def transfer(self, step: int, payer: str, payee: str, amount: float, category: str) -> None:
-        """Move ``amount`` USD from ``payer`` to ``payee`` (a zero amount books nothing).
-
-        Raises:
-            ValueError: on a negative or non-finite amount.
+        Returns:
+            The account's code, for :meth:`book`.
         """
-        if 0.0 < amount < math.inf:  # the common case first: one comparison chain
-            codes = self._codes
-            try:
-                row = (step, codes[payer], codes[payee], codes[category], amount)
-            except KeyError:  # a name seen for the first time
-                row = (step, self._code(payer), self._code(payee), self._code(category), amount)
-            self._journal.extend(row)
-        elif amount != 0.0:  # negative, infinite or NaN
-            raise ValueError(f"transfer amount must be in [0, inf), got {amount} ({category})")
+        self.transfer(0, INVESTORS, account, balance, "opening_balance")
+        return self.code(account)
 
-    def _code(self, name: str) -> int:
+    def code(self, name: str) -> int:
         """The code of ``name``, giving it the next one if it has none yet."""
         code = self._codes.get(name)
         if code is None:
@@ -76,27 +85,54 @@ class Ledger:
             self.names.append(name)
         return code
 
+    def transfer(self, step: int, payer: str, payee: str, amount: float, category: str) -> None:
+        """Move ``amount`` USD from ``payer`` to ``payee`` (a zero amount books nothing).
+
+        Raises:
+            ValueError: on a negative or non-finite amount.
+        """
+        self.book(step, self.code(payer), self.code(payee), amount, self.code(category))
+
+    def book(self, step: int, payer: int, payee: int, amount: float, category: int) -> None:
+        """:meth:`transfer` by codes (from :meth:`code` or :data:`CODES`): the model's hot path.
+
+        Raises:
+            ValueError: on a negative or non-finite amount.
+        """
+        if 0.0 < amount < math.inf:  # the common case first: one comparison chain
+            self._journal.append(self._pack(step, payer, payee, category, amount))
+        elif amount != 0.0:  # negative, infinite or NaN
+            name = self.names[category] if 0 <= category < len(self.names) else category
+            raise ValueError(f"transfer amount must be in [0, inf), got {amount} ({name})")
+
     def __len__(self) -> int:
         """Number of transfers booked."""
-        return len(self._journal) // _WIDTH
+        return len(self._journal)
 
     @property
     def rows(self) -> list[tuple[int, str, str, str, float]]:
         """The journal as ``(step, payer, payee, category, amount)`` rows, in booking order."""
         names = self.names
-        columns = zip(*self.columns(), strict=True)
         return [
             (step, names[payer], names[payee], names[category], amount)
-            for step, payer, payee, category, amount in columns
+            for step, payer, payee, category, amount in self._unpacked(0)
         ]
 
-    def columns(self) -> tuple[list[int], list[int], list[int], list[int], list[float]]:
+    def table(self) -> np.ndarray:
+        """The journal as a structured array of :data:`ROW_DTYPE`, one record per transfer."""
+        return np.frombuffer(b"".join(self._journal), dtype=ROW_DTYPE)
+
+    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The journal by column: steps, payer codes, payee codes, category codes, amounts.
 
         Codes index :attr:`names`.
         """
-        journal = self._journal
-        return tuple(journal[i::_WIDTH] for i in range(_WIDTH))
+        table = self.table()
+        return tuple(table[field] for field in ROW_DTYPE.names)
+
+    def _unpacked(self, start: int):
+        """The rows from ``start`` on, as tuples of numbers."""
+        return _ROW.iter_unpack(b"".join(self._journal[start:]))
 
     @property
     def balances(self) -> dict[str, float]:
@@ -106,10 +142,8 @@ class Ledger:
 
     def _post(self) -> None:
         """Apply the rows not yet posted, in journal order."""
-        balances, names, journal = self._balances, self.names, self._journal
-        start = self._posted * _WIDTH
-        payers, payees = journal[start + 1 :: _WIDTH], journal[start + 2 :: _WIDTH]
-        for payer, payee, amount in zip(payers, payees, journal[start + 4 :: _WIDTH], strict=True):
+        balances, names = self._balances, self.names
+        for _, payer, payee, _, amount in self._unpacked(self._posted):
             balances[names[payer]] -= amount
             balances[names[payee]] += amount
         self._posted = len(self)

@@ -116,7 +116,8 @@ def _scale_within(requests: list[float], capacity: float) -> list[float]:
     total = math.fsum(requests)
     if total <= capacity and _sums_fit(requests, capacity, total):
         return list(requests)
-    fraction = min(1.0, capacity / total)
+    fraction = capacity / total
+    fraction = fraction if fraction < 1.0 else 1.0  # min(1.0, ...)
     filled = [r * fraction for r in requests]
     while not _sums_fit(filled, capacity) and fraction > 0.0:
         fraction = math.nextafter(fraction * (1.0 - 1e-15), 0.0)
@@ -210,7 +211,8 @@ def _trim_rounding(filled: np.ndarray, last: np.ndarray, capacity: float) -> np.
 def _demand_ratio(demand: float, supply: float, cap: float) -> float:
     """Demand over supply, capped; zero supply counts as the cap (or 1 if no demand)."""
     if supply > 0.0:
-        return min(demand / supply, cap)
+        ratio = demand / supply
+        return cap if cap < ratio else ratio  # min(ratio, cap) without a call
     return cap if demand > 0.0 else 1.0
 
 
@@ -271,8 +273,12 @@ def adjust_price_index_unchecked(
     """:func:`adjust_price_index` without input checks (a supplier's validated state)."""
     ratio = _demand_ratio(demand, supply, max_ratio)
     # Cap the exponent so a large response * dt cannot overflow exp().
-    change = min(response * dt * (ratio - 1.0), 700.0)
-    return float(min(ceiling, max(floor, index * math.exp(change))))
+    change = response * dt * (ratio - 1.0)
+    change = 700.0 if change > 700.0 else change
+    # min(ceiling, max(floor, moved)) without the builtin calls (a per-step hot path)
+    moved = index * math.exp(change)
+    moved = moved if moved > floor else floor
+    return float(moved if moved < ceiling else ceiling)
 
 
 def scarcity_price(
@@ -338,7 +344,8 @@ def _scalar_scarcity_price(base: float, u: float, knee: float, slope: float) -> 
 
 def scarcity_price_unchecked(base: float, u: float, knee: float, slope: float) -> float:
     """Scalar :func:`scarcity_price` without input checks (a supplier's validated state)."""
-    excess = max(u - knee, 0.0) / (1.0 - knee)
+    above = u - knee
+    excess = (0.0 if above < 0.0 else above) / (1.0 - knee)  # max(above, 0.0), no call
     return base * (1.0 + slope * excess**2)
 
 

@@ -30,12 +30,20 @@ from sim.config import ProjectSpec, Scenario
 from sim.fleet import Cohort
 from sim.labs import HOURS_PER_YEAR, Lab, StepAccount
 from sim.law import SECONDS_PER_YEAR, parameter_set
-from sim.ledger import CUSTOMERS, GOVERNMENT, INVESTORS, WORKFORCE, Ledger
+from sim.ledger import CODES, Ledger
 from sim.markets import hhi, logit_shares, logit_shares_unchecked
 from sim.recorder import Recorder
 from sim.rnd import project_log2_gain, rd_gamma, rd_gamma_slope, spillover_gamma
 from sim.strategies import Marginals, make_strategy
 from sim.suppliers import ChipFill, ChipOrder, ChipSupplier, EnergySupplier
+
+# Ledger codes of the fixed accounts and the categories the model books.
+_INVESTORS, _CUSTOMERS = CODES["investors"], CODES["customers"]
+_WORKFORCE, _GOVERNMENT = CODES["workforce"], CODES["government"]
+_FUNDING, _REVENUE = CODES["funding"], CODES["revenue"]
+_CHIPS, _TARIFFS = CODES["chips"], CODES["tariffs"]
+_ENERGY, _CARBON_TAX, _RND = CODES["energy"], CODES["carbon_tax"], CODES["rnd"]
+_RD_SUBSIDY, _PROJECTS, _COMPLIANCE = (CODES[c] for c in ("rd_subsidy", "projects", "compliance"))
 
 
 class RaceModel(mesa.Model):
@@ -57,6 +65,7 @@ class RaceModel(mesa.Model):
         self.watts_factor = scenario.hardware.pue * scenario.hardware.server_overhead
         self._carbon_tax = scenario.policy.carbon_tax  # levers are fixed for a run
         self.ledger = Ledger()
+        self._book = self.ledger.book
         self.roadmap = self._build_roadmap()
         self.chip_suppliers = [self._make_chip_supplier(s) for s in scenario.chip_suppliers]
         self.energy_suppliers = [self._make_energy_supplier(s) for s in scenario.energy_suppliers]
@@ -142,7 +151,7 @@ class RaceModel(mesa.Model):
             price_floor=spec.price_floor,
             price_ceiling=spec.price_ceiling,
         )
-        self.ledger.open(spec.name, 0.0)
+        supplier.ledger_code = self.ledger.open(spec.name, 0.0)
         shock = self.scenario.policy.supply_shock
         start = shock.start_year - self.scenario.start_year
         end = start + shock.duration_years
@@ -151,7 +160,7 @@ class RaceModel(mesa.Model):
         return supplier
 
     def _make_energy_supplier(self, spec) -> EnergySupplier:
-        return EnergySupplier(
+        supplier = EnergySupplier(
             self,
             name=spec.name,
             region=spec.region,
@@ -163,6 +172,8 @@ class RaceModel(mesa.Model):
             scarcity_knee=spec.scarcity_knee,
             scarcity_slope=spec.scarcity_slope,
         )
+        supplier.ledger_code = self.ledger.code(spec.name)
+        return supplier
 
     def _make_lab(self, spec) -> Lab:
         chips = {c.name: c for c in self.roadmap}
@@ -181,7 +192,7 @@ class RaceModel(mesa.Model):
             buys_projects=spec.buys_projects,
             idle_tolerance=spec.idle_tolerance,
         )
-        self.ledger.open(spec.name, spec.cash)
+        lab.ledger_code = self.ledger.open(spec.name, spec.cash)
         baseline_year = lab.one_year_compute(self.scenario.hardware.mfu)
         lab.compute = spec.initial_compute or baseline_year
         if lab.compute <= 0:
@@ -294,16 +305,19 @@ class RaceModel(mesa.Model):
                 lab.install_pending()
             lab.fleet.retire(t, lifetime)  # = lab.retire(t, lifetime)
 
-    def _pay(self, lab: Lab, payee: str, amount: float, category: str) -> None:
-        """Book a payment by ``lab`` (the ledger books no zero amounts, so neither do we)."""
+    def _pay(self, lab: Lab, payee: int, amount: float, category: int) -> None:
+        """Book a payment by ``lab`` to the account coded ``payee`` (zero amounts book nothing).
+
+        ``payee`` and ``category`` are ledger codes (:meth:`sim.ledger.Ledger.book`).
+        """
         if amount != 0.0:
-            self.ledger.transfer(self.steps, lab.name, payee, amount, category)
+            self._book(self.steps, lab.ledger_code, payee, amount, category)
             lab.cash -= amount
 
-    def _receive(self, lab: Lab, payer: str, amount: float, category: str) -> None:
-        """Book a payment to ``lab`` (zero amounts are not booked)."""
+    def _receive(self, lab: Lab, payer: int, amount: float, category: int) -> None:
+        """Book a payment to ``lab`` from the account coded ``payer`` (zero amounts: nothing)."""
         if amount != 0.0:
-            self.ledger.transfer(self.steps, payer, lab.name, amount, category)
+            self._book(self.steps, payer, lab.ledger_code, amount, category)
             lab.cash += amount
 
     def _growth_integral(self, growth: float) -> float:
@@ -321,7 +335,7 @@ class RaceModel(mesa.Model):
         integral = growth_integrals[lab.funding_growth]
         amount = lab.funding_per_year * integral * self.scenario.policy.capital_availability
         lab.account.funding = amount
-        self._receive(lab, INVESTORS, amount, "funding")
+        self._receive(lab, _INVESTORS, amount, _FUNDING)
 
     # ---------------------------------------------------------------- decide
 
@@ -337,11 +351,14 @@ class RaceModel(mesa.Model):
     def _decide(self, lab: Lab) -> tuple[float, float]:
         """Reserve power, buy projects, split the rest; return the (energy, capex) budgets."""
         account, cash, dt = lab.account, lab.cash, self.dt
-        spendable = min(cash, account.funding + lab.spend_rate * dt * cash)
+        # a if a < b else b is min(a, b) exactly, without a builtin call (hot path)
+        wanted = account.funding + lab.spend_rate * dt * cash
+        spendable = wanted if wanted < cash else cash
         mwh_per_mw = HOURS_PER_YEAR * dt
         worst = self.worst_energy_price[lab.region]
         need_mw = lab.fleet.watts * self.watts_factor / 1e6  # = lab.power_need_mw(...)
-        energy_budget = min(spendable, need_mw * mwh_per_mw * worst)
+        bill = need_mw * mwh_per_mw * worst
+        energy_budget = bill if bill < spendable else spendable
         account.power_requested_mw = energy_budget / (mwh_per_mw * worst)
         discretionary = spendable - energy_budget
         discretionary -= self._buy_project(lab, discretionary)
@@ -377,7 +394,7 @@ class RaceModel(mesa.Model):
         if best is None or best[2] > share * discretionary:
             return 0.0
         project, gain, cost = best
-        self._pay(lab, WORKFORCE, cost, "projects")
+        self._pay(lab, _WORKFORCE, cost, _PROJECTS)
         lab.account.projects = cost
         lab.projects_done.append(project.name)
         lab.recovered_share += project.waste_share * projects.recoverable
@@ -428,10 +445,10 @@ class RaceModel(mesa.Model):
     def _fund_rnd(self, lab: Lab, budget: float) -> None:
         """Pay R&D (plus the government's match) and set this step's software gamma."""
         policy, rnd = self.scenario.policy, self.scenario.rnd
-        self._pay(lab, WORKFORCE, budget, "rnd")
+        self._pay(lab, _WORKFORCE, budget, _RND)
         subsidy = budget * policy.rd_subsidy_rate
         if subsidy != 0.0:
-            self.ledger.transfer(self.steps, GOVERNMENT, WORKFORCE, subsidy, "rd_subsidy")
+            self._book(self.steps, _GOVERNMENT, _WORKFORCE, subsidy, _RD_SUBSIDY)
         lab.account.rnd = budget
         if lab.exogenous_gamma is not None:
             lab.gamma_software = lab.exogenous_gamma
@@ -601,11 +618,11 @@ class RaceModel(mesa.Model):
             return
         edge = self._chip_edges[supplier.unique_id, lab.unique_id]
         value = fill.units * fill.unit_price
-        self._pay(lab, supplier.name, value, "chips")
+        self._pay(lab, supplier.ledger_code, value, _CHIPS)
         lab.account.capex += value
         if edge["tariff"]:
             tariff = value * edge["tariff"]
-            self._pay(lab, GOVERNMENT, tariff, "tariffs")
+            self._pay(lab, _GOVERNMENT, tariff, _TARIFFS)
             lab.account.tariffs += tariff
         lab.account.chips_received += fill.units
         lab.receive(fill.chip, fill.units, self.t)
@@ -648,11 +665,11 @@ class RaceModel(mesa.Model):
         mwh = mw * HOURS_PER_YEAR * self.dt
         cost = mwh * price
         account = lab.account
-        self._pay(lab, supplier.name, cost, "energy")
+        self._pay(lab, supplier.ledger_code, cost, _ENERGY)
         account.energy += cost
         if self._carbon_tax:
             tax = mwh * supplier.carbon_intensity * self._carbon_tax
-            self._pay(lab, GOVERNMENT, tax, "carbon_tax")
+            self._pay(lab, _GOVERNMENT, tax, _CARBON_TAX)
             account.carbon_tax += tax
         account.power_mw += mw
         net.add_flow(edge, mwh, cost)
@@ -680,7 +697,7 @@ class RaceModel(mesa.Model):
             return
         lab.crossed_threshold = True
         cost = min(threshold.compliance_cost, lab.cash)
-        self._pay(lab, GOVERNMENT, cost, "compliance")
+        self._pay(lab, _GOVERNMENT, cost, _COMPLIANCE)
         lab.account.compliance = cost
 
     # --------------------------------------------------------------- revenue
@@ -705,7 +722,7 @@ class RaceModel(mesa.Model):
         kept = self.scenario.market.training_share
         for lab, share in zip(self.labs, shares, strict=True):
             revenue = lab.account.revenue = share * size * kept
-            self._receive(lab, CUSTOMERS, revenue, "revenue")
+            self._receive(lab, _CUSTOMERS, revenue, _REVENUE)
 
     @property
     def last_shares(self) -> np.ndarray:

@@ -292,14 +292,14 @@ class Recorder:
 
     def _ledger_table(self) -> pd.DataFrame:
         ledger = self.model.ledger
-        steps, payers, payees, categories, amounts = ledger.columns()
+        journal = ledger.table()
         return pd.DataFrame(
             {
-                "step": np.array(steps, dtype=np.int64),
-                "payer": _coded(payers, ledger.names),
-                "payee": _coded(payees, ledger.names),
-                "category": _coded(categories, ledger.names),
-                "amount": np.array(amounts, dtype=float),
+                "step": journal["step"].copy(),
+                "payer": _coded(journal["payer"], ledger.names),
+                "payee": _coded(journal["payee"], ledger.names),
+                "category": _coded(journal["category"], ledger.names),
+                "amount": journal["amount"].copy(),
             }
         )
 
@@ -325,13 +325,13 @@ def _categorical(codes: np.ndarray, names: list[str]) -> pd.Categorical:
     )
 
 
-def _coded(codes: list[int], names: list[str]) -> pd.Categorical:
+def _coded(codes: np.ndarray, names: list[str]) -> pd.Categorical:
     """A categorical of ``names[code]`` per row, categories in order of first appearance.
 
     ``pd.factorize`` ranks the integer codes by first appearance in C, so only
     the few distinct names are looked up in Python.
     """
-    ranks, uniques = pd.factorize(np.array(codes, dtype=np.int64))
+    ranks, uniques = pd.factorize(np.ascontiguousarray(codes, dtype=np.int64))
     categories = tuple(names[code] for code in uniques.tolist())
     return pd.Categorical.from_codes(ranks.astype(np.int64), dtype=_category_dtype(categories))
 

@@ -45,7 +45,8 @@ def spillover_gamma(
     own_log2_multiplier: float, frontier_log2_multiplier: float, strength: float
 ) -> float:
     """Doublings per year gained by closing part of the gap to the frontier."""
-    return strength * max(0.0, frontier_log2_multiplier - own_log2_multiplier)
+    gap = frontier_log2_multiplier - own_log2_multiplier
+    return strength * (gap if gap > 0.0 else 0.0)  # max(0.0, gap) without a call
 
 
 def waste_multiplier(waste_fraction: float, recovered_share: float) -> float:

@@ -227,6 +227,7 @@ class ChipSupplier(mesa.Agent):
         self.price_ceiling = number("price_ceiling", price_ceiling, self.price_floor)
         self.epoch = number("epoch", epoch)
         self.price_index = 1.0
+        self.ledger_code = -1  # the supplier's account in the model's ledger, set by the model
         self._outages = _OutageSchedule()
         self.produced = self.sold = self.shortage = self.revenue = 0.0
         self.quoted_index = self.price_index
@@ -422,6 +423,7 @@ class EnergySupplier(mesa.Agent):
             raise ValueError(f"scarcity_knee must be in [0, 1), got {scarcity_knee!r}")
         self.scarcity_slope = number("scarcity_slope", scarcity_slope, 0.0)
         self._pipeline: list[tuple[float, int, float]] = []  # heap of (due, seq, mw)
+        self.ledger_code = -1  # the supplier's account in the model's ledger, set by the model
         self._seq = 0
         self._outages = _OutageSchedule()
         self.revenue = 0.0
@@ -472,7 +474,8 @@ class EnergySupplier(mesa.Agent):
             heapq.heappush(self._pipeline, (start + self.lead_time_years, self._seq, ordered))
             self._seq += 1
         online = 0.0
-        tolerance = _TIME_EPS * max(1.0, abs(start))
+        magnitude = -start if start < 0.0 else start
+        tolerance = _TIME_EPS * (magnitude if magnitude > 1.0 else 1.0)  # max(1, |t|)
         while self._pipeline and self._pipeline[0][0] <= start + tolerance:
             online += heapq.heappop(self._pipeline)[2]
         self.capacity_mw += online
@@ -541,7 +544,7 @@ class EnergySupplier(mesa.Agent):
         outages = self._outages.outages
         capacity = self.effective_capacity_mw(t, dt) if outages else self.capacity_mw
         if cap_mw is not None:
-            capacity = min(capacity, cap_mw)
+            capacity = cap_mw if cap_mw < capacity else capacity  # min(), no call
         delivered = pro_rata_fill_unchecked(requests_mw, capacity)
         requested = math.fsum(requests_mw)
         utilization = _utilization(requested, capacity)
@@ -577,4 +580,5 @@ def _utilization(requested: float, available_mw: float) -> float:
         return 0.0
     if available_mw <= 0.0:
         return 1.0
-    return min(1.0, requested / available_mw)
+    ratio = requested / available_mw
+    return ratio if ratio < 1.0 else 1.0  # min(1.0, ratio) without a call

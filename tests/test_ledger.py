@@ -33,7 +33,7 @@ def test_columns_are_codes_into_names():
     assert [ledger.names[c] for c in payers] == [INVESTORS, "lab_a", "lab_a"]
     assert [ledger.names[c] for c in payees] == ["lab_a", GOVERNMENT, "lab_b"]
     assert [ledger.names[c] for c in categories] == ["opening_balance", "tariffs", "chips"]
-    assert amounts == [100.0, 2.5, 0.1]
+    assert amounts.tolist() == [100.0, 2.5, 0.1]
 
 
 def test_balances_post_incrementally_and_sum_to_zero():
