@@ -10,9 +10,13 @@ Layout of ``results/<experiment>/``::
 
 Finished runs are buffered and flushed as a new part every ``flush_every``
 runs, each part written atomically, so memory stays flat however many runs
-there are, and a sweep killed at any moment leaves only whole files. On
-resume the runs already stored with status ``ok`` are skipped; a run stored
-more than once (failed, then retried) is read back as its latest row.
+there are, and a sweep killed at any moment leaves only whole files. A flush
+writes its step parts first and its runs part last: the runs part is the
+commit point. Step parts without the runs part of the same number (a sweep
+killed between the two) are ignored when reading and removed on resume, so
+their runs execute again. On resume the runs already stored with status
+``ok`` are skipped; a run stored more than once (failed, then retried) is read
+back as its latest row.
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ class SweepStore:
         """
         self.folder.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(self.folder)
+        self.remove_uncommitted_parts()
         manifest = self.read_manifest()
         if manifest is not None and manifest.get("config_hash") != digest:
             raise StoreMismatch(
@@ -110,15 +115,19 @@ class SweepStore:
             self.flush()
 
     def flush(self) -> None:
-        """Write the buffered runs (and their step rows) as new parts."""
+        """Write the buffered runs as new parts: step rows first, the runs part last.
+
+        The runs part commits the flush: until it exists, its step parts are
+        ignored and a resume runs those runs again.
+        """
         if not self._runs:
             return
         number = self._next_part_number()
-        atomic_write_parquet(pd.DataFrame(self._runs), self._part(("runs",), number))
         for name, frames in self._steps.items():
             if frames:
                 frame = pd.concat(frames, ignore_index=True)
                 atomic_write_parquet(frame, self._part(("steps", name), number))
+        atomic_write_parquet(pd.DataFrame(self._runs), self._part(("runs",), number))
         self._runs = []
         self._steps = {name: [] for name in STEP_TABLES}
 
@@ -128,8 +137,27 @@ class SweepStore:
         return folder / f"part-{number:06d}.parquet"
 
     def _next_part_number(self) -> int:
-        numbers = [int(p.stem.split("-")[1]) for p in self._part_files("runs")]
-        return max(numbers, default=0) + 1
+        return max(self._committed_numbers(), default=0) + 1
+
+    def remove_uncommitted_parts(self) -> list[Path]:
+        """Delete step parts whose flush never wrote its runs part (killed in between).
+
+        Call only when no sweep is writing into the folder (:meth:`open` does).
+
+        Returns:
+            The files removed.
+        """
+        committed = self._committed_numbers()
+        removed = []
+        for name in STEP_TABLES:
+            for part in self._part_files("steps", name):
+                if _part_number(part) not in committed:
+                    part.unlink(missing_ok=True)
+                    removed.append(part)
+        return removed
+
+    def _committed_numbers(self) -> set[int]:
+        return {_part_number(p) for p in self._part_files("runs")}
 
     # ------------------------------------------------------------ reading
 
@@ -152,8 +180,12 @@ class SweepStore:
         return runs.sort_values("run_id", kind="stable").reset_index(drop=True)
 
     def read_steps(self, name: str) -> pd.DataFrame:
-        """Step rows of one table for the runs whose latest row is ok, sorted."""
-        files = self._part_files("steps", name)
+        """Step rows of one table for the runs whose latest row is ok, sorted.
+
+        Step parts of a flush that never committed (no runs part) are left out.
+        """
+        committed = self._committed_numbers()
+        files = [f for f in self._part_files("steps", name) if _part_number(f) in committed]
         if not files:
             return pd.DataFrame()
         frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
@@ -195,6 +227,11 @@ def git_sha() -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return result.stdout.strip() or None
+
+
+def _part_number(path: Path) -> int:
+    """The number of ``part-000042.parquet``."""
+    return int(path.stem.split("-")[1])
 
 
 def _now() -> str:
