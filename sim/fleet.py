@@ -34,11 +34,24 @@ class Cohort:
 
 @dataclass(slots=True, eq=False)
 class _ChipTotal:
-    """Units of one chip model across a fleet's cohorts (compared by identity)."""
+    """Units of one chip model across a fleet's cohorts (compared by identity).
+
+    ``flops`` and ``watts`` are ``units x chip.flops`` and ``units x chip.watts``,
+    kept up to date by :meth:`set_units` (the fleet totals add them up often,
+    the units change rarely).
+    """
 
     chip: ChipModel
     units: float
     cohorts: int
+    flops: float = 0.0
+    watts: float = 0.0
+
+    def set_units(self, units: float) -> None:
+        """Change the units, and the FLOP/s and watts they make."""
+        self.units = units
+        self.flops = units * self.chip.flops
+        self.watts = units * self.chip.watts
 
 
 class Fleet:
@@ -73,7 +86,7 @@ class Fleet:
             self._order = sorted(
                 self._totals_by_chip.values(), key=lambda t: -t.chip.flops_per_watt
             )
-        total.units += cohort.units
+        total.set_units(total.units + cohort.units)
         total.cohorts += 1
         self._totals()
 
@@ -95,7 +108,7 @@ class Fleet:
             del self._totals_by_chip[cohort.chip]
             self._order.remove(total)
         else:
-            total.units -= cohort.units
+            total.set_units(total.units - cohort.units)
 
     def _totals(self) -> None:
         """Recompute units, FLOP/s and watts from the per-chip records, in their order.
@@ -105,10 +118,9 @@ class Fleet:
         """
         units = flops = watts = 0.0
         for total in self._totals_by_chip.values():
-            n, chip = total.units, total.chip
-            units += n
-            flops += n * chip.flops
-            watts += n * chip.watts
+            units += total.units
+            flops += total.flops  # = total.units * total.chip.flops
+            watts += total.watts
         self.units, self.flops, self.watts = units, flops, watts
 
     def running(self, power_w: float) -> tuple[float, float]:

@@ -152,7 +152,9 @@ class Lab(mesa.Agent):
         """Accrue the step's compute (up to ``ceiling``) and advance S; return FLOP added."""
         headroom = ceiling - self.compute
         headroom = 0.0 if headroom < 0.0 else headroom  # max(headroom, 0.0) without a call
-        added = self.step_compute(running_flops, mfu, dt)
+        # = self.step_compute(running_flops, mfu, dt), inlined (a hot path)
+        integral = step_efficiency_integral(dt, self.gamma_software)
+        added = running_flops * mfu * SECONDS_PER_YEAR * 2.0**self.log2_software * integral
         added = headroom if headroom < added else added  # min(added, headroom)
         self.compute += added
         self.log2_software += self.gamma_software * dt

@@ -19,7 +19,7 @@ Every payment goes through :class:`sim.ledger.Ledger`, so money is conserved.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import mesa
 import numpy as np
@@ -33,9 +33,9 @@ from sim.law import SECONDS_PER_YEAR, parameter_set
 from sim.ledger import CODES, Ledger
 from sim.markets import hhi, logit_shares, logit_shares_unchecked
 from sim.recorder import Recorder
-from sim.rnd import project_log2_gain, rd_gamma, rd_gamma_slope, spillover_gamma
+from sim.rnd import project_log2_gain, rd_gamma_slope
 from sim.strategies import Marginals, make_strategy
-from sim.suppliers import ChipFill, ChipOrder, ChipSupplier, EnergySupplier
+from sim.suppliers import ChipSupplier, EnergySupplier
 
 # Ledger codes of the fixed accounts and the categories the model books.
 _INVESTORS, _CUSTOMERS = CODES["investors"], CODES["customers"]
@@ -44,6 +44,7 @@ _FUNDING, _REVENUE = CODES["funding"], CODES["revenue"]
 _CHIPS, _TARIFFS = CODES["chips"], CODES["tariffs"]
 _ENERGY, _CARBON_TAX, _RND = CODES["energy"], CODES["carbon_tax"], CODES["rnd"]
 _RD_SUBSIDY, _PROJECTS, _COMPLIANCE = (CODES[c] for c in ("rd_subsidy", "projects", "compliance"))
+_INF = math.inf
 
 
 class RaceModel(mesa.Model):
@@ -63,9 +64,11 @@ class RaceModel(mesa.Model):
         self.step_year = scenario.start_year
         self._set_law()
         self.watts_factor = scenario.hardware.pue * scenario.hardware.server_overhead
-        self._carbon_tax = scenario.policy.carbon_tax  # levers are fixed for a run
+        self._cache_levers(scenario)
         self.ledger = Ledger()
         self._book = self.ledger.book
+        self._pack_row, self._append_row = self.ledger.pack_row, self.ledger.append_row
+        self._touched_edges: list[dict] = []  # edges traded on this step
         self.roadmap = self._build_roadmap()
         self.chip_suppliers = [self._make_chip_supplier(s) for s in scenario.chip_suppliers]
         self.energy_suppliers = [self._make_energy_supplier(s) for s in scenario.energy_suppliers]
@@ -89,7 +92,6 @@ class RaceModel(mesa.Model):
             ]
             for s in self.energy_suppliers
         }
-        self._edge_data = [data for _, _, data in self.network.edges(data=True)]
         self._chip_routes = self._allowed_chip_routes()
         self._chip_terms = {
             terms: (supplier, edge)
@@ -113,6 +115,25 @@ class RaceModel(mesa.Model):
         params = parameter_set(self.scenario.law.params)
         self.E, self.K = params.E, params.K
         self.kappa = self.scenario.law.kappa or params.kappa
+
+    def _cache_levers(self, scenario: Scenario) -> None:
+        """Copy the levers and parameters the step reads into plain attributes.
+
+        Levers are fixed for a run, and reading a plain attribute is several
+        times cheaper than a chain through the pydantic scenario (whose
+        ``__getattr__`` hook every read pays).
+        """
+        policy, rnd = scenario.policy, scenario.rnd
+        self._carbon_tax = policy.carbon_tax
+        self._capital_availability = policy.capital_availability
+        self._rd_subsidy_rate = policy.rd_subsidy_rate
+        self._spillover_strength = policy.spillover_strength
+        self._buildout = policy.grid_buildout_multiplier
+        self._rnd_noise, self._rnd_base_gamma = rnd.noise, rnd.base_gamma
+        self._rnd_gamma_max, self._rnd_half_saturation = rnd.gamma_max, rnd.half_saturation
+        self._mfu, self._lifetime = scenario.hardware.mfu, scenario.hardware.lifetime_years
+        self._mwh_per_mw = HOURS_PER_YEAR * self.dt  # MWh per MW over one step
+        self._n_projects = len(scenario.projects.catalogue)
 
     def loss_of(self, compute: float) -> float:
         """``L(C) = E + K C^-kappa`` (hot path: math only)."""
@@ -264,15 +285,16 @@ class RaceModel(mesa.Model):
         self.t = (self.steps - 1) * self.dt
         self.step_year = self.year
         self._reset_step_caches()
-        net.reset_flows(self._edge_data)
+        net.reset_flows(self._touched_edges)  # only edges traded on carry a flow
+        self._touched_edges.clear()
         self._infrastructure()
         growth = self._growth_integrals()
         for lab in self.labs:
             lab.expected_energy_price = self.expected_energy_price(lab)
             lab.account = StepAccount()
             self._receive_funding(lab, growth)
-        self._frontier_log2_software = max(lab.log2_software for lab in self.labs)
-        if self.scenario.rnd.noise > 0:
+        self._frontier_log2_software = max([lab.log2_software for lab in self.labs])
+        if self._rnd_noise > 0:
             self._rnd_shocks = self.rng.standard_normal(len(self.labs)).tolist()
         budgets = [self._decide(lab) for lab in self.labs]
         self._chip_market(budgets)
@@ -296,10 +318,10 @@ class RaceModel(mesa.Model):
         return self.scenario.start_year + self.t
 
     def _infrastructure(self) -> None:
-        multiplier = self.scenario.policy.grid_buildout_multiplier
+        multiplier, t, dt = self._buildout, self.t, self.dt
         for supplier in self.energy_suppliers:
-            supplier.advance_unchecked(self.t, self.dt, multiplier)
-        lifetime, t = self.scenario.hardware.lifetime_years, self.t
+            supplier.advance_unchecked(t, dt, multiplier)
+        lifetime = self._lifetime
         for lab in self.labs:
             if lab.pending:  # most labs take no delivery most steps
                 lab.install_pending()
@@ -310,15 +332,19 @@ class RaceModel(mesa.Model):
 
         ``payee`` and ``category`` are ledger codes (:meth:`sim.ledger.Ledger.book`).
         """
-        if amount != 0.0:
-            self._book(self.steps, lab.ledger_code, payee, amount, category)
+        if 0.0 < amount < _INF:  # = self._book(...), inlined: a hot path
+            self._append_row(self._pack_row(self.steps, lab.ledger_code, payee, category, amount))
             lab.cash -= amount
+        elif amount != 0.0:
+            self._book(self.steps, lab.ledger_code, payee, amount, category)  # raises
 
     def _receive(self, lab: Lab, payer: int, amount: float, category: int) -> None:
         """Book a payment to ``lab`` from the account coded ``payer`` (zero amounts: nothing)."""
-        if amount != 0.0:
-            self._book(self.steps, payer, lab.ledger_code, amount, category)
+        if 0.0 < amount < _INF:  # = self._book(...), inlined: a hot path
+            self._append_row(self._pack_row(self.steps, payer, lab.ledger_code, category, amount))
             lab.cash += amount
+        elif amount != 0.0:
+            self._book(self.steps, payer, lab.ledger_code, amount, category)  # raises
 
     def _growth_integral(self, growth: float) -> float:
         """``integral_t^(t+dt) (1 + g)^tau d tau``: a flow growing at ``g``/yr over this step."""
@@ -333,7 +359,7 @@ class RaceModel(mesa.Model):
 
     def _receive_funding(self, lab: Lab, growth_integrals: dict[float, float]) -> None:
         integral = growth_integrals[lab.funding_growth]
-        amount = lab.funding_per_year * integral * self.scenario.policy.capital_availability
+        amount = lab.funding_per_year * integral * self._capital_availability
         lab.account.funding = amount
         self._receive(lab, _INVESTORS, amount, _FUNDING)
 
@@ -354,27 +380,27 @@ class RaceModel(mesa.Model):
         # a if a < b else b is min(a, b) exactly, without a builtin call (hot path)
         wanted = account.funding + lab.spend_rate * dt * cash
         spendable = wanted if wanted < cash else cash
-        mwh_per_mw = HOURS_PER_YEAR * dt
+        mwh_per_mw = self._mwh_per_mw
         worst = self.worst_energy_price[lab.region]
         need_mw = lab.fleet.watts * self.watts_factor / 1e6  # = lab.power_need_mw(...)
         bill = need_mw * mwh_per_mw * worst
         energy_budget = bill if bill < spendable else spendable
         account.power_requested_mw = energy_budget / (mwh_per_mw * worst)
         discretionary = spendable - energy_budget
-        discretionary -= self._buy_project(lab, discretionary)
+        if lab.buys_projects and len(lab.projects_done) < self._n_projects:
+            discretionary -= self._buy_project(lab, discretionary)
         strategy = lab.strategy
         uses_marginals = getattr(strategy, "uses_marginals", True)
         capex_share, rnd_share = strategy.split(self._marginals(lab) if uses_marginals else None)
         rnd_budget = 0.0 if lab.exogenous_gamma is not None else rnd_share * discretionary
         self._fund_rnd(lab, rnd_budget)
-        capex = capex_share * discretionary if self._wants_gpus(lab) else 0.0
-        return energy_budget, capex
-
-    def _wants_gpus(self, lab: Lab) -> bool:
-        """No GPU purchases while more than ``idle_tolerance`` of the fleet sat unpowered."""
-        if lab.last_fleet_units <= 0 or self.steps <= 1:
-            return True
-        return lab.last_running_units >= (1.0 - lab.idle_tolerance) * lab.last_fleet_units
+        # No GPU purchases while more than idle_tolerance of the fleet sat unpowered.
+        wants = (
+            lab.last_fleet_units <= 0
+            or self.steps <= 1
+            or lab.last_running_units >= (1.0 - lab.idle_tolerance) * lab.last_fleet_units
+        )
+        return energy_budget, capex_share * discretionary if wants else 0.0
 
     def _buy_project(self, lab: Lab, discretionary: float) -> float:
         """Buy the best remaining project if it fits the strategy's project share."""
@@ -444,9 +470,8 @@ class RaceModel(mesa.Model):
 
     def _fund_rnd(self, lab: Lab, budget: float) -> None:
         """Pay R&D (plus the government's match) and set this step's software gamma."""
-        policy, rnd = self.scenario.policy, self.scenario.rnd
         self._pay(lab, _WORKFORCE, budget, _RND)
-        subsidy = budget * policy.rd_subsidy_rate
+        subsidy = budget * self._rd_subsidy_rate
         if subsidy != 0.0:
             self._book(self.steps, _GOVERNMENT, _WORKFORCE, subsidy, _RD_SUBSIDY)
         lab.account.rnd = budget
@@ -455,13 +480,18 @@ class RaceModel(mesa.Model):
             return
         effective = (budget + subsidy) / self.dt
         lab.rnd_rate = effective
-        gamma = rd_gamma(effective, rnd.gamma_max, rnd.half_saturation, rnd.base_gamma)
-        noise = rnd.noise
+        # = rd_gamma(effective, gamma_max, half_saturation, base_gamma), inlined (a hot path);
+        # effective >= 0: a negative budget was refused by _pay above
+        gamma = self._rnd_base_gamma + self._rnd_gamma_max * effective / (
+            effective + self._rnd_half_saturation
+        )
+        noise = self._rnd_noise
         if noise > 0:
             shock = self._rnd_shocks[lab.index]
             gamma *= math.exp(noise * shock - noise**2 / 2)
-        frontier = self._frontier_log2_software
-        gamma += spillover_gamma(lab.log2_software, frontier, policy.spillover_strength)
+        # = spillover_gamma(lab.log2_software, frontier, strength), inlined
+        gap = self._frontier_log2_software - lab.log2_software
+        gamma += self._spillover_strength * (gap if gap > 0.0 else 0.0)
         lab.gamma_software = gamma
 
     # ----------------------------------------------------------- chip market
@@ -597,36 +627,66 @@ class RaceModel(mesa.Model):
         return offers
 
     def _chip_market(self, budgets: list[tuple[float, float]]) -> None:
-        """Each lab orders its best offer with its capex budget; suppliers ration and bill."""
-        orders: dict[int, list[ChipOrder]] = {s.unique_id: [] for s in self.chip_suppliers}
-        for lab, (_, budget) in zip(self.labs, budgets, strict=True):
+        """Each lab orders its best offer with its capex budget; suppliers ration and bill.
+
+        Orders go to each supplier as parallel lists (:meth:`ChipSupplier.fill_unchecked`,
+        the hot path of :meth:`ChipSupplier.clear`): labs, chips, units and bids.
+        """
+        orders: dict[int, _Orders] = {s.unique_id: _Orders() for s in self.chip_suppliers}
+        for lab in self.labs:
+            budget = budgets[lab.index][1]
+            if budget <= 0:
+                continue
             offer = self._best_offer(lab)
-            if budget <= 0 or offer is None:
+            if offer is None:
                 continue
             supplier, chip, _, _, ownership = offer
             units = budget / ownership
-            order_value = units * supplier.unit_price(chip)
-            orders[supplier.unique_id].append(ChipOrder(lab.unique_id, chip, units, order_value))
+            order = orders[supplier.unique_id]
+            order.labs.append(lab)
+            order.chips.append(chip)
+            order.units.append(units)
+            order.bids.append(units * supplier.unit_price(chip))
+            order.list_prices.append(chip.price)
             lab.account.chips_ordered += units
+        t, dt = self.t, self.dt
         for supplier in self.chip_suppliers:
-            for fill in supplier.clear_unchecked(orders[supplier.unique_id], self.t, self.dt):
-                self._settle_chips(self._lab_by_id[fill.buyer], supplier, fill)
+            order = orders[supplier.unique_id]
+            filled, index = supplier.fill_unchecked(
+                order.units, order.bids, order.list_prices, t, dt
+            )
+            for i, lab in enumerate(order.labs):
+                chip = order.chips[i]
+                self._settle_chips(lab, supplier, chip, filled[i], chip.price * index)
 
-    def _settle_chips(self, lab: Lab, supplier: ChipSupplier, fill: ChipFill) -> None:
+    def _settle_chips(
+        self, lab: Lab, supplier: ChipSupplier, chip: ChipModel, units: float, unit_price: float
+    ) -> None:
         """Pay for the delivered GPUs (plus tariff) and record the trade on its edge."""
-        if fill.units <= 0:
+        if units <= 0:
             return
         edge = self._chip_edges[supplier.unique_id, lab.unique_id]
-        value = fill.units * fill.unit_price
+        value = units * unit_price
         self._pay(lab, supplier.ledger_code, value, _CHIPS)
         lab.account.capex += value
         if edge["tariff"]:
             tariff = value * edge["tariff"]
             self._pay(lab, _GOVERNMENT, tariff, _TARIFFS)
             lab.account.tariffs += tariff
-        lab.account.chips_received += fill.units
-        lab.receive(fill.chip, fill.units, self.t)
-        net.add_flow(edge, fill.units, value)
+        lab.account.chips_received += units
+        lab.receive(chip, units, self.t)
+        self._add_flow(edge, units, value)
+
+    def _add_flow(self, edge: dict, quantity: float, value: float) -> None:
+        """Record a trade on its edge, and the edge for the next step's reset.
+
+        The four updates are :func:`sim.network.add_flow`, inlined (a hot path).
+        """
+        edge["quantity"] += quantity
+        edge["value"] += value
+        edge["cum_quantity"] += quantity
+        edge["cum_value"] += value
+        self._touched_edges.append(edge)
 
     # --------------------------------------------------------- energy market
 
@@ -672,7 +732,7 @@ class RaceModel(mesa.Model):
             self._pay(lab, _GOVERNMENT, tax, _CARBON_TAX)
             account.carbon_tax += tax
         account.power_mw += mw
-        net.add_flow(edge, mwh, cost)
+        self._add_flow(edge, mwh, cost)
 
     # ----------------------------------------------------------------- train
 
@@ -740,6 +800,17 @@ class RaceModel(mesa.Model):
     def compute_hhi(self) -> float:
         """Concentration of cumulative compute across labs."""
         return hhi(np.array([lab.compute for lab in self.labs]))
+
+
+@dataclass(slots=True)
+class _Orders:
+    """One supplier's orders of a step, as parallel lists (one entry per ordering lab)."""
+
+    labs: list[Lab] = field(default_factory=list)
+    chips: list[ChipModel] = field(default_factory=list)
+    units: list[float] = field(default_factory=list)
+    bids: list[float] = field(default_factory=list)
+    list_prices: list[float] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -281,12 +281,11 @@ class ChipSupplier(mesa.Agent):
         """Chips of the roadmap released by calendar ``year``, derated to ``max_tpp``."""
         return available(self.roadmap, year, max_tpp)
 
-    def _allocate(self, orders: list[ChipOrder], capacity: float) -> list[float]:
-        """Units per order under the supplier's rationing rule."""
-        requests = [float(order.units) for order in orders]
+    def _allocate(self, requests: list[float], bids: list[float], capacity: float) -> list[float]:
+        """Units per request under the supplier's rationing rule."""
         if self.allocation == "by_bid":
-            bids = np.array([order.bid for order in orders], dtype=float)
-            return allocate_by_bid(np.array(requests), bids, capacity).tolist()
+            bids_array = np.array(bids, dtype=float)
+            return allocate_by_bid(np.array(requests), bids_array, capacity).tolist()
         return pro_rata_fill_unchecked(requests, capacity)
 
     def clear(self, orders: list[ChipOrder], t: float, dt: float) -> list[ChipFill]:
@@ -316,14 +315,39 @@ class ChipSupplier(mesa.Agent):
         by construction, and its clock is valid, so the per-order checks of
         :meth:`clear` would only repeat themselves every step.
         """
+        requests = [float(o.units) for o in orders]
+        list_prices = [o.chip.price for o in orders]
+        units, index = self.fill_unchecked(requests, [o.bid for o in orders], list_prices, t, dt)
+        return [
+            ChipFill(o.buyer, o.chip, requested, u, price * index)  # unit_price()
+            for o, requested, u, price in zip(orders, requests, units, list_prices, strict=True)
+        ]
+
+    def fill_unchecked(
+        self,
+        requests: list[float],
+        bids: list[float],
+        list_prices: list[float],
+        t: float,
+        dt: float,
+    ) -> tuple[list[float], float]:
+        """:meth:`clear_unchecked` on parallel lists, without an object per order.
+
+        Args:
+            requests: Units wanted per order (floats >= 0).
+            bids: Priority per order (used by ``allocation="by_bid"``).
+            list_prices: List price of each order's chip, USD.
+            t: Start of the step (model clock, years).
+            dt: Step length, years (> 0).
+
+        Returns:
+            The units filled per order and the quoted price index: order ``i``
+            pays ``list_prices[i] * index`` per unit.
+        """
         supply = self._capacity(t, dt)
         index = self.quoted_index = self.price_index
-        units = self._allocate(orders, supply) if orders else []
-        fills = [
-            ChipFill(o.buyer, o.chip, float(o.units), u, o.chip.price * index)  # unit_price()
-            for o, u in zip(orders, units, strict=True)
-        ]
-        self._record(fills, supply)
+        units = self._allocate(requests, bids, supply) if requests else []
+        self._record(requests, units, list_prices, index, supply)
         self.price_index = adjust_price_index_unchecked(
             self.price_index,
             demand=self.last_demand,
@@ -333,21 +357,28 @@ class ChipSupplier(mesa.Agent):
             floor=self.price_floor,
             ceiling=self.price_ceiling,
         )
-        return fills
+        return units, index
 
-    def _record(self, fills: list[ChipFill], supply: float) -> None:
+    def _record(
+        self,
+        requests: list[float],
+        units: list[float],
+        list_prices: list[float],
+        index: float,
+        supply: float,
+    ) -> None:
         """Store per-step and cumulative quantities of one clearing.
 
         One pass with four running sums: the same additions in the same order
         as ``sum()`` over each quantity, so the results are bit-identical to it.
         """
         demand = sold = shortage = revenue = 0.0
-        for fill in fills:
-            requested, units = fill.requested, fill.units
+        for i, requested in enumerate(requests):
+            filled = units[i]
             demand += requested
-            sold += units
-            shortage += requested - units  # ChipFill.shortage
-            revenue += units * fill.unit_price  # ChipFill.cost
+            sold += filled
+            shortage += requested - filled  # ChipFill.shortage
+            revenue += filled * (list_prices[i] * index)  # ChipFill.cost
         self.last_supply = supply
         self.last_demand, self.last_sold = demand, sold
         self.last_shortage, self.last_revenue = shortage, revenue

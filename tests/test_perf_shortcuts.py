@@ -8,6 +8,7 @@ import numpy as np
 
 from sim.markets import _largest_sum, _sums_fit
 from sim.model import RaceModel, _undominated, release
+from sim.rnd import rd_gamma, spillover_gamma
 from tests.builders import build, small_economy_dict
 
 
@@ -72,3 +73,33 @@ def test_sums_fit_agrees_with_computing_every_sum():
             math.inf,
         ):
             assert _sums_fit(values, capacity) == (_largest_sum(values) <= capacity)
+
+
+def test_inlined_rnd_gamma_equals_the_documented_forms():
+    """The model inlines rd_gamma and spillover_gamma; both must give the same gamma."""
+    scenario = build(
+        small_economy_dict(),
+        rnd__noise=0.0,
+        policy__spillover_strength=0.3,
+        policy__rd_subsidy_rate=0.5,
+    )
+    rnd = scenario.rnd
+    model = RaceModel(scenario)
+    chip_market, checked = model._chip_market, []
+
+    def check_then_clear(budgets):  # runs right after every lab has decided
+        for lab in model.labs:
+            if lab.exogenous_gamma is None:
+                expected = rd_gamma(
+                    lab.rnd_rate, rnd.gamma_max, rnd.half_saturation, rnd.base_gamma
+                ) + spillover_gamma(lab.log2_software, model._frontier_log2_software, 0.3)
+                assert lab.gamma_software == expected, lab.name
+                checked.append(lab.gamma_software)
+        chip_market(budgets)
+
+    model._chip_market = check_then_clear
+    try:
+        model.run()
+    finally:
+        release(model)
+    assert len(checked) >= scenario.n_steps and max(checked) > min(checked) > 0
