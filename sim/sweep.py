@@ -7,6 +7,9 @@ in flight, so memory stays flat. Each run depends only on its scenario and
 seed, so the stored results are identical whatever the backend or worker
 count. A run that raises is recorded with status ``failed`` and its
 traceback; the others go on.
+
+Each worker of the ``processes`` backend exits on its own within about half a
+second when the parent dies (``kill -9``), so none is orphaned.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -104,14 +108,43 @@ def run_serial(
         yield from task(batch)
 
 
+PARENT_POLL_SECONDS = 0.5
+
+
+def init_worker(parent: int) -> None:
+    """Pool initializer: exit as soon as the parent process is gone.
+
+    Args:
+        parent: the pid of the process that owns the pool.
+    """
+    watcher = threading.Thread(
+        target=_exit_when_orphaned, args=(parent,), name="exit-with-parent", daemon=True
+    )
+    watcher.start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """Poll the parent pid; once the worker is re-parented (parent killed), exit at once."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)
+
+
 def run_processes(
     runs: list[RunSpec], task: Callable[[list[RunSpec]], list[Outcome]], workers: int
 ) -> Iterator[Outcome]:
-    """Run batches on a local process pool (spawn: Mesa forces it) with bounded in-flight work."""
-    context = multiprocessing.get_context("spawn")
+    """Run batches on a local process pool (spawn: Mesa forces it) with bounded in-flight work.
+
+    Workers exit when this process dies (:func:`init_worker`).
+    """
     size = batch_size(len(runs), workers)
     batches = _batches(runs, size)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=init_worker,
+        initargs=(os.getpid(),),
+    ) as pool:
         try:
             yield from _bounded(batches, pool.submit, task, limit=workers * 2)
         except BaseException:
