@@ -8,15 +8,19 @@ seed, so the stored results are identical whatever the backend or worker
 count. A run that raises is recorded with status ``failed`` and its
 traceback; the others go on.
 
-Each worker of the ``processes`` backend exits on its own within about half a
-second when the parent dies (``kill -9``), so none is orphaned.
+Workers of the ``processes`` backend are started with SIGINT blocked and then
+ignore it (Ctrl-C reaches the whole process group; the parent alone handles
+it, stores what finished and exits 130), and each exits on its own within
+about half a second when the parent dies (``kill -9``), so none is orphaned.
 """
 
 from __future__ import annotations
 
 import math
 import multiprocessing
+import multiprocessing.context
 import os
+import signal
 import threading
 import time
 import traceback
@@ -111,12 +115,33 @@ def run_serial(
 PARENT_POLL_SECONDS = 0.5
 
 
+class _WorkerProcess(multiprocessing.context.SpawnProcess):
+    """A spawned worker started with SIGINT blocked, so a Ctrl-C during its start-up is no
+    KeyboardInterrupt traceback (the mask is inherited; the initializer then ignores SIGINT)."""
+
+    def start(self) -> None:
+        """Start the process with SIGINT blocked in this thread; a pending one follows after."""
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            super().start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
+class _WorkerContext(multiprocessing.context.SpawnContext):
+    """The spawn context (Mesa forces spawn) with :class:`_WorkerProcess` workers."""
+
+    Process = _WorkerProcess
+
+
 def init_worker(parent: int) -> None:
-    """Pool initializer: exit as soon as the parent process is gone.
+    """Pool initializer: ignore SIGINT and exit as soon as the parent process is gone.
 
     Args:
         parent: the pid of the process that owns the pool.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     watcher = threading.Thread(
         target=_exit_when_orphaned, args=(parent,), name="exit-with-parent", daemon=True
     )
@@ -135,13 +160,13 @@ def run_processes(
 ) -> Iterator[Outcome]:
     """Run batches on a local process pool (spawn: Mesa forces it) with bounded in-flight work.
 
-    Workers exit when this process dies (:func:`init_worker`).
+    Workers ignore SIGINT and exit when this process dies (:func:`init_worker`).
     """
     size = batch_size(len(runs), workers)
     batches = _batches(runs, size)
     with ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=_WorkerContext(),
         initializer=init_worker,
         initargs=(os.getpid(),),
     ) as pool:

@@ -1,4 +1,4 @@
-"""Worker processes of the processes backend die with the sweep."""
+"""Worker processes of the processes backend: they die with the sweep and stay quiet on Ctrl-C."""
 
 import contextlib
 import os
@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.builders import small_economy_dict
@@ -87,3 +88,38 @@ def test_workers_exit_when_the_sweep_is_killed(tmp_path):
         for pid in workers | _descendants(process.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def _wait_for_starting_workers(process: subprocess.Popen) -> None:
+    """Until a spawned worker exists (it then imports the package for about a second)."""
+    deadline = time.monotonic() + 60
+    while not any(b"spawn_main" in _cmdline(pid) for pid in _descendants(process.pid)):
+        assert process.poll() is None and time.monotonic() < deadline, "no worker started"
+        time.sleep(0.02)
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+@pytest.mark.parametrize("when", ["workers starting", "mid-sweep"])
+def test_ctrl_c_to_the_process_group_exits_130_without_a_traceback(tmp_path, when):
+    process = _start(tmp_path)
+    try:
+        if when == "workers starting":
+            _wait_for_starting_workers(process)
+            time.sleep(0.3)  # past Python's start-up, into the imports
+        else:
+            _wait_for_a_part(tmp_path, process)
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    stderr = (tmp_path / "stderr.txt").read_text()
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    assert "resume" in stderr
