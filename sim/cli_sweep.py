@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 
 from sim.paths import DEFAULT_RESULTS, output_folder
@@ -81,14 +82,27 @@ def _positive(name: str, value: int | None) -> None:
         raise ValueError(f"{name} must be in [1, 100000], got {value}")
 
 
+def _scheduler_address(value: str | None) -> None:
+    """Check ``--scheduler`` against the experiment schema's pattern.
+
+    Raises:
+        ValueError: naming --scheduler and the expected form.
+    """
+    from sim.experiment import SCHEDULER_PATTERN
+
+    if value is not None and not re.fullmatch(SCHEDULER_PATTERN, value):
+        raise ValueError(f"--scheduler must look like tcp://HOST:PORT, got {value!r}")
+
+
 def _sweep(args: argparse.Namespace) -> int:
     from sim.experiment import config_hash, design_size, load_experiment
     from sim.store import SweepStore
-    from sim.sweep import SweepInterrupted, run_sweep
+    from sim.sweep import SchedulerUnreachable, SweepInterrupted, run_sweep
 
     _positive("--workers", args.workers)
     _positive("--dask-workers", args.dask_workers)
     _positive("--flush-every", args.flush_every)
+    _scheduler_address(args.scheduler)
     experiment, base = load_experiment(args.experiment, args.overrides)
     folder = output_folder(args.results, args.out, experiment.name)
     backend = "dask" if args.dask_workers or args.scheduler else args.backend
@@ -102,6 +116,9 @@ def _sweep(args: argparse.Namespace) -> int:
             workers=args.dask_workers or args.workers, scheduler=args.scheduler,
             progress=not args.quiet,
         )  # fmt: skip
+    except SchedulerUnreachable:
+        store.close("scheduler unreachable", {"planned": planned})
+        raise
     except SweepInterrupted as interrupted:
         report = interrupted.args[0]
         store.close("interrupted", _counts(report))

@@ -36,6 +36,7 @@ from sim.config import (
 )
 
 LEVER_PATH = r"^[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z0-9_-]+|\*))+$|^[A-Za-z_][A-Za-z0-9_]*$"
+SCHEDULER_PATTERN = r"^tcp://[A-Za-z0-9.\-\[\]:]+:\d{1,5}$"
 MAX_RUNS = 1_000_000
 SUMMARY_OUTPUTS = (
     "leader_final_loss", "mean_final_loss", "mean_realized_gamma", "hhi_compute",
@@ -111,7 +112,7 @@ class Experiment(Strict):
     )
     workers: int | None = param(None, "1", "worker processes (null: all cores)", ge=1, le=1024)
     scheduler: str | None = Field(
-        None, pattern=r"^tcp://[A-Za-z0-9.\-\[\]:]+:\d{1,5}$", description="existing Dask scheduler"
+        None, pattern=SCHEDULER_PATTERN, description="existing Dask scheduler"
     )
 
     @field_validator("outputs")

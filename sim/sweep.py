@@ -43,6 +43,19 @@ class SweepInterrupted(Exception):
     """The sweep was interrupted; what finished is stored and a rerun resumes."""
 
 
+SCHEDULER_TIMEOUT_S = 5
+
+
+class SchedulerUnreachable(ValueError):
+    """No Dask scheduler answered at the address given (a user error: exit code 2)."""
+
+    def __init__(self, address: str):
+        super().__init__(
+            f"--scheduler {address}: no Dask scheduler answered there within "
+            f"{SCHEDULER_TIMEOUT_S} s; start one (dask scheduler) or fix the address"
+        )
+
+
 # ------------------------------------------------------------------ one run
 
 
@@ -205,7 +218,7 @@ def run_dask(
         cluster = LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
         )
-    client = Client(scheduler or cluster)
+    client = _connect(Client, scheduler) if cluster is None else Client(cluster)
     try:
         size = batch_size(len(runs), workers)
         batches = _batches(runs, size)
@@ -219,6 +232,18 @@ def run_dask(
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _connect(client_class: type, address: str) -> Any:
+    """A Dask client of the scheduler at ``address``, or a clear error within a few seconds.
+
+    Raises:
+        SchedulerUnreachable: if nothing answers at ``address`` in time.
+    """
+    try:
+        return client_class(address, timeout=SCHEDULER_TIMEOUT_S)
+    except OSError:  # TimeoutError included
+        raise SchedulerUnreachable(address) from None
 
 
 def _take(iterator: Iterator, count: int) -> list:

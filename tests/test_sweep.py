@@ -154,6 +154,29 @@ def test_sweep_through_a_real_dask_scheduler_and_two_workers(tmp_path):
             process.wait(timeout=30)
 
 
+def test_an_unreachable_scheduler_is_a_clear_error_within_seconds(tmp_path):
+    address = f"tcp://127.0.0.1:{_free_port()}"  # closed: nothing listens there
+    argv = [sys.executable, "-m", "sim.cli", "sweep", str(_experiment(tmp_path)),
+            "--results", str(tmp_path / "r"), "--quiet", "--scheduler", address]  # fmt: skip
+    start = time.monotonic()
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert time.monotonic() - start < 20
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"--scheduler {address}" in result.stderr and "no Dask scheduler" in result.stderr
+    assert SweepStore(tmp_path / "r" / "tiny").read_manifest()["status"] == "scheduler unreachable"
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:8786", "tcp://host", "http://h:1", "tcp://a b:1"])
+def test_a_malformed_scheduler_address_is_rejected_before_anything_is_written(
+    tmp_path, capsys, address
+):
+    assert _sweep(_experiment(tmp_path), tmp_path / "r", "--scheduler", address) == 2
+    err = capsys.readouterr().err
+    assert "--scheduler must look like tcp://HOST:PORT" in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()
+
+
 def _start_sweep(path: Path, results: Path) -> subprocess.Popen:
     argv = [sys.executable, "-m", "sim.cli", "sweep", str(path), "--results", str(results),
             "--quiet", "--no-figures", "--flush-every", "2"]  # fmt: skip
