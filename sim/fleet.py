@@ -77,8 +77,30 @@ class Fleet:
 
     def install(self, cohort: Cohort) -> None:
         """Add a cohort (its purchase time must not precede the newest cohort's)."""
+        if self._add(cohort):
+            self._totals()
+
+    def turn_over(self, cohorts: list[Cohort], t: float, lifetime: float) -> float:
+        """Install ``cohorts``, then retire what is ``lifetime`` years old at ``t``.
+
+        The same as :meth:`install` for each cohort, then :meth:`retire`, with
+        the totals recounted once instead of after every change.
+
+        Returns:
+            The units retired.
+        """
+        changed = False
+        for cohort in cohorts:
+            changed = self._add(cohort) or changed
+        removed = self._retire(t, lifetime)
+        if changed or removed:
+            self._totals()
+        return removed
+
+    def _add(self, cohort: Cohort) -> bool:
+        """Add a cohort to the records, without recounting the totals; False if it is empty."""
         if cohort.units <= 0:
-            return
+            return False
         self.cohorts.append(cohort)
         total = self._totals_by_chip.get(cohort.chip)
         if total is None:
@@ -88,17 +110,22 @@ class Fleet:
             )
         total.set_units(total.units + cohort.units)
         total.cohorts += 1
-        self._totals()
+        return True
 
     def retire(self, t: float, lifetime: float) -> float:
         """Remove cohorts at least ``lifetime`` years old at ``t``; return the units removed."""
+        removed = self._retire(t, lifetime)
+        if removed:
+            self._totals()
+        return removed
+
+    def _retire(self, t: float, lifetime: float) -> float:
+        """:meth:`retire` without recounting the totals."""
         removed = 0.0
         while self.cohorts and t - self.cohorts[0].bought >= lifetime - _EPSILON_YEARS:
             cohort = self.cohorts.popleft()
             removed += cohort.units
             self._remove(cohort)
-        if removed:
-            self._totals()
         return removed
 
     def _remove(self, cohort: Cohort) -> None:

@@ -324,8 +324,11 @@ class RaceModel(mesa.Model):
         lifetime = self._lifetime
         for lab in self.labs:
             if lab.pending:  # most labs take no delivery most steps
-                lab.install_pending()
-            lab.fleet.retire(t, lifetime)  # = lab.retire(t, lifetime)
+                # = lab.install_pending(); lab.retire(...), with one recount of the fleet
+                lab.fleet.turn_over(lab.pending, t, lifetime)
+                lab.pending = []
+            else:
+                lab.fleet.retire(t, lifetime)  # = lab.retire(t, lifetime)
 
     def _pay(self, lab: Lab, payee: int, amount: float, category: int) -> None:
         """Book a payment by ``lab`` to the account coded ``payee`` (zero amounts book nothing).
@@ -707,12 +710,13 @@ class RaceModel(mesa.Model):
         """Merit order: labs fill from the cheapest supplier they have an edge to (tax included)."""
         caps = self._region_caps() if self.scenario.policy.power_caps else {}
         remaining = [lab.account.power_requested_mw for lab in self.labs]
+        t, dt = self.t, self.dt
         for supplier, buyers in self._merit:
-            active = [(lab, edge) for lab, edge in buyers if remaining[lab.index] > 0]
+            active = [buyer for buyer in buyers if remaining[buyer[0].index] > 0]
             requests = [remaining[lab.index] for lab, _ in active]
-            cap = caps.get(supplier.unique_id)
-            delivered, price = supplier.deliver(requests, cap, self.t, self.dt)
-            for (lab, edge), mw in zip(active, delivered, strict=True):
+            delivered, price = supplier.deliver(requests, caps.get(supplier.unique_id), t, dt)
+            for i, (lab, edge) in enumerate(active):  # delivered[i] is active[i]'s
+                mw = delivered[i]
                 remaining[lab.index] -= mw
                 self._settle_energy(lab, supplier, edge, mw, price)
 

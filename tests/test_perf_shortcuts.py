@@ -103,3 +103,28 @@ def test_inlined_rnd_gamma_equals_the_documented_forms():
     finally:
         release(model)
     assert len(checked) >= scenario.n_steps and max(checked) > min(checked) > 0
+
+
+def test_fleet_turn_over_equals_installs_then_retire():
+    """turn_over recounts once; the fleet must end as install-each-then-retire leaves it."""
+    from sim.chips import ChipModel
+    from sim.fleet import Cohort, Fleet
+
+    rng = np.random.default_rng(7)
+    chips = [ChipModel(f"c{i}", 2020 + i, 1e15 * (i + 1), 300.0 + 100 * i, 1e4) for i in range(4)]
+    step_by_step, at_once = Fleet(), Fleet()
+    for step in range(60):
+        t = step / 12
+        delivered = [
+            Cohort(chips[int(rng.integers(4))], float(rng.uniform(0, 50)), t)
+            for _ in range(int(rng.integers(0, 3)))
+        ]
+        for cohort in delivered:
+            step_by_step.install(cohort)
+        retired = step_by_step.retire(t, 1.5)
+        assert at_once.turn_over(delivered, t, 1.5) == retired
+        for name in ("units", "flops", "watts"):
+            assert getattr(at_once, name) == getattr(step_by_step, name), (step, name)
+        assert at_once.by_chip == step_by_step.by_chip
+        assert at_once.running(1e5) == step_by_step.running(1e5)
+    assert step_by_step.units > 0 and len(step_by_step.cohorts) < 60
