@@ -17,7 +17,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("results_dir", metavar="RESULTS_DIR", help="a run or sweep results folder")
     parser.add_argument(
-        "--out", default=None, metavar="FILE", help="HTML file (default RESULTS_DIR/report.html)"
+        "--out",
+        default=None,
+        metavar="FILE",
+        help="HTML file inside RESULTS_DIR's parent, e.g. run/summary.html "
+        "(default RESULTS_DIR/report.html)",
     )
     parser.set_defaults(handler=_report)
 

@@ -34,6 +34,7 @@ from sim.config import parse_scenario
 from sim.export import Results, describe_lever, read_results
 from sim.io import atomic_write_text
 from sim.outputs import describe_output
+from sim.paths import output_folder
 from sim.plots import (
     compare_figure,
     law_constants,
@@ -67,11 +68,12 @@ def write_report(results_dir: str | Path, out: str | Path | None = None) -> Path
 
     Args:
         results_dir: a ``race run``, ``race sweep`` or ``race compare`` results folder.
-        out: the HTML file; ``RESULTS_DIR/report.html`` by default.
+        out: the HTML file, relative to the results root (``RESULTS_DIR``'s parent,
+            as for ``race export``) and inside it; ``RESULTS_DIR/report.html`` by default.
 
     Raises:
         ValueError: missing folder, not a results folder, unreadable tables,
-            or an output path whose folder does not exist.
+            an output path outside the results root or whose folder does not exist.
     """
     folder = Path(results_dir).resolve()
     if is_compare_folder(folder):
@@ -79,12 +81,30 @@ def write_report(results_dir: str | Path, out: str | Path | None = None) -> Path
     else:
         results = read_results(folder)
         folder, document = results.folder, build_report(results)
-    target = Path(out) if out is not None else folder / REPORT_NAME
+    target = report_path(folder, out)
+    atomic_write_text(target, document)
+    return target
+
+
+def report_path(folder: Path, out: str | Path | None) -> Path:
+    """Where the report of ``folder`` goes: inside the results root (``folder``'s parent).
+
+    Raises:
+        ValueError: if ``out`` leaves the root, is a folder or its folder does not exist.
+    """
+    if out is None:
+        return folder / REPORT_NAME
+    try:
+        target = output_folder(folder.parent, str(out), REPORT_NAME)
+    except ValueError:
+        raise ValueError(
+            f"--out {str(out)!r} must name a file inside the results root {folder.parent} "
+            "(RESULTS_DIR's parent), not the root itself nor anything outside it"
+        ) from None
     if target.is_dir():
         raise ValueError(f"--out {target} is a folder; give an HTML file name")
     if not target.parent.is_dir():
         raise ValueError(f"folder {target.parent} of --out does not exist")
-    atomic_write_text(target, document)
     return target
 
 

@@ -143,6 +143,22 @@ def test_export_out_cannot_escape_the_results_root(run_folder, capsys, out):
     assert not (run_folder.parent.parent / "escaped").exists()
 
 
+@pytest.mark.parametrize(
+    "out", ["../escaped.html", "/tmp/escaped-hostile.html", "small/../../escaped.html", "."]
+)
+def test_report_out_cannot_escape_the_results_root(run_folder, capsys, out):
+    before = _files_under(run_folder.parent)
+    assert "--out" in _rejected(["report", str(run_folder), "--out", out], capsys)
+    assert _files_under(run_folder.parent) == before
+    assert not (run_folder.parent.parent / "escaped.html").exists()
+    assert not Path("/tmp/escaped-hostile.html").exists()
+
+
+def test_report_out_inside_the_results_root_is_written_there(run_folder, capsys):
+    assert main(["report", str(run_folder), "--out", "small/summary.html"]) == 0
+    assert (run_folder / "summary.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
 @pytest.mark.parametrize("target", ["/", "/etc", "..", "../../.."])
 def test_export_of_folders_that_are_not_results_is_refused(capsys, target):
     _rejected(["export", target, "--format", "parquet"], capsys)
