@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from sim.io import atomic_write_csv, atomic_write_parquet
 from sim.outputs import Entry, describe_output
-from sim.paths import output_folder
+from sim.paths import output_path, refuse_files
 from sim.store import STEP_TABLES, SweepStore
 
 Format = Literal["csv", "parquet"]
@@ -259,7 +259,7 @@ def export_folder(folder: Path, fmt: str, tidy: bool, out: str | None) -> Path:
         ValueError: if ``out`` leaves the root or names the results folder itself.
     """
     try:
-        target = output_folder(folder.parent, out, default_out(folder, fmt, tidy))
+        target = output_path(folder.parent, out, default_out(folder, fmt, tidy))
     except ValueError:
         raise ValueError(
             f"--out {out!r} must name a folder inside the results root {folder.parent} "
@@ -267,6 +267,7 @@ def export_folder(folder: Path, fmt: str, tidy: bool, out: str | None) -> Path:
         ) from None
     if target == folder:
         raise ValueError(f"--out {out!r} is the results folder itself; choose another folder")
+    refuse_files(target, folder.parent)
     return target
 
 

@@ -34,7 +34,7 @@ from sim.config import parse_scenario
 from sim.export import Results, describe_lever, read_results
 from sim.io import atomic_write_text
 from sim.outputs import describe_output
-from sim.paths import output_folder
+from sim.paths import output_path
 from sim.plots import (
     compare_figure,
     law_constants,
@@ -95,7 +95,7 @@ def report_path(folder: Path, out: str | Path | None) -> Path:
     if out is None:
         return folder / REPORT_NAME
     try:
-        target = output_folder(folder.parent, str(out), REPORT_NAME)
+        target = output_path(folder.parent, str(out), REPORT_NAME)
     except ValueError:
         raise ValueError(
             f"--out {str(out)!r} must name a file inside the results root {folder.parent} "

@@ -115,6 +115,27 @@ def test_out_cannot_escape_the_results_root(tmp_path, capsys, kind, out):
     assert _files_under(results) == set()
 
 
+@pytest.mark.parametrize("kind", ["run", "sweep"])
+@pytest.mark.parametrize("out", ["taken", "taken/inside"])
+def test_out_naming_an_existing_file_is_refused(tmp_path, capsys, kind, out):
+    data = _scenario() if kind == "run" else _experiment()
+    config = _write(tmp_path, data)
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "taken").write_text("keep me")
+    err = _rejected(_argv(kind, config, results, "--out", out), capsys)
+    assert "--out" in err and "existing file" in err and str(results / "taken") in err
+    assert (results / "taken").read_text() == "keep me"
+    assert _files_under(results) == {results / "taken"}
+
+
+def test_a_results_root_that_is_a_file_is_refused(tmp_path, capsys):
+    (tmp_path / "results").write_text("keep me")
+    err = _rejected(_argv("run", _write(tmp_path, _scenario()), tmp_path / "results"), capsys)
+    assert "--results" in err and "existing file" in err
+    assert (tmp_path / "results").read_text() == "keep me"
+
+
 def test_out_through_a_symlink_leaving_the_root_is_refused(tmp_path, capsys):
     results, outside = tmp_path / "results", tmp_path / "outside"
     results.mkdir()
@@ -141,6 +162,21 @@ def test_export_out_cannot_escape_the_results_root(run_folder, capsys, out):
     assert "--out" in _rejected(argv, capsys)
     assert _files_under(run_folder.parent) == before
     assert not (run_folder.parent.parent / "escaped").exists()
+
+
+@pytest.mark.parametrize("out", ["taken", "taken/inside", None])
+def test_export_out_naming_an_existing_file_is_refused(run_folder, capsys, out):
+    taken = run_folder.parent / "taken" if out else run_folder / "export-csv"
+    taken.write_text("keep me")
+    try:
+        before = _files_under(run_folder.parent)
+        argv = ["export", str(run_folder), "--format", "csv", *(["--out", out] if out else [])]
+        err = _rejected(argv, capsys)
+        assert "--out" in err and "existing file" in err and str(taken) in err
+        assert _files_under(run_folder.parent) == before
+        assert taken.read_text() == "keep me"
+    finally:
+        taken.unlink()
 
 
 @pytest.mark.parametrize(
