@@ -10,6 +10,8 @@ default switches it off.
 from __future__ import annotations
 
 import math
+import os
+import stat
 from pathlib import Path
 from typing import Any, Literal
 
@@ -503,12 +505,13 @@ def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
 def read_yaml(path: str | Path) -> Any:
     """Safe-load a YAML file (no object construction), every failure a :class:`ConfigError`.
 
-    Unreadable files, bad encodings, invalid YAML, pathological nesting and
-    integers too long to parse all end as one message naming the file.
+    Unreadable files, devices, FIFOs and folders, files over
+    :data:`MAX_CONFIG_BYTES`, bad encodings, invalid YAML, pathological nesting
+    and integers too long to parse all end as one message naming the file.
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read_config_bytes(path).decode("utf-8")
     except OSError as error:
         raise ConfigError(str(path), [f"cannot read file: {error.strerror}"]) from None
     except UnicodeDecodeError:
@@ -521,6 +524,30 @@ def read_yaml(path: str | Path) -> Any:
         raise ConfigError(str(path), ["YAML nested too deeply"]) from None
     except ValueError as error:
         raise ConfigError(str(path), [f"unreadable value: {str(error).splitlines()[0]}"]) from None
+
+
+MAX_CONFIG_BYTES = 10 * 1024 * 1024
+"""Largest config file read (10 MB): the shipped configs are a few kB."""
+
+
+def _read_config_bytes(path: Path) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_CONFIG_BYTES`.
+
+    Raises:
+        ConfigError: for a device, FIFO, socket or folder (checked before opening,
+            so a FIFO cannot block), or a file over the limit.
+        OSError: if the file cannot be read.
+    """
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise ConfigError(str(path), ["not a regular file (a folder, device or pipe?)"])
+    with path.open("rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # replaced since the check
+            raise ConfigError(str(path), ["not a regular file (a folder, device or pipe?)"])
+        data = handle.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        limit = MAX_CONFIG_BYTES // (1024 * 1024)
+        raise ConfigError(str(path), [f"file too large: a config file may be at most {limit} MB"])
+    return data
 
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import subprocess
 import sys
 import tempfile
@@ -257,6 +258,40 @@ def test_unparsable_yaml_is_rejected_naming_the_file(tmp_path, capsys, kind, cas
     config.write_bytes(content if isinstance(content, bytes) else content.encode())
     err = _rejected(_argv(kind, config, tmp_path / "results"), capsys)
     assert str(config) in err
+
+
+def _bounded_cli(argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """``race`` in a subprocess with a timeout (a read without limit would hang the suite)."""
+    return subprocess.run(
+        [sys.executable, "-m", "sim.cli", *argv], capture_output=True, text=True, cwd=cwd,
+        timeout=30, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("where", ["config", "base"])
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo", "folder"])
+def test_special_files_are_refused_without_reading_them(tmp_path, where, special):
+    target = {"/dev/zero": Path("/dev/zero"), "fifo": tmp_path / "fifo", "folder": tmp_path}
+    if special == "fifo":
+        os.mkfifo(target["fifo"])  # opening it would block until a writer comes
+    config = target[special]
+    kind = "run"
+    if where == "base":
+        config, kind = _write(tmp_path, {**_experiment(), "base": str(target[special])}), "sweep"
+    result = _bounded_cli([kind, str(config), "--results", str(tmp_path / "r")], tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "not a regular file" in result.stderr and str(target[special]) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["run", "sweep"])
+def test_config_files_over_10_mb_are_refused_naming_the_limit(tmp_path, capsys, kind):
+    config = tmp_path / "config.yaml"
+    with config.open("w") as handle:
+        handle.write("name: x\n")
+        handle.write("#" * (10 * 1024 * 1024) + "\n")
+    err = _rejected(_argv(kind, config, tmp_path / "results"), capsys)
+    assert str(config) in err and "at most 10 MB" in err
 
 
 # ------------------------------------------------------------------ bad values, clear messages
