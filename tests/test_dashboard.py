@@ -9,8 +9,10 @@ from pathlib import Path
 import ipyvuetify as v
 import ipywidgets
 import pytest
+import seaborn as sns
 import solara
 import yaml
+from matplotlib.colors import to_rgb
 
 from sim import app
 from sim.cli import main
@@ -125,6 +127,71 @@ def test_readout_reports_step_year_leader_loss_and_levers(config: Path) -> None:
     assert after.startswith("step 1 · year 2025.08 · leader ")
     assert "carbon tax 60 USD/tCO2" in after
     assert before.split("mean loss ")[1] != after.split("mean loss ")[1]
+
+
+# ----------------------------------------------------------------- figures
+
+_COLORBLIND = [tuple(colour) for colour in sns.color_palette("colorblind")]
+
+
+@pytest.fixture
+def stepped(tmp_path: Path) -> app.DashboardModel:
+    """Three steps of the small economy under an export ban into cn (restricted edges)."""
+    data = small_economy_dict()
+    data["policy"] = {"export_controls": {"restricted_regions": ["cn"], "max_tpp": 0}}
+    path = tmp_path / "banned.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    model = app.DashboardModel(config=str(path))
+    for _ in range(3):
+        model.step()
+    return model
+
+
+def _legend(axis) -> list[str]:
+    return [text.get_text() for text in axis.get_legend().get_texts()]
+
+
+def _line_colours(axis) -> list[tuple]:
+    return [to_rgb(line.get_color()) for line in axis.get_lines()]
+
+
+def test_loss_plot_has_units_lab_legend_and_the_shared_palette(stepped) -> None:
+    (axis,) = app.loss_figure(stepped).axes
+    labs = [lab.name for lab in stepped.labs]
+    assert axis.get_ylabel() == "loss L(C) (nats/token)"
+    assert axis.get_xlabel() == "year"  # a calendar year is its own unit
+    assert _legend(axis) == labs
+    assert _line_colours(axis) == _COLORBLIND[: len(labs)]
+    assert all(len(line.get_xdata()) == 4 for line in axis.get_lines())  # step 0 and 3 steps
+
+
+def test_price_plots_have_units_and_supplier_legends(stepped) -> None:
+    chips, energy = app.prices_figure(stepped).axes
+    assert chips.get_ylabel() == "chip price index (1 = list price)"
+    assert energy.get_ylabel() == "energy price incl. carbon tax (USD/MWh)"
+    assert _legend(chips) == ["west", "east"]
+    assert _legend(energy) == ["us_grid", "us_solar", "cn_grid"]
+    assert _line_colours(energy) == _COLORBLIND[:3]
+    assert chips.get_xlabel() == energy.get_xlabel() == "year"
+
+
+def test_share_plot_has_units_and_the_loss_plots_lab_colours(stepped) -> None:
+    (axis,) = app.shares_figure(stepped).axes
+    assert axis.get_ylabel() == "market share (fraction of revenue)"
+    assert _legend(axis) == [lab.name for lab in stepped.labs]
+    areas = [to_rgb(area.get_facecolor()[0]) for area in axis.collections]
+    assert areas == _COLORBLIND[: len(stepped.labs)]
+
+
+def test_network_plot_legend_and_restricted_edges(stepped) -> None:
+    (axis,) = app.network_figure(stepped).axes
+    entries = _legend(axis)
+    assert entries[:3] == ["chip supplier", "lab", "energy supplier"]
+    assert {"chip trade", "energy trade", "restricted (export control)"} <= set(entries)
+    assert entries[-1].startswith("width: ") and entries[-1].endswith(" USD/step (max)")
+    dashed = [line for line in axis.get_lines() if line.get_linestyle() == "--"]
+    assert len(dashed) == 2  # west into both cn labs
+    assert [tick.get_text() for tick in axis.get_xticklabels()] == entries[:3]
 
 
 # -------------------------------------------------------------- rendering
