@@ -13,10 +13,11 @@ import seaborn as sns
 import solara
 import yaml
 from matplotlib.colors import to_rgb
+from pydantic.fields import FieldInfo
 
 from sim import app
 from sim.cli import main
-from sim.config import Scenario
+from sim.config import ConfigError, Scenario, parse_scenario
 from tests.builders import small_economy_dict
 
 
@@ -38,7 +39,89 @@ def _policy_schema() -> dict:
 # ------------------------------------------------------------------ levers
 
 
-@pytest.mark.parametrize("name", app.POLICY_LEVERS)
+def _schema_leaves() -> set[str]:
+    """Dotted paths of every leaf of ``policy`` in the JSON Schema (nested models followed)."""
+    definitions = Scenario.model_json_schema()["$defs"]
+
+    def walk(properties: dict, prefix: str):
+        for name, declared in properties.items():
+            refs = [declared.get("$ref"), *(a.get("$ref") for a in declared.get("allOf", []))]
+            ref = next((r for r in refs if r), None)
+            if ref:
+                yield from walk(
+                    definitions[ref.rsplit("/", 1)[1]]["properties"], f"{prefix}.{name}"
+                )
+            else:
+                yield f"{prefix}.{name}"
+
+    return set(walk(definitions["PolicyConfig"]["properties"], "policy"))
+
+
+def _scalar_levers() -> list[str]:
+    return [name for name, declared in _policy_schema().items() if declared.get("type") == "number"]
+
+
+def test_every_leaf_of_the_policy_schema_has_a_control(config: Path) -> None:
+    scenario = app.load_config(config)[1]
+    levers = app.levers(scenario)
+    assert {lever.path for lever in levers} == _schema_leaves()
+    assert len(_schema_leaves()) >= 16  # carbon tax ... compute_threshold.cap
+    assert all(lever.controls for lever in levers)
+    params = app.model_params(config)
+    names = [control.name for control in app.controls(scenario)]
+    assert len(set(names)) == len(names)
+    assert set(params) == {*names, "seed", "config"}
+
+
+def test_every_control_takes_effect(config: Path) -> None:
+    """Moving a lever's controls changes its field in the scenario the model is built from."""
+    scenario = app.load_config(config)[1]
+    for lever in app.levers(scenario):
+        moved = {control.name: _moved(control) for control in lever.controls}
+        built = app.build_scenario(config, moved)
+        before, after = (app.value_at(s, lever.path) for s in (scenario, built))
+        assert after != before, lever.path
+
+
+def _moved(control: app.Control):
+    if control.kind == "Checkbox":
+        return not control.value
+    if control.kind == "Select":
+        return next(choice for choice in control.choices if choice != control.value)
+    return control.min if control.value == control.max else control.max
+
+
+def test_an_unsupported_field_type_has_no_silent_default(config: Path) -> None:
+    field = FieldInfo.from_annotation(set[int])
+    with pytest.raises(TypeError, match="policy.new_lever"):
+        app.lever_for("policy.new_lever", field, app.load_config(config)[1])
+
+
+def test_per_region_fields_get_a_control_per_region_of_the_config(config: Path) -> None:
+    params = app.model_params(config)
+    assert {"power_caps__us", "power_caps__cn", "tariffs__us", "tariffs__cn"} <= set(params)
+    restricted = [name for name in params if name.startswith("export_controls__restricted")]
+    assert restricted == [f"export_controls__restricted_regions__{r}" for r in ("us", "cn")]
+    assert params["supply_shock__supplier"]["values"] == ["(none)", "west", "east"]
+    assert params["export_controls__exporter_regions__cn"]["value"] is True  # null: all
+
+
+def test_mapping_bounds_match_the_configs_validators(config: Path) -> None:
+    """The UI's per-region bounds are the ones config.py accepts (the schema lacks them)."""
+    data = app.load_config(config)[0]
+    for path, rule in app.MAPPINGS.items():
+        field = path.split(".")[1]
+        lower, upper = rule.bounds
+        for value, valid in ((lower, True), (upper, True), (upper * 1.001, False), (-1, False)):
+            attempt = {**data, "policy": {field: {"us": value}}}
+            if valid:
+                parse_scenario(attempt)
+            else:
+                with pytest.raises(ConfigError, match=f"policy.{field}"):
+                    parse_scenario(attempt)
+
+
+@pytest.mark.parametrize("name", _scalar_levers())
 def test_sliders_take_bounds_defaults_and_units_from_the_schema(config: Path, name: str) -> None:
     declared = _policy_schema()[name]
     slider = app.model_params(config)[name]
@@ -50,18 +133,43 @@ def test_sliders_take_bounds_defaults_and_units_from_the_schema(config: Path, na
     assert 0 < slider["step"] <= (slider["max"] - slider["min"]) / 100
 
 
-def test_slider_starts_at_the_configs_value(tmp_path: Path) -> None:
+def test_controls_start_at_the_configs_values(tmp_path: Path) -> None:
     data = small_economy_dict()
-    data["policy"] = {"carbon_tax": 40.0, "power_caps": {"us": 500.0}}
+    data["policy"] = {
+        "carbon_tax": 40.0,
+        "power_caps": {"us": 500.0},
+        "export_controls": {"restricted_regions": ["cn"], "max_tpp": 16000},
+        "supply_shock": {"supplier": "east"},
+        "compute_threshold": {"flop": 1e25},
+    }
     path = tmp_path / "taxed.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     params = app.model_params(path)
     assert params["carbon_tax"]["value"] == 40.0
-    assert params[app.POWER_CAP]["value"] == 500.0
+    assert params["power_caps__us"]["value"] == 500.0
+    assert params["export_controls__restricted_regions__cn"]["value"] is True
+    assert params["export_controls__restricted_regions__us"]["value"] is False
+    assert params["export_controls__max_tpp"]["value"] == 16000
+    assert params["supply_shock__supplier"]["value"] == "east"
+    assert params["compute_threshold__flop__on"]["value"] is True
+    assert params["compute_threshold__flop"]["value"] == pytest.approx(25.0)
+    values = {name: p["value"] for name, p in params.items() if name not in ("seed", "config")}
+    assert app.build_scenario(path, values).policy == app.load_config(path)[1].policy
+
+
+def test_ranges_come_from_the_config_where_the_schema_is_too_wide(config: Path) -> None:
+    params = app.model_params(config)
+    tpp = params["export_controls__max_tpp"]
+    assert (tpp["min"], tpp["max"]) == (0, 36000)  # B200: 2250 TFLOP/s x 16 bits
+    assert tpp["value"] == 4800 and 4800 % tpp["step"] == 0  # ECCN 3A090 is a position
+    start = params["supply_shock__start_year"]
+    assert (start["min"], start["max"]) == (2025, 2027)  # the two-year horizon
+    flop = params["compute_threshold__flop"]
+    assert (flop["min"], flop["max"], flop["value"]) == (20, 30, 26)
 
 
 def test_power_cap_slider_is_clamped_to_the_regions_capacity(config: Path) -> None:
-    slider = app.model_params(config)[app.POWER_CAP]
+    slider = app.model_params(config)["power_caps__us"]
     scenario = app.load_config(config)[1]
     capacity = app.region_capacity_mw(scenario, "us")  # us_grid + us_solar + 2 years of builds
     assert slider["min"] == 0
@@ -83,12 +191,21 @@ def test_nice_step_is_round() -> None:
     assert app.nice_step(20.0) == 0.05
 
 
+def test_levers_page_lists_every_control(config: Path) -> None:
+    scenario = app.load_config(config)[1]
+    rows = app.lever_rows(scenario)[2:]
+    labels = [p["label"] for p in app.model_params(config).values() if isinstance(p, dict)]
+    assert [row.split(" | ")[0].removeprefix("| ") for row in rows] == labels[:-1]  # not seed
+    tpp = next(row for row in rows if "| `export_controls.max_tpp` |" in row)
+    assert "| TPP | [0, 1e+07] | [0, 36000] step 100 |" in tpp
+
+
 # ------------------------------------------------------------------- model
 
 
 def test_model_applies_the_levers(config: Path) -> None:
     model = app.DashboardModel(
-        carbon_tax=50.0, rd_subsidy_rate=0.5, power_cap_mw=300.0, seed="11", config=str(config)
+        carbon_tax=50.0, rd_subsidy_rate=0.5, power_caps__us=300.0, seed="11", config=str(config)
     )
     policy = model.scenario.policy
     assert policy.carbon_tax == 50.0
@@ -98,9 +215,40 @@ def test_model_applies_the_levers(config: Path) -> None:
     assert model.scenario.labs[0].name == "us_hare"  # the rest is the config's
 
 
+def test_new_controls_change_the_scenario_and_the_model(config: Path) -> None:
+    model = app.DashboardModel(
+        export_controls__restricted_regions__cn=True,
+        export_controls__max_tpp=0.0,
+        supply_shock__supplier="east",
+        supply_shock__fraction_lost=0.8,
+        tariffs__cn=0.25,
+        compute_threshold__flop__on=True,
+        compute_threshold__flop=26.5,
+        config=str(config),
+    )
+    policy = model.scenario.policy
+    assert policy.export_controls.restricted_regions == ["cn"]
+    assert policy.export_controls.max_tpp == 0
+    assert (policy.supply_shock.supplier, policy.supply_shock.fraction_lost) == ("east", 0.8)
+    assert policy.tariffs == {"cn": 0.25}
+    assert policy.compute_threshold.flop == 3.162e26
+    names = {node: data["name"] for node, data in model.network.nodes(data=True)}
+    into_cn = [
+        data["allowed"]
+        for supplier, lab, data in model.network.edges(data=True)
+        if names[supplier] == "west" and names[lab].startswith("cn_")
+    ]
+    assert into_cn == [False, False]  # the ban cut both of west's edges into cn labs
+
+
+def test_an_unknown_lever_is_an_error(config: Path) -> None:
+    with pytest.raises(TypeError, match="carbon_taxx"):
+        app.DashboardModel(carbon_taxx=5.0, config=str(config))
+
+
 def test_power_cap_at_the_top_means_no_cap(config: Path) -> None:
-    top = app.model_params(config)[app.POWER_CAP]["max"]
-    model = app.DashboardModel(power_cap_mw=top, config=str(config))
+    top = app.model_params(config)["power_caps__us"]["max"]
+    model = app.DashboardModel(power_caps__us=top, config=str(config))
     assert model.scenario.policy.power_caps == {}
 
 
@@ -126,7 +274,17 @@ def test_readout_reports_step_year_leader_loss_and_levers(config: Path) -> None:
     assert before.startswith("step 0 · year 2025.00 · leader ")
     assert after.startswith("step 1 · year 2025.08 · leader ")
     assert "carbon tax 60 USD/tCO2" in after
+    assert "other levers: at defaults" in after
     assert before.split("mean loss ")[1] != after.split("mean loss ")[1]
+
+
+def test_readout_lists_the_levers_moved_off_their_defaults(config: Path) -> None:
+    model = app.DashboardModel(
+        export_controls__restricted_regions__cn=True, tariffs__cn=0.5, config=str(config)
+    )
+    assert "other levers: export_controls.restricted_regions cn; tariffs cn 0.5 · seed 7" in (
+        app.readout_text(model)
+    )
 
 
 # ----------------------------------------------------------------- figures
@@ -230,6 +388,15 @@ def test_page_lever_takes_effect_at_reset(config: Path, monkeypatch) -> None:
     rc.find(v.Btn, children=["Reset"]).widget.click()
     assert _readout(rc).startswith("step 0 ·")
     assert "carbon tax 120 USD/tCO2" in _readout(rc)
+
+
+def test_page_checkbox_lever_takes_effect_at_reset(config: Path, monkeypatch) -> None:
+    _, rc = _render(config, monkeypatch)
+    box = rc.find(v.Checkbox, label="export controls: restricted regions cn").widget
+    assert box.v_model is False
+    box.v_model = True
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    assert "other levers: export_controls.restricted_regions cn" in _readout(rc)
 
 
 # --------------------------------------------------------------------- CLI
