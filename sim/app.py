@@ -1026,6 +1026,17 @@ COMPONENTS = [
 """(component, page) pairs for SolaraViz."""
 
 
+SIDEBAR_CSS = """
+.v-input__slider .v-input__slot > .v-label { max-width: 55%; white-space: normal;
+  line-height: 1.2; }
+.v-input--checkbox.v-input--selection-controls { margin-top: 0; padding-top: 0; }
+.v-input--checkbox .v-input__slot { margin-bottom: 0; }
+.v-input--checkbox .v-messages { display: none; }
+"""
+"""About 25 generated controls share the sidebar: a long slider label wraps at 55% of the
+width instead of squeezing the track to nothing, and checkboxes drop their empty hint rows."""
+
+
 @solara.component
 def Page() -> None:
     """The dashboard: one model per browser session, built from CONFIG."""
@@ -1033,6 +1044,7 @@ def Page() -> None:
     params = solara.use_memo(lambda: model_params(path), [str(path)])
     model = solara.use_memo(lambda: DashboardModel(config=str(path)), [str(path)])
     scenario = model.scenario
+    solara.Style(SIDEBAR_CSS)
     SolaraViz(
         model,
         components=COMPONENTS,

@@ -1,8 +1,9 @@
 """``race dashboard`` in a real browser: Debian's headless Chromium driven by Playwright.
 
 Starts ``python -m sim.cli dashboard CONFIG --port FREE_PORT`` on loopback, moves
-the carbon-tax slider one step with the keyboard, resets, steps five times and reads the
-page's numeric readout and plots; the screenshot lands in the test's tmp_path.
+the carbon-tax slider one step with the keyboard, ticks the generated export-control
+checkbox for region cn, resets, steps five times and reads the page's numeric readout
+and plots; the screenshot lands in the test's tmp_path.
 Without /usr/bin/chromium the test fails, unless RACE_SKIP_BROWSER=1 skips it.
 """
 
@@ -38,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVE_TIMEOUT_S = 60.0
 UI_TIMEOUT_MS = 20_000
 STEPS = 5
+RESTRICT_CN = "export controls: restricted regions cn"
+"""Label of a control generated from ``policy.export_controls.restricted_regions``."""
 READOUT = re.compile(
     r"step (?P<step>\d+) · year (?P<year>[\d.]+) · leader (?P<leader>\S+) · "
     r"mean loss (?P<loss>[\d.]+) · carbon tax (?P<tax>[\d.e+]+) USD/tCO2"
@@ -156,8 +159,14 @@ def _drive(page, port: int, tax_step: float, tmp_path: Path, expect) -> None:
     slider.press("ArrowRight")
     tax = tax_step
     expect(slider).to_have_attribute("aria-valuenow", f"{tax:g}")
+    restrict = page.get_by_role("checkbox", name=RESTRICT_CN)
+    expect(restrict).not_to_be_checked()
+    restrict.check(force=True)  # Vuetify draws its own box over the native input
+    expect(restrict).to_be_checked()
+    expect(readout).to_contain_text("other levers: at defaults")  # not before Reset
     page.get_by_role("button", name="Reset").click()
     expect(readout).to_contain_text(f"carbon tax {tax:g} USD/tCO2")
+    expect(readout).to_contain_text("other levers: export_controls.restricted_regions cn")
 
     for step in range(1, STEPS + 1):
         page.get_by_role("button", name="Step").click()
