@@ -117,6 +117,20 @@ def batch_size(pending: int, workers: int) -> int:
     return max(1, min(16, pending // max(1, workers * 8)))
 
 
+def _guided_batches(runs: list[RunSpec], workers: int) -> Iterator[list[RunSpec]]:
+    """Batches sized by :func:`batch_size` of the runs still to hand out.
+
+    Batches shrink as the sweep nears its end (guided self-scheduling), so
+    the last tasks are single runs and no worker idles while another works
+    through a long final batch.
+    """
+    start = 0
+    while start < len(runs):
+        size = batch_size(len(runs) - start, workers)
+        yield runs[start : start + size]
+        start += size
+
+
 def run_serial(
     runs: list[RunSpec], task: Callable[[list[RunSpec]], list[Outcome]]
 ) -> Iterator[Outcome]:
@@ -175,8 +189,7 @@ def run_processes(
 
     Workers ignore SIGINT and exit when this process dies (:func:`init_worker`).
     """
-    size = batch_size(len(runs), workers)
-    batches = _batches(runs, size)
+    batches = _guided_batches(runs, workers)
     with ProcessPoolExecutor(
         max_workers=workers,
         mp_context=_WorkerContext(),
@@ -220,8 +233,7 @@ def run_dask(
         )
     client = _connect(Client, scheduler) if cluster is None else Client(cluster)
     try:
-        size = batch_size(len(runs), workers)
-        batches = _batches(runs, size)
+        batches = _guided_batches(runs, workers)
         limit = max(2, workers * 2)
         futures = as_completed([client.submit(task, b, pure=False) for b in _take(batches, limit)])
         for future in futures:
