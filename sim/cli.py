@@ -42,18 +42,17 @@ def _add_validate(commands: argparse._SubParsersAction) -> None:
         description="Write figure1/figure3/table2/chinchilla CSVs, figures and report.md.",
     )
     cli_sweep.add_results_options(parser)
-    parser.add_argument("--kappa", type=float, default=0.05, help="scaling exponent, > 0")
-    parser.add_argument("--dt", type=float, default=1 / 12, help="model step in years, > 0")
+    parser.add_argument("--kappa", type=float, default=0.05, help="scaling exponent, (0, 0.9]")
+    parser.add_argument("--dt", type=float, default=1 / 12, help="model step in years, [1/365, 1]")
     parser.set_defaults(handler=_run_validate)
 
 
 def _run_validate(args: argparse.Namespace) -> int:
 
-    from sim.validate import format_summary, run_validation
-
-    if not args.dt > 0:
-        raise ValueError(f"dt must be in (0, inf), got {args.dt}")
     from sim.paths import output_folder
+    from sim.validate import check_inputs, format_summary, run_validation
+
+    check_inputs(args.kappa, args.dt)
 
     out_dir = output_folder(args.results, args.out, "validation")
     table2 = run_validation(out_dir, kappa=args.kappa, dt=args.dt)

@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from sim.checks import number  # noqa: E402
 from sim.io import atomic_save_figure, atomic_write_csv, atomic_write_text  # noqa: E402
 from sim.law import (  # noqa: E402
     PARAMETER_SETS,
@@ -166,7 +167,7 @@ def simulate_years(scenario: Scenario, kappa: float, dt: float) -> float:
     if scenario.gpus is None:
         return simulate_unfold_in_space(scenario.r_target, kappa, dt)
     model = OneLabModel(gamma=scenario.gamma, dt=dt, kappa=kappa)
-    return model.run_to_target(scenario.r_target)
+    return model.run_to_target(scenario.r_target, max_years=SIM_MAX_YEARS)
 
 
 def table2_row(scenario: Scenario, kappa: float, dt: float) -> dict[str, float | str]:
@@ -477,11 +478,44 @@ def build_report(table: pd.DataFrame, chinchilla: pd.DataFrame, kappa: float, dt
 # --------------------------------------------------------------------------
 
 
-def _check_inputs(kappa: float, dt: float) -> None:
-    if not 0.0 < kappa < math.inf:
-        raise ValueError(f"kappa must be in (0, inf), got {kappa}")
-    if not 0.0 < dt < math.inf:
-        raise ValueError(f"dt must be in (0, inf), got {dt}")
+KAPPA_MAX = 0.9
+"""Above about 0.95 the hare's initial loss (150k GPUs) is already below the target."""
+DT_MIN, DT_MAX = 1 / 365, 1.0
+"""Daily to yearly steps, as ``steps_per_year`` of a scenario."""
+MAX_SIMULATED_STEPS = 200_000
+"""Model steps the Table 2 simulations may take in all (about half a minute)."""
+SIM_MAX_YEARS = 1e5
+"""A simulation that has not reached its target after this many years reports inf."""
+
+
+def simulated_steps(kappa: float, dt: float) -> float:
+    """Model steps the Table 2 simulations take: closed-form years over dt, capped."""
+    years = [
+        min(float(time_to_target(s.r_target, s.gamma, kappa)), SIM_MAX_YEARS)
+        for s in SCENARIOS
+        if s.gpus is not None
+    ]
+    return sum(years) / dt
+
+
+def check_inputs(kappa: float, dt: float) -> None:
+    """Check the validation's inputs, and that the simulations they ask for stay small.
+
+    Raises:
+        ValueError: naming the input and its allowed range.
+    """
+    number("kappa", kappa, 0.0, KAPPA_MAX, low_open=True)
+    if not (math.isfinite(dt) and DT_MIN <= dt <= DT_MAX):
+        raise ValueError(f"dt must be in [1/365, 1] years (daily to yearly steps), got {dt!r}")
+    steps = simulated_steps(kappa, dt)
+    if steps > MAX_SIMULATED_STEPS:
+        slowest = float(time_to_target(TARGET_LOSS, 0.0, kappa))
+        years = f"{slowest:,.0f}" if slowest < SIM_MAX_YEARS else f"over {SIM_MAX_YEARS:,.0f}"
+        raise ValueError(
+            f"kappa {kappa:g} with dt {dt:g} needs about {steps:,.0f} simulated steps "
+            f"(unfold in time takes {years} years); at most {MAX_SIMULATED_STEPS:,} "
+            "are allowed: raise kappa or dt"
+        )
 
 
 def run_validation(out_dir: Path, kappa: float = 0.05, dt: float = 1 / 12) -> pd.DataFrame:
@@ -489,16 +523,17 @@ def run_validation(out_dir: Path, kappa: float = 0.05, dt: float = 1 / 12) -> pd
 
     Args:
         out_dir: output folder, created if missing.
-        kappa: scaling exponent, > 0.
-        dt: simulation step in years, > 0.
+        kappa: scaling exponent in (0, 0.9].
+        dt: simulation step in years, in [1/365, 1].
 
     Returns:
         The Table 2 frame (also written as ``table2.csv``).
 
     Raises:
-        ValueError: on invalid ``kappa`` or ``dt``, before anything is written.
+        ValueError: on invalid ``kappa`` or ``dt``, or a pair needing more than
+            :data:`MAX_SIMULATED_STEPS` model steps, before anything is written.
     """
-    _check_inputs(kappa, dt)
+    check_inputs(kappa, dt)
     out_dir = Path(out_dir)
     fig1, fig3 = figure1_table(kappa), figure3_table(kappa)
     table, chinchilla = build_table2(kappa, dt), chinchilla_table()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -152,12 +154,32 @@ def test_other_kappa_changes_the_numbers(
     assert "kappa = 0.1" in (tmp_path / "report.md").read_text()
 
 
-@pytest.mark.parametrize("kappa", [0.0, -0.05, math.nan, math.inf])
+@pytest.mark.parametrize("kappa", [0.0, -0.05, math.nan, math.inf, 2.0])
 def test_invalid_kappa_writes_nothing(tmp_path: Path, kappa: float) -> None:
     out_dir = tmp_path / "out"
-    with pytest.raises(ValueError, match=r"kappa must be in \(0, inf\), got"):
+    with pytest.raises(ValueError, match=r"kappa must be in \(0.0, 0.9\], got"):
         run_validation(out_dir, kappa=kappa)
     assert not out_dir.exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--dt", "1e-9"], "dt must be in [1/365, 1] years"),
+        (["--dt", "0"], "dt must be in [1/365, 1] years"),
+        (["--dt", "5"], "dt must be in [1/365, 1] years"),
+        (["--dt", "nan"], "dt must be in [1/365, 1] years"),
+        (["--kappa", "2"], "kappa must be in (0.0, 0.9]"),
+        (["--kappa", "0.01"], "at most 200,000 are allowed: raise kappa or dt"),
+        (["--dt", "0.0028"], "at most 200,000 are allowed: raise kappa or dt"),
+    ],
+)
+def test_validate_refuses_inputs_that_would_hang_or_break_it(tmp_path, argv, message):
+    command = [sys.executable, "-m", "sim.cli", "validate", "--results", str(tmp_path), *argv]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "validation").exists()
 
 
 class _ExplodingFrame:
