@@ -17,17 +17,19 @@ import hashlib
 import itertools
 import json
 import math
+import types
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Union, get_args, get_origin
 
 import numpy as np
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from sim.config import (
     NAME_PATTERN,
     ConfigError,
+    Scenario,
     Strict,
     describe_errors,
     param,
@@ -358,7 +360,9 @@ def check_design(experiment: Experiment, base: dict[str, Any], source: str) -> N
         ConfigError: naming the lever or point and the scenario field that rejects it.
     """
     parse_scenario(base, f"{source}: base")
-    problems = _point_problems(experiment, base)
+    problems = _point_problems(experiment, base) + _integer_lever_problems(experiment)
+    if problems:
+        raise ConfigError(source, problems)
     for i, lever in enumerate(experiment.levers):
         extremes = lever.grid_values() if lever.values is not None else [lever.low, lever.high]
         for value in {min(extremes), max(extremes)}:
@@ -372,6 +376,62 @@ def check_design(experiment: Experiment, base: dict[str, Any], source: str) -> N
                 problems.append(f"levers.{i}: {error}")
     if problems:
         raise ConfigError(source, problems)
+
+
+SAMPLED_DESIGNS = ("lhs", "sobol", "morris")
+
+
+def _integer_lever_problems(experiment: Experiment) -> list[str]:
+    """Levers on integer fields that the design would give fractional values."""
+    problems = []
+    for i, lever in enumerate(experiment.levers):
+        if lever_field_type(lever.path) is not int:
+            continue
+        where = f"levers.{i} ({lever.path})"
+        if experiment.design in SAMPLED_DESIGNS:
+            problems.append(
+                f"{where}: takes whole numbers, but design {experiment.design} samples "
+                "fractional values; vary it with design grid (values, or low/high/levels "
+                "giving whole numbers) or points"
+            )
+            continue
+        fractional = [v for v in lever.grid_values() if not float(v).is_integer()]
+        if experiment.design == "grid" and fractional:
+            shown = ", ".join(f"{v:g}" for v in fractional[:5])
+            problems.append(
+                f"{where}: takes whole numbers, but the grid has {shown}; "
+                "list whole values or choose levels that give them"
+            )
+    return problems
+
+
+def lever_field_type(path: str) -> Any:
+    """The type of the scenario field a dotted lever path sets (None if not found).
+
+    ``labs.*.fleet.0.units`` is ``float``, ``steps_per_year`` is ``int``; list
+    indices, ``*`` and mapping keys step into the item type.
+    """
+    node: Any = Scenario
+    for part in path.split("."):
+        node = _without_none(node)
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            field = node.model_fields.get(part)
+            if field is None:
+                return None
+            node = field.annotation
+        elif get_origin(node) in (list, dict):
+            node = get_args(node)[-1]
+        else:
+            return None
+    return _without_none(node)
+
+
+def _without_none(annotation: Any) -> Any:
+    """``X`` for ``X | None``; anything else unchanged."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        members = [a for a in get_args(annotation) if a is not type(None)]
+        return members[0] if len(members) == 1 else annotation
+    return annotation
 
 
 EXECUTION_FIELDS = {"backend", "workers", "scheduler", "description", "outputs"}

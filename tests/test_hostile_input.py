@@ -410,6 +410,30 @@ def test_design_points_are_validated_before_anything_runs(tmp_path, capsys):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.parametrize("design", ["lhs", "sobol", "morris"])
+def test_a_sampled_design_on_an_integer_field_is_rejected_up_front(tmp_path, capsys, design):
+    data = {**_experiment(), "design": design, "samples": 2}
+    data["levers"] = [{"path": "steps_per_year", "low": 4, "high": 12}]
+    err = _rejected(_argv("sweep", _write(tmp_path, data), tmp_path / "results"), capsys)
+    assert "levers.0 (steps_per_year): takes whole numbers" in err
+    assert "design grid" in err and "points" in err
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_grid_of_fractional_values_on_an_integer_field_is_rejected(tmp_path, capsys):
+    data = _experiment()
+    data["levers"] = [{"path": "steps_per_year", "low": 4, "high": 12, "levels": 4}]
+    err = _rejected(_argv("sweep", _write(tmp_path, data), tmp_path / "results"), capsys)
+    assert "levers.0 (steps_per_year): takes whole numbers" in err and "6.66667" in err
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_grid_of_whole_values_on_an_integer_field_runs(tmp_path, capsys):
+    data = {**_experiment(), "levers": [{"path": "steps_per_year", "low": 4, "high": 12}]}
+    assert main(_argv("sweep", _write(tmp_path, data), tmp_path / "results")) == 0
+    assert "3 ok, 0 failed" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     "extra",
     [
