@@ -188,7 +188,12 @@ def run_processes(
     """Run batches on a local process pool (spawn: Mesa forces it) with bounded in-flight work.
 
     Workers ignore SIGINT and exit when this process dies (:func:`init_worker`).
+    No more workers start than there are runs: ``--workers 1024`` for three
+    runs starts three processes, not 1024.
     """
+    if not runs:
+        return
+    workers = min(workers, len(runs))
     batches = _guided_batches(runs, workers)
     with ProcessPoolExecutor(
         max_workers=workers,

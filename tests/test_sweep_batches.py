@@ -18,3 +18,32 @@ def test_guided_batches_cover_every_run_once_and_shrink(runs, workers):
     if runs:
         assert sizes[0] == batch_size(runs, workers)
         assert sizes[-workers * 2 :] == [1] * min(len(sizes), workers * 2)  # a fine-grained tail
+
+
+def test_a_pool_starts_no_more_workers_than_runs(monkeypatch):
+    """Asking for 1024 workers for three runs must not start 1024 processes."""
+    import sim.sweep as sweep
+
+    started = []
+
+    class CountingPool:
+        def __init__(self, max_workers, **kwargs):
+            started.append(max_workers)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def submit(self, task, batch):
+            from concurrent.futures import Future
+
+            future = Future()
+            future.set_result(task(batch))
+            return future
+
+    monkeypatch.setattr(sweep, "ProcessPoolExecutor", CountingPool)
+    outcomes = list(sweep.run_processes([1, 2, 3], lambda batch: batch, workers=1024))
+    assert sorted(outcomes) == [1, 2, 3] and started == [3]
+    assert list(sweep.run_processes([], lambda batch: batch, workers=4)) == []
