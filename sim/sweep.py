@@ -233,8 +233,11 @@ def run_dask(
 
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        cluster = LocalCluster(  # no more local workers than runs, as for the process pool
+            n_workers=max(1, min(workers, len(runs))),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
         )
     client = _connect(Client, scheduler) if cluster is None else Client(cluster)
     try:
