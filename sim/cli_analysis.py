@@ -12,7 +12,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.cli_sweep import INTERRUPTED, RUNS_FAILED, add_results_options, add_set_option
+from sim.cli_sweep import (
+    INTERRUPTED,
+    RUNS_FAILED,
+    add_results_options,
+    add_set_option,
+    check_workers,
+)
 from sim.paths import output_folder
 
 
@@ -48,8 +54,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
     )
     from sim.store import SweepStore
 
-    if args.workers is not None and not 1 <= args.workers <= 100_000:
-        raise ValueError(f"--workers must be in [1, 100000], got {args.workers}")
+    check_workers("--workers", args.workers)
     experiment, base = load_experiment(args.experiment, args.overrides)
     require_sensitivity_design(experiment)
     outputs = resolve_outputs(args.outputs or experiment.outputs)

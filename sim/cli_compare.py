@@ -7,7 +7,7 @@ import json
 import platform
 from datetime import UTC, datetime
 
-from sim.cli_sweep import add_results_options, add_set_option
+from sim.cli_sweep import add_results_options, add_set_option, check_workers
 from sim.paths import output_folder
 
 RUNS_FAILED = 1
@@ -54,6 +54,7 @@ def _compare(args: argparse.Namespace) -> int:
         raise ValueError(f"--replications must be in [1, 10000], got {args.replications}")
     if not 0 <= args.master_seed < 2**63:
         raise ValueError(f"--master-seed must be in [0, 2^63), got {args.master_seed}")
+    check_workers("--workers", args.workers)
     outputs = known_outputs(args.outputs)
     base = load_scenario(args.base, args.overrides)
     alt = load_scenario(args.alt, args.overrides)

@@ -82,6 +82,21 @@ def _positive(name: str, value: int | None) -> None:
         raise ValueError(f"{name} must be in [1, 100000], got {value}")
 
 
+def check_workers(name: str, value: int | None) -> None:
+    """Check a worker count against the experiment schema's ``workers`` range.
+
+    Raises:
+        ValueError: naming the option and the range, e.g. ``[1, 1024]``.
+    """
+    from sim.experiment import Experiment
+
+    bounds = {k: getattr(m, k) for m in Experiment.model_fields["workers"].metadata
+              for k in ("ge", "le") if hasattr(m, k)}  # fmt: skip
+    low, high = bounds["ge"], bounds["le"]
+    if value is not None and not low <= value <= high:
+        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
+
+
 def _scheduler_address(value: str | None) -> None:
     """Check ``--scheduler`` against the experiment schema's pattern.
 
@@ -99,8 +114,8 @@ def _sweep(args: argparse.Namespace) -> int:
     from sim.store import SweepStore
     from sim.sweep import SchedulerUnreachable, SweepInterrupted, run_sweep
 
-    _positive("--workers", args.workers)
-    _positive("--dask-workers", args.dask_workers)
+    check_workers("--workers", args.workers)
+    check_workers("--dask-workers", args.dask_workers)
     _positive("--flush-every", args.flush_every)
     _scheduler_address(args.scheduler)
     experiment, base = load_experiment(args.experiment, args.overrides)

@@ -435,18 +435,35 @@ def test_a_grid_of_whole_values_on_an_integer_field_runs(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    "extra",
+    ("extra", "allowed"),
     [
-        ["--workers", "-1"],
-        ["--workers", "0"],
-        ["--flush-every", "0"],
-        ["--dask-workers", "10000000"],
+        (["--workers", "-1"], "[1, 1024]"),
+        (["--workers", "0"], "[1, 1024]"),
+        (["--workers", "1025"], "[1, 1024]"),
+        (["--workers", "100000"], "[1, 1024]"),
+        (["--flush-every", "0"], "[1, 100000]"),
+        (["--dask-workers", "1025"], "[1, 1024]"),
+        (["--dask-workers", "10000000"], "[1, 1024]"),
     ],
 )
-def test_bad_sweep_options_are_rejected(tmp_path, capsys, extra):
+def test_bad_sweep_options_are_rejected(tmp_path, capsys, extra, allowed):
     config = _write(tmp_path, _experiment())
     err = _rejected(_argv("sweep", config, tmp_path / "results", *extra), capsys)
-    assert extra[0] in err and "[1, 100000]" in err
+    assert extra[0] in err and allowed in err
+
+
+def test_the_cli_workers_range_is_the_schema_range(tmp_path, capsys):
+    config = _write(tmp_path, {**_experiment(), "workers": 1025})
+    assert "workers" in _rejected(_argv("sweep", config, tmp_path / "results"), capsys)
+    sobol = {**_experiment(), "design": "sobol", "samples": 2}
+    sobol["levers"] = [{"path": "policy.carbon_tax", "low": 0.0, "high": 100.0}]
+    valid = _write(tmp_path, sobol, "sobol.yaml")
+    scenario = _write(tmp_path, _scenario(), "scenario.yaml")
+    for argv in (
+        ["sensitivity", str(valid), "--workers", "1025"],
+        ["compare", str(scenario), str(scenario), "--workers", "1025"],
+    ):
+        assert "--workers must be in [1, 1024], got 1025" in _rejected(argv, capsys)
 
 
 # ------------------------------------------------------------------ property tests
