@@ -387,12 +387,41 @@ class Scenario(Strict):
             *_duplicates("chip_suppliers", [s.name for s in self.chip_suppliers]),
             *_duplicates("energy_suppliers", [s.name for s in self.energy_suppliers]),
             *_duplicates("hardware.chips", [c.name for c in self.hardware.chips]),
+            *self._account_name_problems(),
             *self._lab_problems(),
             *self._supplier_problems(),
         ]
         if problems:
             raise CrossReferenceProblems(problems)
         return self
+
+    def _account_name_problems(self) -> list[str]:
+        """Names that collide as ledger accounts: across labs and suppliers, or reserved.
+
+        Labs, chip suppliers and energy suppliers share one namespace of ledger
+        accounts with the reserved outside-world accounts (sim.ledger).
+        """
+        from sim.ledger import RESERVED_ACCOUNTS
+
+        groups = {"labs": self.labs, "chip_suppliers": self.chip_suppliers,
+                  "energy_suppliers": self.energy_suppliers}  # fmt: skip
+        first: dict[str, str] = {}
+        problems = []
+        for group, members in groups.items():
+            for i, member in enumerate(members):
+                path, owner = f"{group}.{i}.name", first.get(member.name, "")
+                if member.name in RESERVED_ACCOUNTS:
+                    problems.append(
+                        f"{path}: {member.name!r} is a reserved ledger account "
+                        f"(reserved: {', '.join(RESERVED_ACCOUNTS)})"
+                    )
+                elif owner and not owner.startswith(f"{group}."):
+                    problems.append(
+                        f"{path}: {member.name!r} is already the name of {owner}; labs, "
+                        "chip suppliers and energy suppliers need distinct names"
+                    )
+                first.setdefault(member.name, path)
+        return problems
 
     def _lab_problems(self) -> list[str]:
         chip_names = {c.name for c in self.hardware.chips}

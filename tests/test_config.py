@@ -171,6 +171,41 @@ def test_duplicate_names_are_rejected(group):
     assert _mentions(_problems(data), group, "duplicate", data[group][0]["name"])
 
 
+@pytest.mark.parametrize(
+    ("group", "other"),
+    [("chip_suppliers", "labs"), ("energy_suppliers", "labs"),
+     ("energy_suppliers", "chip_suppliers")],
+)  # fmt: skip
+def test_names_shared_across_labs_and_suppliers_are_rejected(group, other):
+    """Labs and suppliers are ledger accounts of one namespace: a shared name merges them."""
+    data = small_economy_dict()
+    taken = data[other][0]["name"]
+    data[group][1]["name"] = taken
+    problems = _problems(data)
+    assert _mentions(problems, f"{group}.1.name", repr(taken), f"{other}.0.name")
+
+
+@pytest.mark.parametrize("name", ["investors", "customers", "workforce", "government"])
+@pytest.mark.parametrize("group", ["labs", "chip_suppliers", "energy_suppliers"])
+def test_reserved_ledger_account_names_are_rejected(group, name):
+    """The outside-world and government accounts cannot be a lab's or supplier's name."""
+    data = small_economy_dict()
+    data[group][1]["name"] = name
+    assert _mentions(_problems(data), f"{group}.1.name", "reserved ledger account", name)
+
+
+def test_every_account_name_problem_is_listed_with_its_path():
+    data = small_economy_dict()
+    data["labs"][0]["name"] = "government"
+    data["chip_suppliers"][0]["name"] = data["labs"][1]["name"]
+    data["energy_suppliers"][2]["name"] = "east"
+    problems = _problems(data)
+    assert _mentions(problems, "labs.0.name", "reserved")
+    assert _mentions(problems, "chip_suppliers.0.name", "labs.1.name")
+    assert _mentions(problems, "energy_suppliers.2.name", "chip_suppliers.1.name")
+    assert len([p for p in problems if ".name:" in p]) == 3
+
+
 def test_duplicate_chip_names_are_rejected():
     """Two roadmap chips with one name would make fleets ambiguous."""
     data = small_economy_dict()
