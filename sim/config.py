@@ -485,11 +485,18 @@ def _duplicates(field: str, names: list[str]) -> list[str]:
 
 
 class ConfigError(ValueError):
-    """An invalid scenario; ``problems`` holds one line per error, each with its field path."""
+    """An invalid config; ``problems`` holds one line per error, each with its field path.
 
-    def __init__(self, source: str, problems: list[str]):
+    Args:
+        source: the file (or option) at fault, first in the message.
+        problems: one line per error.
+        kind: what ``source`` is, for the heading: ``scenario``, ``experiment``, ...
+    """
+
+    def __init__(self, source: str, problems: list[str], kind: str = "scenario"):
         self.problems = problems
-        super().__init__(f"{source}: invalid scenario\n" + "\n".join(f"  {p}" for p in problems))
+        heading = f"{source}: invalid {kind}\n"
+        super().__init__(heading + "\n".join(f"  {p}" for p in problems))
 
 
 def describe_errors(error: ValidationError) -> list[str]:

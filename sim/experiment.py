@@ -40,6 +40,7 @@ from sim.config import (
 LEVER_PATH = r"^[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z0-9_-]+|\*))+$|^[A-Za-z_][A-Za-z0-9_]*$"
 SCHEDULER_PATTERN = r"^tcp://[A-Za-z0-9.\-\[\]:]+:\d{1,5}$"
 MAX_RUNS = 1_000_000
+EXPERIMENT = "experiment"  # the kind of file in ConfigError headings
 SUMMARY_OUTPUTS = (
     "leader_final_loss", "mean_final_loss", "mean_realized_gamma", "hhi_compute",
     "hhi_market_share", "total_compute", "total_energy_mwh", "total_emissions_t",
@@ -304,7 +305,7 @@ def parse_overrides(assignments: list[str]) -> list[tuple[str, Any]]:
             continue
         parsed.append((path.strip(), value))
     if problems:
-        raise ConfigError("--set", problems)
+        raise ConfigError("--set", problems, "override")
     return parsed
 
 
@@ -324,24 +325,31 @@ def load_experiment(
         ConfigError: listing every problem with its field path.
     """
     path = Path(path)
-    data = read_yaml(path)
+    try:
+        data = read_yaml(path)
+    except ConfigError as error:
+        raise ConfigError(str(path), error.problems, EXPERIMENT) from None
     if not isinstance(data, dict):
-        raise ConfigError(str(path), ["(top level): expected a mapping"])
+        raise ConfigError(str(path), ["(top level): expected a mapping"], EXPERIMENT)
     if isinstance(data.get("base"), str):
         base_path = (path.parent / data["base"]).resolve()
         data["base"] = read_yaml(base_path)
-    apply_overrides(data, overrides or [], str(path))
+    apply_overrides(data, overrides or [], str(path), EXPERIMENT)
     try:
         experiment = Experiment.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(str(path), describe_errors(error)) from None
+        raise ConfigError(str(path), describe_errors(error), EXPERIMENT) from None
     base = experiment.base if isinstance(experiment.base, dict) else {}
     check_design(experiment, base, str(path))
     return experiment, base
 
 
-def apply_overrides(data: dict[str, Any], assignments: list[str], source: str) -> None:
+def apply_overrides(
+    data: dict[str, Any], assignments: list[str], source: str, kind: str = "scenario"
+) -> None:
     """Apply ``--set path=value`` assignments to a config mapping, in place.
+
+    ``kind`` (``scenario`` or ``experiment``) names what ``source`` is in errors.
 
     Raises:
         ConfigError: for a malformed assignment or a path that leads nowhere.
@@ -350,7 +358,7 @@ def apply_overrides(data: dict[str, Any], assignments: list[str], source: str) -
         try:
             set_path(data, field_path, value)
         except ValueError as error:
-            raise ConfigError(source, [f"--set {error}"]) from None
+            raise ConfigError(source, [f"--set {error}"], kind) from None
 
 
 def check_design(experiment: Experiment, base: dict[str, Any], source: str) -> None:
@@ -362,7 +370,7 @@ def check_design(experiment: Experiment, base: dict[str, Any], source: str) -> N
     parse_scenario(base, f"{source}: base")
     problems = _point_problems(experiment, base) + _integer_lever_problems(experiment)
     if problems:
-        raise ConfigError(source, problems)
+        raise ConfigError(source, problems, EXPERIMENT)
     for i, lever in enumerate(experiment.levers):
         extremes = lever.grid_values() if lever.values is not None else [lever.low, lever.high]
         for value in {min(extremes), max(extremes)}:
@@ -375,7 +383,7 @@ def check_design(experiment: Experiment, base: dict[str, Any], source: str) -> N
             except ValueError as error:
                 problems.append(f"levers.{i}: {error}")
     if problems:
-        raise ConfigError(source, problems)
+        raise ConfigError(source, problems, EXPERIMENT)
 
 
 SAMPLED_DESIGNS = ("lhs", "sobol", "morris")

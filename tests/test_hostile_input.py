@@ -366,6 +366,23 @@ def test_bad_experiment_values_name_the_field_and_range(
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.parametrize(
+    ("kind", "change", "heading"),
+    [
+        ("sweep", {"replications": 0}, "invalid experiment"),
+        ("sweep", {"levers": [{"path": "policy.carbon_tax", "values": [-1.0]}]},
+         "invalid experiment"),
+        ("sweep", {"base": {**_scenario(), "years": -1}}, "base: invalid scenario"),
+        ("run", {"years": -1}, "invalid scenario"),
+    ],
+)  # fmt: skip
+def test_the_error_heading_names_the_kind_of_file(tmp_path, capsys, kind, change, heading):
+    data = {**(_scenario() if kind == "run" else _experiment()), **change}
+    config = _write(tmp_path, data)
+    err = _rejected(_argv(kind, config, tmp_path / "results"), capsys)
+    assert err.splitlines()[0] == f"race: error: {config}: {heading}"
+
+
 def test_a_grid_of_too_many_runs_is_rejected(tmp_path, capsys):
     data = _set(_experiment(), "levers.1.levels", 10_000)
     data["levers"].append({"path": "rnd.noise", "low": 0.0, "high": 1.0, "levels": 10_000})
