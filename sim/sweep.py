@@ -142,23 +142,63 @@ def run_serial(
 PARENT_POLL_SECONDS = 0.5
 
 
-class _WorkerProcess(multiprocessing.context.SpawnProcess):
-    """A spawned worker started with SIGINT blocked, so a Ctrl-C during its start-up is no
+class _SigintBlockedStart:
+    """Start a worker with SIGINT blocked, so a Ctrl-C during its start-up is no
     KeyboardInterrupt traceback (the mask is inherited; the initializer then ignores SIGINT)."""
 
     def start(self) -> None:
         """Start the process with SIGINT blocked in this thread; a pending one follows after."""
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            super().start()
+            super().start()  # type: ignore[misc]
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
+class _WorkerProcess(_SigintBlockedStart, multiprocessing.context.SpawnProcess):
+    """A spawned worker started with SIGINT blocked."""
+
+
+class _ForkedWorkerProcess(_SigintBlockedStart, multiprocessing.context.ForkProcess):
+    """A forked worker started with SIGINT blocked."""
 
 
 class _WorkerContext(multiprocessing.context.SpawnContext):
     """The spawn context (Mesa forces spawn) with :class:`_WorkerProcess` workers."""
 
     Process = _WorkerProcess
+
+
+class _ForkedWorkerContext(multiprocessing.context.ForkContext):
+    """The fork context with :class:`_ForkedWorkerProcess` workers."""
+
+    Process = _ForkedWorkerProcess
+
+
+START_METHOD_ENV = "RACE_START_METHOD"
+"""Environment variable that forces how pool workers start: ``fork`` or ``spawn``."""
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """Fork where that is safe, else spawn (``$RACE_START_METHOD`` overrides).
+
+    A spawned worker starts a fresh interpreter and imports the simulation
+    (about a second of CPU each) before its first run; a forked one starts
+    with everything imported. Forking is safe only while this process runs a
+    single thread (another thread could hold a lock the child would inherit
+    locked), and only where the platform forks. Every run depends only on its
+    scenario and seed, so both give the same results.
+
+    Raises:
+        ValueError: if ``$RACE_START_METHOD`` is set to anything else.
+    """
+    forced = os.environ.get(START_METHOD_ENV, "")
+    if forced not in ("", "fork", "spawn"):
+        raise ValueError(f"{START_METHOD_ENV} must be fork or spawn, got {forced!r}")
+    can_fork = "fork" in multiprocessing.get_all_start_methods()
+    if forced == "fork" or (not forced and can_fork and threading.active_count() == 1):
+        return _ForkedWorkerContext()
+    return _WorkerContext()
 
 
 def init_worker(parent: int) -> None:
@@ -185,7 +225,7 @@ def _exit_when_orphaned(parent: int) -> None:
 def run_processes(
     runs: list[RunSpec], task: Callable[[list[RunSpec]], list[Outcome]], workers: int
 ) -> Iterator[Outcome]:
-    """Run batches on a local process pool (spawn: Mesa forces it) with bounded in-flight work.
+    """Run batches on a local process pool (:func:`_worker_context`) with bounded in-flight work.
 
     Workers ignore SIGINT and exit when this process dies (:func:`init_worker`).
     No more workers start than there are runs: ``--workers 1024`` for three
@@ -197,7 +237,7 @@ def run_processes(
     batches = _guided_batches(runs, workers)
     with ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=_WorkerContext(),
+        mp_context=_worker_context(),
         initializer=init_worker,
         initargs=(os.getpid(),),
     ) as pool:
@@ -356,11 +396,21 @@ def _outcomes(
     return run_dask(pending, task, scheduler, workers)
 
 
-def _consume(outcomes, store, report, progress: bool, total: int, on_outcome) -> None:
+def progress_bar(total: int, show: bool):
+    """A tqdm bar of runs (rate and ETA) on stderr, hidden unless ``show`` and ``total > 0``.
+
+    tqdm's monitor thread is switched off: it only tunes the refresh rate, and
+    while it runs this process has a second thread, so process pools must
+    spawn their workers instead of forking them (:func:`_worker_context`).
+    """
     from tqdm import tqdm
 
-    bar = tqdm(total=total, unit="run", disable=not progress or total == 0, dynamic_ncols=True)
-    with bar:
+    tqdm.monitor_interval = 0
+    return tqdm(total=total, unit="run", disable=not show or total == 0, dynamic_ncols=True)
+
+
+def _consume(outcomes, store, report, progress: bool, total: int, on_outcome) -> None:
+    with progress_bar(total, progress) as bar:
         for row, steps in outcomes:
             store.add(row, steps)
             if row["status"] == "ok":

@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.experiment import SUMMARY_OUTPUTS, RunSpec, replicate_seeds
-from sim.sweep import execute_run, run_dask, run_processes, run_serial
+from sim.sweep import execute_run, progress_bar, run_dask, run_processes, run_serial
 
 DEFAULT_OUTPUTS = (
     "mean_final_loss", "mean_realized_gamma", "hhi_compute", "total_compute",
@@ -42,8 +42,6 @@ def paired_runs(
     Both arms go through one backend (one process pool), so the pool starts
     once; ``progress`` shows a bar with rate and ETA on stderr.
     """
-    from tqdm import tqdm
-
     seeds = replicate_seeds(master_seed, replications)
     runs = [
         RunSpec(f"{arm}-r{r:04d}", point, r, seed, ())
@@ -52,7 +50,7 @@ def paired_runs(
     ]
     task = partial(execute_arms_batch, arms={"base": base, "alt": alt})
     rows = []
-    with tqdm(total=len(runs), unit="run", disable=not progress, dynamic_ncols=True) as bar:
+    with progress_bar(len(runs), progress) as bar:
         for row, _ in _backend(runs, task, backend, workers, scheduler):
             rows.append({"arm": ARMS[row["point"]], **row})
             bar.update(1)

@@ -47,3 +47,29 @@ def test_a_pool_starts_no_more_workers_than_runs(monkeypatch):
     outcomes = list(sweep.run_processes([1, 2, 3], lambda batch: batch, workers=1024))
     assert sorted(outcomes) == [1, 2, 3] and started == [3]
     assert list(sweep.run_processes([], lambda batch: batch, workers=4)) == []
+
+
+def test_workers_fork_only_while_this_process_has_one_thread(monkeypatch):
+    import sim.sweep as sweep
+
+    monkeypatch.delenv(sweep.START_METHOD_ENV, raising=False)
+    monkeypatch.setattr(sweep.threading, "active_count", lambda: 1)
+    assert sweep._worker_context().get_start_method() == "fork"
+    monkeypatch.setattr(sweep.threading, "active_count", lambda: 2)  # e.g. a monitor thread
+    assert sweep._worker_context().get_start_method() == "spawn"
+
+
+@pytest.mark.parametrize(("value", "method"), [("spawn", "spawn"), ("fork", "fork")])
+def test_the_start_method_can_be_forced(monkeypatch, value, method):
+    import sim.sweep as sweep
+
+    monkeypatch.setenv(sweep.START_METHOD_ENV, value)
+    assert sweep._worker_context().get_start_method() == method
+
+
+def test_a_bad_start_method_is_a_clear_error(monkeypatch):
+    import sim.sweep as sweep
+
+    monkeypatch.setenv(sweep.START_METHOD_ENV, "forkserver")
+    with pytest.raises(ValueError, match="RACE_START_METHOD must be fork or spawn"):
+        sweep._worker_context()

@@ -31,7 +31,7 @@ def _experiment(tmp_path: Path) -> Path:
     return path
 
 
-def _start(tmp_path: Path) -> subprocess.Popen:
+def _start(tmp_path: Path, start_method: str = "") -> subprocess.Popen:
     argv = [sys.executable, "-m", "sim.cli", "sweep", str(_experiment(tmp_path)),
             "--results", str(tmp_path / "r"), "--quiet", "--no-figures",
             "--flush-every", "2"]  # fmt: skip
@@ -39,6 +39,7 @@ def _start(tmp_path: Path) -> subprocess.Popen:
         return subprocess.Popen(
             argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr,
             start_new_session=True,  # its own process group, as a shell job
+            env={**os.environ, "RACE_START_METHOD": start_method},
         )  # fmt: skip
 
 
@@ -71,8 +72,9 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
-def test_workers_exit_when_the_sweep_is_killed(tmp_path):
-    process = _start(tmp_path)
+@pytest.mark.parametrize("start_method", ["spawn", "fork"])
+def test_workers_exit_when_the_sweep_is_killed(tmp_path, start_method):
+    process = _start(tmp_path, start_method)
     workers: set[int] = set()
     try:
         _wait_for_a_part(tmp_path, process)
@@ -105,9 +107,12 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
-@pytest.mark.parametrize("when", ["workers starting", "mid-sweep"])
-def test_ctrl_c_to_the_process_group_exits_130_without_a_traceback(tmp_path, when):
-    process = _start(tmp_path)
+@pytest.mark.parametrize(
+    ("when", "start_method"),
+    [("workers starting", "spawn"), ("mid-sweep", "spawn"), ("mid-sweep", "fork")],
+)
+def test_ctrl_c_to_the_process_group_exits_130_without_a_traceback(tmp_path, when, start_method):
+    process = _start(tmp_path, start_method)
     try:
         if when == "workers starting":
             _wait_for_starting_workers(process)
