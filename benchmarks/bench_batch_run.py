@@ -37,11 +37,12 @@ of ``--interleaved`` runs each): the first two do the same work.
 Run: ``python benchmarks/bench_batch_run.py [--levels 20] [--replications 5]``.
 Target (issue 11): ours at least as fast as batch_run, with lower peak memory.
 
-Measured 2026-11-22 on the 2 shared cores (load ~3.2), 100 runs: 1 process,
-ours 7.9 s / 205 MB, batch_run 9.8 s / 387 MB (it keeps every model: Agent._ids);
-2 processes, ours 12.9 s / worker 191 MB, batch_run 11.2 s / worker 273 MB.
-In-process ms per run: ours 63.5, batch_run model 40.9, bare model 38.1. Wall
-times swing +-2x with the other jobs' load; the memory figures do not.
+Measured 2026-12-01 on the 2 cores (load 0.6-0.8), 100 runs: 1 process, ours
+4.0 s / 201 MB, batch_run 4.3 s / 288 MB (it keeps every model: Agent._ids);
+2 processes, ours 2.1 s / parent 180 MB / worker 138 MB, batch_run 3.4 s /
+parent 157 MB / worker 228 MB (ours: 456 MB in all, batch_run 613 MB).
+In-process ms per run: ours 36.9, batch_run model 38.4, bare model 25.7.
+Wall times swing with other load; the memory figures do not.
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ The store's manifest is not written (``SweepStore.open`` forks ``git``).
 Run: ``python benchmarks/bench_memory.py [--runs 1000 10000]``.
 Target (issue 11): peak RSS flat, i.e. 10,000 / 1,000 runs close to 1.0x.
 
-Measured 2026-11-22 (2 shared cores, load ~2-3.4): 1,000 runs 13.7 s, peak
-183.5 MB; 10,000 runs 188.3 s, peak 188.3 MB: 1.026x (+4.8 MB, about 2 MB of
-it the run plan, which is O(runs) by design); 0 models left in Agent._ids.
+Measured 2026-12-01 (2 cores, load ~1): 1,000 runs 13.4 s, peak 218.1 MB;
+10,000 runs 130.9 s, peak 224.1 MB: 1.027x (+6.0 MB, about 2 MB of it the
+run plan, which is O(runs) by design); 0 models left in Agent._ids.
 """
 
 from __future__ import annotations

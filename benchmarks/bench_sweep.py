@@ -4,23 +4,24 @@ Runs one experiment (the calibrated baseline, 10 years monthly, ~80 ms a run,
 over a carbon-tax grid with replications) through ``sim.sweep.run_sweep`` into
 a ``SweepStore`` in a temporary folder, alternating serial and processes
 (``--repeats`` times each, so machine load affects both alike). The wall time
-covers the whole sweep: process-pool start-up (spawn), every run and the
+covers the whole sweep: process-pool start-up, every run and the
 Parquet writes. Reports runs/s of each and the ratio (median over repeats),
 and checks the two backends stored identical results. The mean time of one
 run inside its process (``duration_s``) shows contention: on an idle 2-core
 machine it is the same for both backends. CPU seconds per run (user + system
 of this process and its reaped workers) show the work each backend adds (it
-also varies with load: caches and frequency). Each spawned worker first
-imports sim, pandas, pydantic and Mesa (about 1.6 CPU s), so the speed-up
-needs a sweep of many runs (400 x ~80 ms by default) to approach 2x.
+also varies with load: caches and frequency). Workers are forked while the
+sweep runs a single thread (``sim.sweep._worker_context``), so they start with
+everything imported; a spawned worker (``RACE_START_METHOD=spawn``) first
+imports sim, pandas, pydantic and Mesa (about 1.3 CPU s).
 
 Run: ``python benchmarks/bench_sweep.py [--runs 400] [--workers 2] [--repeats 2]``.
 Target (issue 11): processes / serial >= 1.7x on 2 cores.
 
-Measured 2026-11-22 on the 2 shared cores (other jobs running, load 3.3-3.9):
-400 runs, serial 44.6 s (9.0 runs/s), processes x2 36.6 s (10.9 runs/s),
-1.22x; 86 CPU ms per run on both backends, so the shortfall is the other
-load, not overhead (idle estimate: 400 x 86 ms / 2 + ~2 s start-up, ~1.8x).
+Measured 2026-12-01 on the 2 cores, load 1.1: 400 runs, serial 16.9 s
+(23.7 runs/s), processes x2 8.7 s (46.1 runs/s): 1.94x; 42-43 CPU ms per run
+on both. The same day with spawned workers and fixed batches of 16: 1.53x
+(load 1.2) and 1.67x (load 1.3).
 """
 
 from __future__ import annotations
