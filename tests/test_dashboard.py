@@ -15,7 +15,7 @@ import yaml
 from matplotlib.colors import to_rgb
 from pydantic.fields import FieldInfo
 
-from sim import app
+from sim import app, dashboard_levers, dashboard_plots
 from sim.cli import main
 from sim.config import ConfigError, Scenario, parse_scenario
 from tests.builders import small_economy_dict
@@ -63,12 +63,12 @@ def _scalar_levers() -> list[str]:
 
 def test_every_leaf_of_the_policy_schema_has_a_control(config: Path) -> None:
     scenario = app.load_config(config)[1]
-    levers = app.levers(scenario)
+    levers = dashboard_levers.levers(scenario)
     assert {lever.path for lever in levers} == _schema_leaves()
     assert len(_schema_leaves()) >= 16  # carbon tax ... compute_threshold.cap
     assert all(lever.controls for lever in levers)
     params = app.model_params(config)
-    names = [control.name for control in app.controls(scenario)]
+    names = [control.name for control in dashboard_levers.controls(scenario)]
     assert len(set(names)) == len(names)
     assert set(params) == {*names, "seed", "config"}
 
@@ -76,14 +76,14 @@ def test_every_leaf_of_the_policy_schema_has_a_control(config: Path) -> None:
 def test_every_control_takes_effect(config: Path) -> None:
     """Moving a lever's controls changes its field in the scenario the model is built from."""
     scenario = app.load_config(config)[1]
-    for lever in app.levers(scenario):
+    for lever in dashboard_levers.levers(scenario):
         moved = {control.name: _moved(control) for control in lever.controls}
         built = app.build_scenario(config, moved)
-        before, after = (app.value_at(s, lever.path) for s in (scenario, built))
+        before, after = (dashboard_levers.value_at(s, lever.path) for s in (scenario, built))
         assert after != before, lever.path
 
 
-def _moved(control: app.Control):
+def _moved(control: dashboard_levers.Control):
     if control.kind == "Checkbox":
         return not control.value
     if control.kind == "Select":
@@ -94,7 +94,7 @@ def _moved(control: app.Control):
 def test_an_unsupported_field_type_has_no_silent_default(config: Path) -> None:
     field = FieldInfo.from_annotation(set[int])
     with pytest.raises(TypeError, match="policy.new_lever"):
-        app.lever_for("policy.new_lever", field, app.load_config(config)[1])
+        dashboard_levers.lever_for("policy.new_lever", field, app.load_config(config)[1])
 
 
 def test_per_region_fields_get_a_control_per_region_of_the_config(config: Path) -> None:
@@ -109,7 +109,7 @@ def test_per_region_fields_get_a_control_per_region_of_the_config(config: Path) 
 def test_mapping_bounds_match_the_configs_validators(config: Path) -> None:
     """The UI's per-region bounds are the ones config.py accepts (the schema lacks them)."""
     data = app.load_config(config)[0]
-    for path, rule in app.MAPPINGS.items():
+    for path, rule in dashboard_levers.MAPPINGS.items():
         field = path.split(".")[1]
         lower, upper = rule.bounds
         for value, valid in ((lower, True), (upper, True), (upper * 1.001, False), (-1, False)):
@@ -171,7 +171,8 @@ def test_ranges_come_from_the_config_where_the_schema_is_too_wide(config: Path) 
 def test_power_cap_slider_is_clamped_to_the_regions_capacity(config: Path) -> None:
     slider = app.model_params(config)["power_caps__us"]
     scenario = app.load_config(config)[1]
-    capacity = app.region_capacity_mw(scenario, "us")  # us_grid + us_solar + 2 years of builds
+    # us_grid + us_solar + 2 years of builds
+    capacity = dashboard_levers.region_capacity_mw(scenario, "us")
     assert slider["min"] == 0
     assert capacity <= slider["max"] < capacity + 2 * slider["step"]
     assert slider["value"] == slider["max"]  # no cap in the config: the top means no cap
@@ -179,16 +180,16 @@ def test_power_cap_slider_is_clamped_to_the_regions_capacity(config: Path) -> No
 
 
 def test_infinite_bounds_are_clamped() -> None:
-    assert app.ui_range(0.0, 5.0, 1.0) == (0.0, 5.0)
-    assert app.ui_range(0.0, math.inf, 2.0) == (0.0, 20.0)
-    assert app.ui_range(-math.inf, math.inf, 0.5) == (0.0, 10.0)
-    assert app.ui_range(-math.inf, 1.0, -3.0) == (-3.0, 1.0)
+    assert dashboard_levers.ui_range(0.0, 5.0, 1.0) == (0.0, 5.0)
+    assert dashboard_levers.ui_range(0.0, math.inf, 2.0) == (0.0, 20.0)
+    assert dashboard_levers.ui_range(-math.inf, math.inf, 0.5) == (0.0, 10.0)
+    assert dashboard_levers.ui_range(-math.inf, 1.0, -3.0) == (-3.0, 1.0)
 
 
 def test_nice_step_is_round() -> None:
-    assert app.nice_step(1e4) == 20.0
-    assert app.nice_step(5.0) == 0.01
-    assert app.nice_step(20.0) == 0.05
+    assert dashboard_levers.nice_step(1e4) == 20.0
+    assert dashboard_levers.nice_step(5.0) == 0.01
+    assert dashboard_levers.nice_step(20.0) == 0.05
 
 
 def test_levers_page_lists_every_control(config: Path) -> None:
@@ -314,7 +315,7 @@ def _line_colours(axis) -> list[tuple]:
 
 
 def test_loss_plot_has_units_lab_legend_and_the_shared_palette(stepped) -> None:
-    (axis,) = app.loss_figure(stepped).axes
+    (axis,) = dashboard_plots.loss_figure(stepped).axes
     labs = [lab.name for lab in stepped.labs]
     assert axis.get_ylabel() == "loss L(C) (nats/token)"
     assert axis.get_xlabel() == "year"  # a calendar year is its own unit
@@ -324,7 +325,7 @@ def test_loss_plot_has_units_lab_legend_and_the_shared_palette(stepped) -> None:
 
 
 def test_price_plots_have_units_and_supplier_legends(stepped) -> None:
-    chips, energy = app.prices_figure(stepped).axes
+    chips, energy = dashboard_plots.prices_figure(stepped).axes
     assert chips.get_ylabel() == "chip price index (1 = list price)"
     assert energy.get_ylabel() == "energy price incl. carbon tax (USD/MWh)"
     assert _legend(chips) == ["west", "east"]
@@ -334,7 +335,7 @@ def test_price_plots_have_units_and_supplier_legends(stepped) -> None:
 
 
 def test_share_plot_has_units_and_the_loss_plots_lab_colours(stepped) -> None:
-    (axis,) = app.shares_figure(stepped).axes
+    (axis,) = dashboard_plots.shares_figure(stepped).axes
     assert axis.get_ylabel() == "market share (fraction of revenue)"
     assert _legend(axis) == [lab.name for lab in stepped.labs]
     areas = [to_rgb(area.get_facecolor()[0]) for area in axis.collections]
@@ -342,7 +343,7 @@ def test_share_plot_has_units_and_the_loss_plots_lab_colours(stepped) -> None:
 
 
 def test_network_plot_legend_and_restricted_edges(stepped) -> None:
-    (axis,) = app.network_figure(stepped).axes
+    (axis,) = dashboard_plots.network_figure(stepped).axes
     entries = _legend(axis)
     assert entries[:3] == ["chip supplier", "lab", "energy supplier"]
     assert {"chip trade", "energy trade", "restricted (export control)"} <= set(entries)
