@@ -128,11 +128,16 @@ class Lab(mesa.Agent):
         if units > 0:
             self.pending.append(Cohort(chip, units, t))
 
-    def install_pending(self) -> None:
-        """Install the GPUs delivered last step into the running fleet."""
-        for cohort in self.pending:
-            self.fleet.install(cohort)
-        self.pending = []
+    def renew_fleet(self, t: float, lifetime: float) -> None:
+        """Install the GPUs delivered last step, then retire those ``lifetime`` years old at ``t``.
+
+        One recount of the fleet's totals (:meth:`sim.fleet.Fleet.turn_over`).
+        """
+        if self.pending:  # most labs take no delivery most steps
+            self.fleet.turn_over(self.pending, t, lifetime)
+            self.pending = []
+        else:
+            self.fleet.retire(t, lifetime)
 
     def running(self, power_mw: float, watts_factor: float) -> tuple[float, float]:
         """GPUs and FLOP/s the delivered power can run, most FLOP/W first."""

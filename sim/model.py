@@ -75,7 +75,6 @@ class RaceModel(mesa.Model):
         self.labs = [self._make_lab(spec) for spec in scenario.labs]
         for index, lab in enumerate(self.labs):
             lab.index = index
-        self._lab_by_id = {lab.unique_id: lab for lab in self.labs}
         self.worst_energy_price = self._worst_energy_prices()
         self.cheapest_energy_price = self._cheapest_energy_prices()
         self.network = self._build_network()
@@ -323,12 +322,7 @@ class RaceModel(mesa.Model):
             supplier.advance_unchecked(t, dt, multiplier)
         lifetime = self._lifetime
         for lab in self.labs:
-            if lab.pending:  # most labs take no delivery most steps
-                # = lab.install_pending(); lab.retire(...), with one recount of the fleet
-                lab.fleet.turn_over(lab.pending, t, lifetime)
-                lab.pending = []
-            else:
-                lab.fleet.retire(t, lifetime)  # = lab.retire(t, lifetime)
+            lab.renew_fleet(t, lifetime)
 
     def _pay(self, lab: Lab, payee: int, amount: float, category: int) -> None:
         """Book a payment by ``lab`` to the account coded ``payee`` (zero amounts book nothing).
@@ -741,7 +735,7 @@ class RaceModel(mesa.Model):
     # ----------------------------------------------------------------- train
 
     def _train(self) -> None:
-        mfu, threshold = self.scenario.hardware.mfu, self.scenario.policy.compute_threshold
+        mfu, threshold = self._mfu, self.scenario.policy.compute_threshold
         ceiling = threshold.flop if threshold.flop is not None and threshold.cap else math.inf
         watts_factor, dt = self.watts_factor, self.dt
         for lab in self.labs:
