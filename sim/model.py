@@ -28,6 +28,7 @@ from sim import network as net
 from sim.chips import ChipModel, available, extrapolate_roadmap
 from sim.config import ProjectSpec, Scenario
 from sim.fleet import Cohort
+from sim.flows import EdgeFlows
 from sim.labs import HOURS_PER_YEAR, Lab, StepAccount
 from sim.law import SECONDS_PER_YEAR, parameter_set
 from sim.ledger import CODES, Ledger
@@ -68,7 +69,6 @@ class RaceModel(mesa.Model):
         self.ledger = Ledger()
         self._book = self.ledger.book
         self._pack_row, self._append_row = self.ledger.pack_row, self.ledger.append_row
-        self._touched_edges: list[dict] = []  # edges traded on this step
         self.roadmap = self._build_roadmap()
         self.chip_suppliers = [self._make_chip_supplier(s) for s in scenario.chip_suppliers]
         self.energy_suppliers = [self._make_energy_supplier(s) for s in scenario.energy_suppliers]
@@ -77,17 +77,22 @@ class RaceModel(mesa.Model):
             lab.index = index
         self.worst_energy_price = self._worst_energy_prices()
         self.cheapest_energy_price = self._cheapest_energy_prices()
-        self.network = self._build_network()
+        self._network = self._build_network()
+        self.flows = EdgeFlows(self._network)
+        # (supplier id, lab id) -> (the edge's attribute dict, its number in self.flows)
         self._chip_edges = {
-            (s.unique_id, lab.unique_id): self.network[s.unique_id][lab.unique_id]
+            (s.unique_id, lab.unique_id): (
+                self._network[s.unique_id][lab.unique_id],
+                self.flows.index[s.unique_id, lab.unique_id],
+            )
             for s in self.chip_suppliers
             for lab in self.labs
         }
         self._energy_buyers = {
             s.unique_id: [
                 lab
-                for lab in self.network.successors(s.unique_id)
-                if self.network[s.unique_id][lab]["allowed"]
+                for lab in self._network.successors(s.unique_id)
+                if self._network[s.unique_id][lab]["allowed"]
             ]
             for s in self.energy_suppliers
         }
@@ -247,7 +252,9 @@ class RaceModel(mesa.Model):
         """
         routes = []
         for lab in self.labs:
-            edges = [(s, self._chip_edges[s.unique_id, lab.unique_id]) for s in self.chip_suppliers]
+            edges = [
+                (s, self._chip_edges[s.unique_id, lab.unique_id][0]) for s in self.chip_suppliers
+            ]
             routes.append(
                 [
                     (supplier, edge, (supplier.unique_id, edge["tariff"], edge["max_tpp"]))
@@ -257,11 +264,12 @@ class RaceModel(mesa.Model):
             )
         return routes
 
-    def _merit_order(self) -> list[tuple[EnergySupplier, list[tuple[Lab, dict]]]]:
+    def _merit_order(self) -> list[tuple[EnergySupplier, list[tuple[Lab, int]]]]:
         """Energy suppliers, cheapest first (carbon tax included), with their allowed buyers.
 
         Base prices, carbon intensities and the tax are fixed for the run, so the
-        merit order is too. Buyers keep the network's order, with their edges.
+        merit order is too. Buyers keep the network's order, each with the
+        number of its edge in :attr:`flows`.
         """
         tax = self.scenario.policy.carbon_tax
         labs = {lab.unique_id: lab for lab in self.labs}
@@ -270,7 +278,7 @@ class RaceModel(mesa.Model):
             (
                 supplier,
                 [
-                    (labs[lab_id], self.network[supplier.unique_id][lab_id])
+                    (labs[lab_id], self.flows.index[supplier.unique_id, lab_id])
                     for lab_id in self._energy_buyers[supplier.unique_id]
                 ],
             )
@@ -284,8 +292,7 @@ class RaceModel(mesa.Model):
         self.t = (self.steps - 1) * self.dt
         self.step_year = self.year
         self._reset_step_caches()
-        net.reset_flows(self._touched_edges)  # only edges traded on carry a flow
-        self._touched_edges.clear()
+        self.flows.start_step()
         self._infrastructure()
         growth = self._growth_integrals()
         for lab in self.labs:
@@ -310,6 +317,16 @@ class RaceModel(mesa.Model):
             terms: self._priced_offers(supplier, edge)
             for terms, (supplier, edge) in self._chip_terms.items()
         }
+
+    @property
+    def network(self):
+        """The supply network (``networkx.DiGraph``), its edges' flows brought up to date.
+
+        The model books trades in :attr:`flows` and writes them into the
+        edge attributes only when the graph is read (:meth:`EdgeFlows.sync`).
+        """
+        self.flows.sync()
+        return self._network
 
     @property
     def year(self) -> float:
@@ -662,7 +679,7 @@ class RaceModel(mesa.Model):
         """Pay for the delivered GPUs (plus tariff) and record the trade on its edge."""
         if units <= 0:
             return
-        edge = self._chip_edges[supplier.unique_id, lab.unique_id]
+        edge, number = self._chip_edges[supplier.unique_id, lab.unique_id]
         value = units * unit_price
         self._pay(lab, supplier.ledger_code, value, _CHIPS)
         lab.account.capex += value
@@ -672,18 +689,18 @@ class RaceModel(mesa.Model):
             lab.account.tariffs += tariff
         lab.account.chips_received += units
         lab.receive(chip, units, self.t)
-        self._add_flow(edge, units, value)
+        self._add_flow(number, units, value)
 
-    def _add_flow(self, edge: dict, quantity: float, value: float) -> None:
-        """Record a trade on its edge, and the edge for the next step's reset.
+    def _add_flow(self, edge: int, quantity: float, value: float) -> None:
+        """Record a trade on the edge numbered ``edge`` in :attr:`flows`.
 
-        The four updates are :func:`sim.network.add_flow`, inlined (a hot path).
+        The four updates are :meth:`EdgeFlows.add`, inlined (a hot path).
         """
-        edge["quantity"] += quantity
-        edge["value"] += value
-        edge["cum_quantity"] += quantity
-        edge["cum_value"] += value
-        self._touched_edges.append(edge)
+        flows = self.flows
+        flows.quantity[edge] += quantity
+        flows.value[edge] += value
+        flows.cum_quantity[edge] += quantity
+        flows.cum_value[edge] += value
 
     # --------------------------------------------------------- energy market
 
@@ -715,7 +732,7 @@ class RaceModel(mesa.Model):
                 self._settle_energy(lab, supplier, edge, mw, price)
 
     def _settle_energy(
-        self, lab: Lab, supplier: EnergySupplier, edge: dict, mw: float, price: float
+        self, lab: Lab, supplier: EnergySupplier, edge: int, mw: float, price: float
     ) -> None:
         """Pay for the delivered power (plus carbon tax) and record the trade on its edge."""
         if mw <= 0:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import math
-import operator
 import struct
 from typing import TYPE_CHECKING
 
@@ -70,8 +69,6 @@ ECONOMY_COLUMNS = (
 _ECONOMY_NUMBERS = tuple(c for c in ECONOMY_COLUMNS if c != "leader")
 _INTEGER_COLUMNS = ("step", "projects_done")
 
-_QUANTITY, _VALUE = operator.itemgetter("quantity"), operator.itemgetter("value")
-
 # A packed row: the entity's index (a code into its names), then the numbers.
 _LAB_ROW = struct.Struct(f"{1 + len(_LAB_STORED)}d")
 _MARKET_ROW = struct.Struct(f"{1 + len(_MARKET_NUMBERS)}d")
@@ -89,10 +86,8 @@ class Recorder:
         self.edge_steps: list[int] = []
         self.edge_quantities: list[bytes] = []
         self.edge_values: list[bytes] = []
-        self._edges = [
-            (supplier, lab, data) for supplier, lab, data in model.network.edges(data=True)
-        ]
-        self._edge_data = [data for _, _, data in self._edges]
+        self._flows = model.flows
+        self._edges = model.flows.edges
         self._edge_row = struct.Struct(f"{len(self._edges)}d")
         self._initial_excess = [model.initial_loss[lab.name] - model.E for lab in model.labs]
         self._best_chip: dict[int, tuple[int, object]] = {}
@@ -180,11 +175,10 @@ class Recorder:
 
     def _record_edges(self) -> None:
         """This step's flows on every edge, in the order of ``_edges``, packed."""
-        edges = self._edge_data
+        flows = self._flows
         self.edge_steps.append(self.model.steps)
-        # map(itemgetter) reads the attribute dicts in C, with no bytecode per edge
-        self.edge_quantities.append(self._edge_row.pack(*map(_QUANTITY, edges)))
-        self.edge_values.append(self._edge_row.pack(*map(_VALUE, edges)))
+        self.edge_quantities.append(self._edge_row.pack(*flows.quantity))
+        self.edge_values.append(self._edge_row.pack(*flows.value))
 
     def _reference_price(self, supplier) -> float:
         """Unit price (USD) labs paid this step for the supplier's best-value chip."""
