@@ -46,6 +46,10 @@ CODES = {name: code for code, name in enumerate((*RESERVED_ACCOUNTS, *CATEGORIES
 """Fixed codes of the reserved accounts and the categories, the same in every ledger."""
 
 _ROW = struct.Struct("<qqqqd")  # step, payer, payee, category codes, amount
+pack_row = _ROW.pack
+"""``pack_row(step, payer, payee, category, amount)``: one journal row, as :meth:`Ledger.book`
+packs it. For a hot-path caller that checks ``0 < amount < inf`` and books by code
+itself (the model): ``ledger.journal.append(pack_row(...))`` is exactly :meth:`Ledger.book`."""
 ROW_DTYPE = np.dtype(
     [("step", "<i8"), ("payer", "<i8"), ("payee", "<i8"), ("category", "<i8"), ("amount", "<f8")]
 )
@@ -58,18 +62,15 @@ class Ledger:
     Attributes:
         names: every account and category name seen, indexed by its code
             (the reserved accounts and the categories first, see :data:`CODES`).
+        journal: the packed rows (:data:`pack_row`), in booking order; append
+            only, and only rows with ``0 < amount < inf``.
     """
 
     def __init__(self) -> None:
         self.names: list[str] = list(CODES)
         self._codes: dict[str, int] = dict(CODES)
-        self._journal: list[bytes] = []
+        self.journal: list[bytes] = []
         self._pack = _ROW.pack
-        # For a hot-path caller that validates and books by code itself (the model):
-        # ``append_row(pack_row(step, payer, payee, category, amount))`` with
-        # ``0 < amount < inf`` is exactly what :meth:`book` does, one call cheaper.
-        self.pack_row = _ROW.pack
-        self.append_row = self._journal.append
         self._balances: dict[str, float] = defaultdict(float)
         self._posted = 0  # rows already applied to ``_balances``
 
@@ -105,14 +106,14 @@ class Ledger:
             ValueError: on a negative or non-finite amount.
         """
         if 0.0 < amount < math.inf:  # the common case first: one comparison chain
-            self._journal.append(self._pack(step, payer, payee, category, amount))
+            self.journal.append(self._pack(step, payer, payee, category, amount))
         elif amount != 0.0:  # negative, infinite or NaN
             name = self.names[category] if 0 <= category < len(self.names) else category
             raise ValueError(f"transfer amount must be in [0, inf), got {amount} ({name})")
 
     def __len__(self) -> int:
         """Number of transfers booked."""
-        return len(self._journal)
+        return len(self.journal)
 
     @property
     def rows(self) -> list[tuple[int, str, str, str, float]]:
@@ -125,7 +126,7 @@ class Ledger:
 
     def table(self) -> np.ndarray:
         """The journal as a structured array of :data:`ROW_DTYPE`, one record per transfer."""
-        return np.frombuffer(b"".join(self._journal), dtype=ROW_DTYPE)
+        return np.frombuffer(b"".join(self.journal), dtype=ROW_DTYPE)
 
     def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The journal by column: steps, payer codes, payee codes, category codes, amounts.
@@ -137,7 +138,7 @@ class Ledger:
 
     def _unpacked(self, start: int):
         """The rows from ``start`` on, as tuples of numbers."""
-        return _ROW.iter_unpack(b"".join(self._journal[start:]))
+        return _ROW.iter_unpack(b"".join(self.journal[start:]))
 
     @property
     def balances(self) -> dict[str, float]:

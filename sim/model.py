@@ -31,7 +31,7 @@ from sim.fleet import Cohort
 from sim.flows import EdgeFlows
 from sim.labs import HOURS_PER_YEAR, Lab, StepAccount
 from sim.law import SECONDS_PER_YEAR, parameter_set
-from sim.ledger import CODES, Ledger
+from sim.ledger import CODES, Ledger, pack_row
 from sim.markets import hhi, logit_shares, logit_shares_unchecked
 from sim.recorder import Recorder
 from sim.rnd import project_log2_gain, rd_gamma_slope
@@ -68,7 +68,7 @@ class RaceModel(mesa.Model):
         self._cache_levers(scenario)
         self.ledger = Ledger()
         self._book = self.ledger.book
-        self._pack_row, self._append_row = self.ledger.pack_row, self.ledger.append_row
+        self._journal = self.ledger.journal
         self.roadmap = self._build_roadmap()
         self.chip_suppliers = [self._make_chip_supplier(s) for s in scenario.chip_suppliers]
         self.energy_suppliers = [self._make_energy_supplier(s) for s in scenario.energy_suppliers]
@@ -347,7 +347,7 @@ class RaceModel(mesa.Model):
         ``payee`` and ``category`` are ledger codes (:meth:`sim.ledger.Ledger.book`).
         """
         if 0.0 < amount < _INF:  # = self._book(...), inlined: a hot path
-            self._append_row(self._pack_row(self.steps, lab.ledger_code, payee, category, amount))
+            self._journal.append(pack_row(self.steps, lab.ledger_code, payee, category, amount))
             lab.cash -= amount
         elif amount != 0.0:
             self._book(self.steps, lab.ledger_code, payee, amount, category)  # raises
@@ -355,7 +355,7 @@ class RaceModel(mesa.Model):
     def _receive(self, lab: Lab, payer: int, amount: float, category: int) -> None:
         """Book a payment to ``lab`` from the account coded ``payer`` (zero amounts: nothing)."""
         if 0.0 < amount < _INF:  # = self._book(...), inlined: a hot path
-            self._append_row(self._pack_row(self.steps, payer, lab.ledger_code, category, amount))
+            self._journal.append(pack_row(self.steps, payer, lab.ledger_code, category, amount))
             lab.cash += amount
         elif amount != 0.0:
             self._book(self.steps, payer, lab.ledger_code, amount, category)  # raises

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim.frames import frame
 from sim.labs import HOURS_PER_YEAR
 from sim.law import SECONDS_PER_YEAR
 from sim.markets import hhi_unchecked
@@ -274,31 +275,33 @@ class Recorder:
         graph = self.model.network
         edges = self._edges
         codes = np.tile(np.arange(len(edges), dtype=np.int64), len(self.edge_steps))
-        return pd.DataFrame(
-            {
-                "step": np.repeat(np.array(self.edge_steps, dtype=np.int64), len(edges)),
-                "supplier": _categorical(codes, [graph.nodes[s]["name"] for s, _, _ in edges]),
-                "lab": _categorical(codes, [graph.nodes[lab]["name"] for _, lab, _ in edges]),
-                "kind": _categorical(codes, [d["kind"] for _, _, d in edges]),
-                "tariff": np.array([d["tariff"] for _, _, d in edges])[codes],
-                "max_tpp": np.array([d["max_tpp"] for _, _, d in edges])[codes],
-                "allowed": np.array([d["allowed"] for _, _, d in edges], dtype=bool)[codes],
-                "quantity": _unpacked(self.edge_quantities),
-                "value": _unpacked(self.edge_values),
-            }
+        return frame(
+            EDGE_COLUMNS,
+            [
+                np.repeat(np.array(self.edge_steps, dtype=np.int64), len(edges)),
+                _categorical(codes, [graph.nodes[s]["name"] for s, _, _ in edges]),
+                _categorical(codes, [graph.nodes[lab]["name"] for _, lab, _ in edges]),
+                _categorical(codes, [d["kind"] for _, _, d in edges]),
+                np.array([d["tariff"] for _, _, d in edges])[codes],
+                np.array([d["max_tpp"] for _, _, d in edges])[codes],
+                np.array([d["allowed"] for _, _, d in edges], dtype=bool)[codes],
+                _unpacked(self.edge_quantities),
+                _unpacked(self.edge_values),
+            ],
         )
 
     def _ledger_table(self) -> pd.DataFrame:
         ledger = self.model.ledger
         journal = ledger.table()
-        return pd.DataFrame(
-            {
-                "step": journal["step"].copy(),
-                "payer": _coded(journal["payer"], ledger.names),
-                "payee": _coded(journal["payee"], ledger.names),
-                "category": _coded(journal["category"], ledger.names),
-                "amount": journal["amount"].copy(),
-            }
+        return frame(
+            LEDGER_COLUMNS,
+            [
+                journal["step"].copy(),
+                _coded(journal["payer"], ledger.names),
+                _coded(journal["payee"], ledger.names),
+                _coded(journal["category"], ledger.names),
+                journal["amount"].copy(),
+            ],
         )
 
 
@@ -353,12 +356,12 @@ def _named(names: tuple[str, ...], matrix: np.ndarray) -> dict[str, np.ndarray]:
 
 def _assemble(columns, numbers: dict[str, np.ndarray], labels: dict) -> pd.DataFrame:
     """A DataFrame of ``columns`` (in that order) from the number columns and the labels."""
-    data = {}
+    arrays = []
     for name in columns:
         if name in labels:
-            data[name] = labels[name]
+            arrays.append(labels[name])
         elif name in _INTEGER_COLUMNS:
-            data[name] = numbers[name].astype(np.int64)
+            arrays.append(numbers[name].astype(np.int64))
         else:
-            data[name] = numbers[name]
-    return pd.DataFrame(data)
+            arrays.append(numbers[name])
+    return frame(columns, arrays)
