@@ -108,7 +108,7 @@ class RaceModel(mesa.Model):
         self._offers_on_terms: dict[tuple[int, float, float], list[tuple]] = {}
         self._offer_cache: dict[int, tuple | None] = {}
         self._competitive_cache: dict[tuple[int, float, int], list[tuple[ChipModel, float]]] = {}
-        self._project_gain_cache: dict[int, tuple[tuple[float, int], list]] = {}
+        self._project_gain_cache: dict[int, tuple[tuple[float, int], tuple[list, float]]] = {}
         self.initial_loss = {lab.name: self.loss_of(lab.compute) for lab in self.labs}
         self.recorder = Recorder(self)
         self.recorder.record_start()
@@ -419,33 +419,40 @@ class RaceModel(mesa.Model):
     def _buy_project(self, lab: Lab, discretionary: float) -> float:
         """Buy the best remaining project if it fits the strategy's project share."""
         share = lab.strategy.project_share
-        projects = self.scenario.projects
         if not lab.buys_projects or share <= 0 or discretionary <= 0:
             return 0.0
-        if len(lab.projects_done) == len(projects.catalogue):
+        if len(lab.projects_done) == self._n_projects:
+            return 0.0
+        gains, cheapest = self._project_gains(lab)
+        units = lab.fleet.units
+        budget = share * discretionary
+        # Every candidate costs at least the cheapest per GPU times the units (x * units is
+        # monotonic): when that is over budget, so is the best, and nothing is bought.
+        if cheapest * units > budget:
             return 0.0
         best, best_value = None, 0.0
-        units = lab.fleet.units
-        for project, gain in self._project_gains(lab):
+        for project, gain in gains:
             cost = project.cost_per_gpu * units
             value = gain / cost if cost > 0 else math.inf
             if gain > 0 and value > best_value:
                 best, best_value = (project, gain, cost), value
-        if best is None or best[2] > share * discretionary:
+        if best is None or best[2] > budget:
             return 0.0
         project, gain, cost = best
         self._pay(lab, _WORKFORCE, cost, _PROJECTS)
         lab.account.projects = cost
         lab.projects_done.append(project.name)
-        lab.recovered_share += project.waste_share * projects.recoverable
+        lab.recovered_share += project.waste_share * self.scenario.projects.recoverable
         lab.log2_software += gain
         return cost
 
-    def _project_gains(self, lab: Lab) -> list[tuple[ProjectSpec, float]]:
+    def _project_gains(self, lab: Lab) -> tuple[list[tuple[ProjectSpec, float]], float]:
         """The projects ``lab`` has not done, with the doublings each would add now.
 
-        Gains depend only on what the lab has recovered so far, so they are
-        recomputed only after it buys a project, not every step.
+        Also returns the lowest cost per GPU among those that would add any
+        (``inf`` if none would). Gains depend only on what the lab has
+        recovered so far, so they are recomputed only after it buys a project,
+        not every step.
         """
         key = (lab.recovered_share, len(lab.projects_done))
         cached = self._project_gain_cache.get(lab.index)
@@ -464,8 +471,9 @@ class RaceModel(mesa.Model):
             for project in projects.catalogue
             if project.name not in lab.projects_done
         ]
-        self._project_gain_cache[lab.index] = (key, gains)
-        return gains
+        cheapest = min([p.cost_per_gpu for p, gain in gains if gain > 0], default=math.inf)
+        self._project_gain_cache[lab.index] = (key, (gains, cheapest))
+        return gains, cheapest
 
     def _marginals(self, lab: Lab) -> Marginals:
         """Loss reduction per dollar over one year: more GPUs now vs more R&D now."""

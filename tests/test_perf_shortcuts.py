@@ -128,3 +128,27 @@ def test_fleet_turn_over_equals_installs_then_retire():
         assert at_once.by_chip == step_by_step.by_chip
         assert at_once.running(1e5) == step_by_step.running(1e5)
     assert step_by_step.units > 0 and len(step_by_step.cohorts) < 60
+
+
+def test_cheapest_project_shortcut_buys_the_same_projects(monkeypatch):
+    """Skipping the project search when the cheapest project is over budget changes nothing."""
+    scenario = build(small_economy_dict())
+    shortcut = RaceModel(scenario).run()
+    tables = shortcut.recorder.tables()
+    bought = [list(lab.projects_done) for lab in shortcut.labs]
+    release(shortcut)
+    plain_gains = RaceModel._project_gains
+
+    def no_shortcut(self, lab):
+        gains, _ = plain_gains(self, lab)
+        return gains, 0.0  # never over budget: always search
+
+    monkeypatch.setattr(RaceModel, "_project_gains", no_shortcut)
+    plain = RaceModel(scenario).run()
+    try:
+        assert [list(lab.projects_done) for lab in plain.labs] == bought
+        assert any(bought), "no lab bought a project: the test would not notice a wrong skip"
+        for name, table in plain.recorder.tables().items():
+            assert table.equals(tables[name]), name
+    finally:
+        release(plain)
