@@ -58,6 +58,8 @@ MARKET_COLUMNS = (
 )  # fmt: skip
 _MARKET_LABELS = ("market", "kind", "region")
 _MARKET_NUMBERS = tuple(c for c in MARKET_COLUMNS if c not in _MARKET_LABELS)
+_STEP_COLUMNS = ("step", "year", "t")  # stored in the economy rows only
+_MARKET_STORED = tuple(c for c in _MARKET_NUMBERS if c not in _STEP_COLUMNS)
 
 EDGE_COLUMNS = (
     "step", "supplier", "lab", "kind", "tariff", "max_tpp", "allowed", "quantity", "value",
@@ -68,12 +70,16 @@ ECONOMY_COLUMNS = (
     "energy_mwh", "emissions_t", "market_size",
 )  # fmt: skip
 _ECONOMY_NUMBERS = tuple(c for c in ECONOMY_COLUMNS if c != "leader")
+# Totals and the leader are sums and an argmin over the labs' and markets' rows,
+# taken at table time; the economy row stores the rest.
+_ECONOMY_DERIVED = ("total_compute", "energy_mwh", "emissions_t")
+_ECONOMY_STORED = tuple(c for c in _ECONOMY_NUMBERS if c not in _ECONOMY_DERIVED)
 _INTEGER_COLUMNS = ("step", "projects_done")
 
 # A packed row: the entity's index (a code into its names), then the numbers.
 _LAB_ROW = struct.Struct(f"{1 + len(_LAB_STORED)}d")
-_MARKET_ROW = struct.Struct(f"{1 + len(_MARKET_NUMBERS)}d")
-_ECONOMY_ROW = struct.Struct(f"{1 + len(_ECONOMY_NUMBERS)}d")
+_MARKET_ROW = struct.Struct(f"{1 + len(_MARKET_STORED)}d")
+_ECONOMY_ROW = struct.Struct(f"{len(_ECONOMY_STORED)}d")
 
 
 class Recorder:
@@ -110,18 +116,19 @@ class Recorder:
         ``losses`` are the labs' current losses (the model computed them for
         the market shares; compute does not change before recording).
 
-        Every call appends one row per lab, in the labs' order, and one
-        ``economy`` row: :meth:`_labs_table` relies on it to take the step,
-        year and time of lab rows from the economy rows.
+        Every call appends one row per lab and one per market, in the model's
+        order, and one ``economy`` row: the tables rely on it to take the
+        step, year and time of lab and market rows from the economy rows, and
+        to find a step's labs and markets ``len(labs)`` and
+        ``len(markets)`` rows apart.
         """
         model = self.model
-        head = (model.steps, model.year, model.t)
         rows = self.lab_rows
         for i, (lab, loss, share) in enumerate(zip(model.labs, losses, shares, strict=True)):
             rows.append(self._lab_row(i, lab, loss, share))
-        self._record_markets(head)
+        self._record_markets()
         self._record_edges()
-        self._record_economy(head, losses, shares, market_size)
+        self._record_economy(shares, market_size)
 
     def _lab_row(self, index: int, lab, loss: float, share: float) -> bytes:
         """One packed ``labs`` row of the ``_LAB_STORED`` values."""
@@ -135,13 +142,13 @@ class Recorder:
             account.running_flops,
         )  # fmt: skip
 
-    def _record_markets(self, head: tuple) -> None:
+    def _record_markets(self) -> None:
         model = self.model
         for index, s in enumerate(model.chip_suppliers):
             utilization = s.last_sold / s.last_supply if s.last_supply > 0 else math.nan
             self.market_rows.append(
                 _MARKET_ROW.pack(
-                    index, *head, self._reference_price(s), s.quoted_index, s.last_demand,
+                    index, self._reference_price(s), s.quoted_index, s.last_demand,
                     s.last_supply, s.last_sold, s.last_shortage, utilization, 0.0, 0.0,
                     s.last_revenue,
                 )
@@ -150,27 +157,21 @@ class Recorder:
         for index, s in enumerate(model.energy_suppliers, start=offset):
             self.market_rows.append(
                 _MARKET_ROW.pack(
-                    index, *head, s.last_price, 1.0, s.last_requested_mw, s.last_available_mw,
+                    index, s.last_price, 1.0, s.last_requested_mw, s.last_available_mw,
                     s.last_delivered_mw, s.last_requested_mw - s.last_delivered_mw,
                     s.last_utilization, s.last_energy_mwh, s.last_emissions_t,
                     s.last_energy_mwh * s.last_price,
                 )
             )  # fmt: skip
 
-    def _record_economy(
-        self, head: tuple, losses: list[float], shares: list[float], market_size: float
-    ) -> None:
-        """One ``economy`` row from the labs' losses and market shares just recorded."""
+    def _record_economy(self, shares: list[float], market_size: float) -> None:
+        """One ``economy`` row of the ``_ECONOMY_STORED`` values, from the shares just recorded."""
         model = self.model
         computes = [lab.compute for lab in model.labs]
-        suppliers = model.energy_suppliers
-        energy = sum([s.last_energy_mwh for s in suppliers]) if model.steps else 0.0
-        emissions = sum([s.last_emissions_t for s in suppliers]) if model.steps else 0.0
-        leader = losses.index(min(losses))  # the first lab with the lowest loss
         self.economy_rows.append(
             _ECONOMY_ROW.pack(
-                leader, *head, hhi_unchecked(computes), hhi_unchecked(shares),
-                sum(computes), energy, emissions, market_size,
+                model.steps, model.year, model.t, hhi_unchecked(computes), hhi_unchecked(shares),
+                market_size,
             )
         )  # fmt: skip
 
@@ -236,11 +237,7 @@ class Recorder:
         """
         model = self.model
         n_labs = len(model.labs)
-        _, economy = _split(self.economy_rows, len(_ECONOMY_NUMBERS))
-        derived = {
-            name: np.repeat(economy[:, _ECONOMY_NUMBERS.index(name)], n_labs)
-            for name in ("step", "year", "t")
-        }
+        derived = self._step_columns(n_labs)
         loss, compute, power = numbers["loss"], numbers["compute"], numbers["power_mw"]
         derived["relative_excess_loss"] = (loss - model.E) / np.array(self._initial_excess)[codes]
         added = np.full(len(compute), math.nan)
@@ -254,22 +251,50 @@ class Recorder:
         derived["energy_mwh"] = power * HOURS_PER_YEAR * model.dt
         return derived
 
+    def _economy_matrix(self) -> np.ndarray:
+        """The economy rows as a (steps x ``_ECONOMY_STORED``) float matrix."""
+        return _unpacked(self.economy_rows).reshape(-1, len(_ECONOMY_STORED))
+
+    def _step_columns(self, per_step: int) -> dict[str, np.ndarray]:
+        """``step``, ``year`` and ``t`` for tables with ``per_step`` rows per recorded step."""
+        economy = self._economy_matrix()
+        return {
+            name: np.repeat(economy[:, _ECONOMY_STORED.index(name)], per_step)
+            for name in _STEP_COLUMNS
+        }
+
     def _markets_table(self) -> pd.DataFrame:
         model = self.model
         suppliers = [*model.chip_suppliers, *model.energy_suppliers]
         kinds = ["chips"] * len(model.chip_suppliers) + ["energy"] * len(model.energy_suppliers)
-        codes, numbers = _split(self.market_rows, len(_MARKET_NUMBERS))
+        codes, stored = _split(self.market_rows, len(_MARKET_STORED))
+        numbers = _named(_MARKET_STORED, stored)
+        numbers.update(self._step_columns(len(suppliers)))
         labels = {
             "market": _categorical(codes, [s.name for s in suppliers]),
             "kind": _categorical(codes, kinds),
             "region": _categorical(codes, [s.region for s in suppliers]),
         }
-        return _assemble(MARKET_COLUMNS, _named(_MARKET_NUMBERS, numbers), labels)
+        return _assemble(MARKET_COLUMNS, numbers, labels)
 
     def _economy_table(self) -> pd.DataFrame:
-        codes, numbers = _split(self.economy_rows, len(_ECONOMY_NUMBERS))
-        labels = {"leader": _categorical(codes, [lab.name for lab in self.model.labs])}
-        return _assemble(ECONOMY_COLUMNS, _named(_ECONOMY_NUMBERS, numbers), labels)
+        model = self.model
+        numbers = _named(_ECONOMY_STORED, self._economy_matrix())
+        n_labs, n_chips = len(model.labs), len(model.chip_suppliers)
+        n_markets = n_chips + len(model.energy_suppliers)
+        _, labs = _split(self.lab_rows, len(_LAB_STORED))
+        _, markets = _split(self.market_rows, len(_MARKET_STORED))
+        per_lab = labs.reshape(-1, n_labs, len(_LAB_STORED))  # steps x labs x columns
+        per_market = markets.reshape(-1, n_markets, len(_MARKET_STORED))[:, n_chips:]
+        loss = per_lab[:, :, _LAB_STORED.index("loss")]
+        numbers["total_compute"] = _sum_in_order(per_lab[:, :, _LAB_STORED.index("compute")])
+        for name in ("energy_mwh", "emissions_t"):
+            total = _sum_in_order(per_market[:, :, _MARKET_STORED.index(name)])
+            total[0] = 0.0  # step 0: nothing delivered yet
+            numbers[name] = total
+        # argmin takes the first of equal minima: the first lab with the lowest loss
+        labels = {"leader": _categorical(loss.argmin(axis=1), [lab.name for lab in model.labs])}
+        return _assemble(ECONOMY_COLUMNS, numbers, labels)
 
     def _edges_table(self) -> pd.DataFrame:
         graph = self.model.network
@@ -308,6 +333,17 @@ class Recorder:
 def _unpacked(rows: list[bytes]) -> np.ndarray:
     """The packed doubles of ``rows``, concatenated, as a (writable) float array."""
     return np.frombuffer(b"".join(rows), dtype=np.float64).copy()
+
+
+def _sum_in_order(matrix: np.ndarray) -> np.ndarray:
+    """Row sums of ``matrix`` added left to right from 0.0, as Python's ``sum()`` adds a list.
+
+    numpy's own sums are pairwise, which can differ in the last bit.
+    """
+    total = np.zeros(matrix.shape[0])
+    for column in matrix.T:
+        total = total + column
+    return total
 
 
 def _split(rows: list[bytes], width: int) -> tuple[np.ndarray, np.ndarray]:
