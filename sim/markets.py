@@ -111,9 +111,15 @@ def _sums_fit(values: list[float], capacity: float, exact: float | None = None) 
     return _largest_sum(values, exact) <= capacity
 
 
-def _scale_within(requests: list[float], capacity: float) -> list[float]:
-    """Scale ``requests`` by one common fraction so the sum is <= capacity exactly."""
-    total = math.fsum(requests)
+def _scale_within(
+    requests: list[float], capacity: float, total: float | None = None
+) -> list[float]:
+    """Scale ``requests`` by one common fraction so the sum is <= capacity exactly.
+
+    ``total`` is ``math.fsum(requests)`` if the caller has it.
+    """
+    if total is None:
+        total = math.fsum(requests)
     if total <= capacity and _sums_fit(requests, capacity, total):
         return list(requests)
     fraction = capacity / total
@@ -150,12 +156,15 @@ def pro_rata_fill(requests: list[float] | np.ndarray, capacity: float) -> list[f
     return _scale_within(wanted, cap)
 
 
-def pro_rata_fill_unchecked(requests: list[float], capacity: float) -> list[float]:
+def pro_rata_fill_unchecked(
+    requests: list[float], capacity: float, total: float | None = None
+) -> list[float]:
     """:func:`pro_rata_fill` without input checks, for callers that validated already.
 
-    ``requests`` must be finite floats >= 0 and ``capacity`` a float in [0, inf].
+    ``requests`` must be finite floats >= 0 and ``capacity`` a float in [0, inf];
+    ``total``, if given, must be ``math.fsum(requests)``.
     """
-    return _scale_within(requests, capacity)
+    return _scale_within(requests, capacity, total)
 
 
 def allocate_by_bid(requests: np.ndarray, bids: np.ndarray, capacity: float) -> np.ndarray:

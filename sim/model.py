@@ -19,7 +19,7 @@ Every payment goes through :class:`sim.ledger.Ledger`, so money is conserved.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import mesa
 import numpy as np
@@ -264,12 +264,12 @@ class RaceModel(mesa.Model):
             )
         return routes
 
-    def _merit_order(self) -> list[tuple[EnergySupplier, list[tuple[Lab, int]]]]:
+    def _merit_order(self) -> list[tuple[EnergySupplier, list[tuple[Lab, int, int]]]]:
         """Energy suppliers, cheapest first (carbon tax included), with their allowed buyers.
 
         Base prices, carbon intensities and the tax are fixed for the run, so the
-        merit order is too. Buyers keep the network's order, each with the
-        number of its edge in :attr:`flows`.
+        merit order is too. Buyers keep the network's order, each as
+        ``(lab, lab index, number of the edge in`` :attr:`flows` ``)``.
         """
         tax = self.scenario.policy.carbon_tax
         labs = {lab.unique_id: lab for lab in self.labs}
@@ -278,7 +278,11 @@ class RaceModel(mesa.Model):
             (
                 supplier,
                 [
-                    (labs[lab_id], self.flows.index[supplier.unique_id, lab_id])
+                    (
+                        labs[lab_id],
+                        labs[lab_id].index,
+                        self.flows.index[supplier.unique_id, lab_id],
+                    )
                     for lab_id in self._energy_buyers[supplier.unique_id]
                 ],
             )
@@ -731,12 +735,11 @@ class RaceModel(mesa.Model):
         remaining = [lab.account.power_requested_mw for lab in self.labs]
         t, dt = self.t, self.dt
         for supplier, buyers in self._merit:
-            active = [buyer for buyer in buyers if remaining[buyer[0].index] > 0]
-            requests = [remaining[lab.index] for lab, _ in active]
+            active = [buyer for buyer in buyers if remaining[buyer[1]] > 0]
+            requests = [remaining[i] for _, i, _ in active]
             delivered, price = supplier.deliver(requests, caps.get(supplier.unique_id), t, dt)
-            for i, (lab, edge) in enumerate(active):  # delivered[i] is active[i]'s
-                mw = delivered[i]
-                remaining[lab.index] -= mw
+            for (lab, i, edge), mw in zip(active, delivered, strict=True):
+                remaining[i] -= mw
                 self._settle_energy(lab, supplier, edge, mw, price)
 
     def _settle_energy(
@@ -825,15 +828,21 @@ class RaceModel(mesa.Model):
         return hhi(np.array([lab.compute for lab in self.labs]))
 
 
-@dataclass(slots=True)
 class _Orders:
-    """One supplier's orders of a step, as parallel lists (one entry per ordering lab)."""
+    """One supplier's orders of a step, as parallel lists (one entry per ordering lab).
 
-    labs: list[Lab] = field(default_factory=list)
-    chips: list[ChipModel] = field(default_factory=list)
-    units: list[float] = field(default_factory=list)
-    bids: list[float] = field(default_factory=list)
-    list_prices: list[float] = field(default_factory=list)
+    A plain class: a dataclass's ``default_factory`` fields call ``list()``
+    through a generated ``__init__``, twice per step for every supplier.
+    """
+
+    __slots__ = ("labs", "chips", "units", "bids", "list_prices")
+
+    def __init__(self) -> None:
+        self.labs: list[Lab] = []
+        self.chips: list[ChipModel] = []
+        self.units: list[float] = []
+        self.bids: list[float] = []
+        self.list_prices: list[float] = []
 
 
 @dataclass(slots=True)

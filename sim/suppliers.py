@@ -576,8 +576,8 @@ class EnergySupplier(mesa.Agent):
         capacity = self.effective_capacity_mw(t, dt) if outages else self.capacity_mw
         if cap_mw is not None:
             capacity = cap_mw if cap_mw < capacity else capacity  # min(), no call
-        delivered = pro_rata_fill_unchecked(requests_mw, capacity)
         requested = math.fsum(requests_mw)
+        delivered = pro_rata_fill_unchecked(requests_mw, capacity, requested)
         utilization = _utilization(requested, capacity)
         price = scarcity_price_unchecked(
             self.base_price, utilization, self.scarcity_knee, self.scarcity_slope
