@@ -75,6 +75,8 @@ class RaceModel(mesa.Model):
         self.labs = [self._make_lab(spec) for spec in scenario.labs]
         for index, lab in enumerate(self.labs):
             lab.index = index
+        # A strategy without the attribute gets marginals (the Strategy protocol's safe side).
+        self._uses_marginals = [getattr(lab.strategy, "uses_marginals", True) for lab in self.labs]
         self.worst_energy_price = self._worst_energy_prices()
         self.cheapest_energy_price = self._cheapest_energy_prices()
         self._network = self._build_network()
@@ -134,6 +136,8 @@ class RaceModel(mesa.Model):
         self._spillover_strength = policy.spillover_strength
         self._buildout = policy.grid_buildout_multiplier
         self._rnd_noise, self._rnd_base_gamma = rnd.noise, rnd.base_gamma
+        self._rnd_noise_drift = rnd.noise**2 / 2  # mean-one lognormal shock: exp(s z - s^2/2)
+        self._shock_rows: list[list[float]] = []  # this run's R&D shocks, last step first
         self._rnd_gamma_max, self._rnd_half_saturation = rnd.gamma_max, rnd.half_saturation
         self._mfu, self._lifetime = scenario.hardware.mfu, scenario.hardware.lifetime_years
         self._mwh_per_mw = HOURS_PER_YEAR * self.dt  # MWh per MW over one step
@@ -305,7 +309,7 @@ class RaceModel(mesa.Model):
             self._receive_funding(lab, growth)
         self._frontier_log2_software = max([lab.log2_software for lab in self.labs])
         if self._rnd_noise > 0:
-            self._rnd_shocks = self.rng.standard_normal(len(self.labs)).tolist()
+            self._rnd_shocks = self._next_shocks()
         budgets = [self._decide(lab) for lab in self.labs]
         self._chip_market(budgets)
         self._energy_market()
@@ -313,6 +317,19 @@ class RaceModel(mesa.Model):
         self._revenue()
         self.t = self.steps * self.dt
         self.recorder.record_step()
+
+    def _next_shocks(self) -> list[float]:
+        """This step's standard normal R&D shock per lab, from ``self.rng``.
+
+        Drawn a horizon (``n_steps`` rows) at a time: numpy draws an array's
+        normals one after another from the same stream, so the shocks, and the
+        generator's state once the horizon is run, are those of drawing each
+        step's row in its step.
+        """
+        if not self._shock_rows:
+            block = self.rng.standard_normal((self.scenario.n_steps, len(self.labs)))
+            self._shock_rows = block.tolist()[::-1]
+        return self._shock_rows.pop()
 
     def _reset_step_caches(self) -> None:
         """Forget last step's best offers; price this step's offers."""
@@ -408,8 +425,8 @@ class RaceModel(mesa.Model):
         if lab.buys_projects and len(lab.projects_done) < self._n_projects:
             discretionary -= self._buy_project(lab, discretionary)
         strategy = lab.strategy
-        uses_marginals = getattr(strategy, "uses_marginals", True)
-        capex_share, rnd_share = strategy.split(self._marginals(lab) if uses_marginals else None)
+        marginals = self._marginals(lab) if self._uses_marginals[lab.index] else None
+        capex_share, rnd_share = strategy.split(marginals)
         rnd_budget = 0.0 if lab.exogenous_gamma is not None else rnd_share * discretionary
         self._fund_rnd(lab, rnd_budget)
         # No GPU purchases while more than idle_tolerance of the fleet sat unpowered.
@@ -514,7 +531,7 @@ class RaceModel(mesa.Model):
         noise = self._rnd_noise
         if noise > 0:
             shock = self._rnd_shocks[lab.index]
-            gamma *= math.exp(noise * shock - noise**2 / 2)
+            gamma *= math.exp(noise * shock - self._rnd_noise_drift)
         # = spillover_gamma(lab.log2_software, frontier, strength), inlined
         gap = self._frontier_log2_software - lab.log2_software
         gamma += self._spillover_strength * (gap if gap > 0.0 else 0.0)
@@ -672,7 +689,7 @@ class RaceModel(mesa.Model):
             order.labs.append(lab)
             order.chips.append(chip)
             order.units.append(units)
-            order.bids.append(units * supplier.unit_price(chip))
+            order.bids.append(units * (chip.price * supplier.price_index))  # unit_price(chip)
             order.list_prices.append(chip.price)
             lab.account.chips_ordered += units
         t, dt = self.t, self.dt
@@ -700,19 +717,12 @@ class RaceModel(mesa.Model):
             self._pay(lab, _GOVERNMENT, tariff, _TARIFFS)
             lab.account.tariffs += tariff
         lab.account.chips_received += units
-        lab.receive(chip, units, self.t)
-        self._add_flow(number, units, value)
-
-    def _add_flow(self, edge: int, quantity: float, value: float) -> None:
-        """Record a trade on the edge numbered ``edge`` in :attr:`flows`.
-
-        The four updates are :meth:`EdgeFlows.add`, inlined (a hot path).
-        """
-        flows = self.flows
-        flows.quantity[edge] += quantity
-        flows.value[edge] += value
-        flows.cum_quantity[edge] += quantity
-        flows.cum_value[edge] += value
+        lab.pending.append(Cohort(chip, units, self.t))  # = lab.receive(...); units > 0 here
+        flows = self.flows  # = self.flows.add(number, units, value), inlined (a hot path)
+        flows.quantity[number] += units
+        flows.value[number] += value
+        flows.cum_quantity[number] += units
+        flows.cum_value[number] += value
 
     # --------------------------------------------------------- energy market
 
@@ -758,7 +768,11 @@ class RaceModel(mesa.Model):
             self._pay(lab, _GOVERNMENT, tax, _CARBON_TAX)
             account.carbon_tax += tax
         account.power_mw += mw
-        self._add_flow(edge, mwh, cost)
+        flows = self.flows  # = self.flows.add(edge, mwh, cost), inlined (a hot path)
+        flows.quantity[edge] += mwh
+        flows.value[edge] += cost
+        flows.cum_quantity[edge] += mwh
+        flows.cum_value[edge] += cost
 
     # ----------------------------------------------------------------- train
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import mesa
 import numpy as np
 
 from sim.markets import _largest_sum, _sums_fit
@@ -152,3 +153,17 @@ def test_cheapest_project_shortcut_buys_the_same_projects(monkeypatch):
             assert table.equals(tables[name]), name
     finally:
         release(plain)
+
+
+def test_rnd_shocks_drawn_a_horizon_at_a_time_are_the_per_step_draws():
+    """The block of shocks is the stream that drawing one row per step would give."""
+    scenario = build(small_economy_dict(), rnd__noise=0.3)
+    model = RaceModel(scenario)
+    reference = mesa.Model(rng=model.seed_used).rng  # the generator the model started with
+    try:
+        for _ in range(scenario.n_steps + 2):  # past the horizon: a second block
+            model.step()
+            expected = reference.standard_normal(len(model.labs)).tolist()
+            assert model._rnd_shocks == expected
+    finally:
+        release(model)
