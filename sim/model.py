@@ -396,7 +396,12 @@ class RaceModel(mesa.Model):
         integral = growth_integrals[lab.funding_growth]
         amount = lab.funding_per_year * integral * self._capital_availability
         lab.account.funding = amount
-        self._receive(lab, _INVESTORS, amount, _FUNDING)
+        if 0.0 < amount < _INF:  # = self._receive(lab, _INVESTORS, amount, _FUNDING), inlined
+            row = pack_row(self.steps, _INVESTORS, lab.ledger_code, _FUNDING, amount)
+            self._journal.append(row)
+            lab.cash += amount
+        elif amount != 0.0:
+            self._receive(lab, _INVESTORS, amount, _FUNDING)  # raises
 
     # ---------------------------------------------------------------- decide
 
@@ -513,7 +518,11 @@ class RaceModel(mesa.Model):
 
     def _fund_rnd(self, lab: Lab, budget: float) -> None:
         """Pay R&D (plus the government's match) and set this step's software gamma."""
-        self._pay(lab, _WORKFORCE, budget, _RND)
+        if 0.0 < budget < _INF:  # = self._pay(lab, _WORKFORCE, budget, _RND), inlined
+            self._journal.append(pack_row(self.steps, lab.ledger_code, _WORKFORCE, _RND, budget))
+            lab.cash -= budget
+        elif budget != 0.0:
+            self._pay(lab, _WORKFORCE, budget, _RND)  # raises
         subsidy = budget * self._rd_subsidy_rate
         if subsidy != 0.0:
             self._book(self.steps, _GOVERNMENT, _WORKFORCE, subsidy, _RD_SUBSIDY)
@@ -761,7 +770,12 @@ class RaceModel(mesa.Model):
         mwh = mw * HOURS_PER_YEAR * self.dt
         cost = mwh * price
         account = lab.account
-        self._pay(lab, supplier.ledger_code, cost, _ENERGY)
+        if 0.0 < cost < _INF:  # = self._pay(lab, supplier.ledger_code, cost, _ENERGY), inlined
+            self._journal.append(pack_row(self.steps, lab.ledger_code, supplier.ledger_code,
+                                          _ENERGY, cost))  # fmt: skip
+            lab.cash -= cost
+        elif cost != 0.0:
+            self._pay(lab, supplier.ledger_code, cost, _ENERGY)  # raises
         account.energy += cost
         if self._carbon_tax:
             tax = mwh * supplier.carbon_intensity * self._carbon_tax
@@ -782,8 +796,13 @@ class RaceModel(mesa.Model):
         watts_factor, dt = self.watts_factor, self.dt
         for lab in self.labs:
             account, fleet = lab.account, lab.fleet
-            # = lab.running(account.power_mw, watts_factor), without the extra call
-            units, flops = fleet.running(account.power_mw * 1e6 / watts_factor)
+            # = lab.running(account.power_mw, watts_factor), without the extra call; a fully
+            # powered fleet (fleet.running's first case) needs no call at all
+            power_w = account.power_mw * 1e6 / watts_factor
+            if power_w >= fleet.watts:
+                units, flops = fleet.units, fleet.flops
+            else:
+                units, flops = fleet.running(power_w)
             account.running_units, account.running_flops = units, flops
             lab.last_running_units, lab.last_fleet_units = units, fleet.units
             lab.train(flops, mfu, dt, ceiling)
@@ -815,14 +834,21 @@ class RaceModel(mesa.Model):
     def _revenue(self) -> None:
         """Share out the step's AI-services market by the logit of the labs' losses."""
         size = self.last_market_size = self.market_size_in_step()
-        losses = self.last_losses = [self.loss_of(lab.compute) for lab in self.labs]
+        E, K, kappa = self.E, self.K, self.kappa
+        # = [self.loss_of(lab.compute) ...], inlined (a hot path)
+        losses = self.last_losses = [E + K * lab.compute**-kappa for lab in self.labs]
         shares = self.last_share_list = logit_shares_unchecked(
             losses, self.scenario.market.temperature
         )
         kept = self.scenario.market.training_share
+        steps, journal = self.steps, self._journal
         for lab, share in zip(self.labs, shares, strict=True):
             revenue = lab.account.revenue = share * size * kept
-            self._receive(lab, _CUSTOMERS, revenue, _REVENUE)
+            if 0.0 < revenue < _INF:  # = self._receive(lab, _CUSTOMERS, revenue, _REVENUE), inlined
+                journal.append(pack_row(steps, _CUSTOMERS, lab.ledger_code, _REVENUE, revenue))
+                lab.cash += revenue
+            elif revenue != 0.0:
+                self._receive(lab, _CUSTOMERS, revenue, _REVENUE)  # raises
 
     @property
     def last_shares(self) -> np.ndarray:

@@ -131,10 +131,13 @@ class Recorder:
         self._record_economy(shares, market_size)
 
     def _lab_row(self, index: int, lab, loss: float, share: float) -> bytes:
-        """One packed ``labs`` row of the ``_LAB_STORED`` values."""
+        """One packed ``labs`` row of the ``_LAB_STORED`` values.
+
+        ``2.0**lab.log2_software`` is ``lab.software_multiplier()``, without the call.
+        """
         account = lab.account
         return _LAB_ROW.pack(
-            index, loss, lab.compute, lab.software_multiplier(), lab.gamma_software,
+            index, loss, lab.compute, 2.0**lab.log2_software, lab.gamma_software,
             lab.fleet.units, lab.fleet.flops, account.running_units, account.power_mw,
             account.capex, account.tariffs, account.energy, account.carbon_tax, account.rnd,
             account.projects, account.compliance, account.funding, account.revenue, lab.cash,

@@ -6,6 +6,7 @@ import math
 
 import mesa
 import numpy as np
+import pytest
 
 from sim.markets import _largest_sum, _sums_fit
 from sim.model import RaceModel, _undominated, release
@@ -165,5 +166,42 @@ def test_rnd_shocks_drawn_a_horizon_at_a_time_are_the_per_step_draws():
             model.step()
             expected = reference.standard_normal(len(model.labs)).tolist()
             assert model._rnd_shocks == expected
+    finally:
+        release(model)
+
+
+def _negative_funding(model):
+    model.labs[0].funding_per_year = -1.0
+
+
+def _nan_funding(model):
+    model.labs[0].funding_per_year = math.nan
+
+
+def _negative_rnd(model):
+    model.labs[0].strategy.split = lambda marginals: (0.0, -1.0)
+
+
+def _negative_energy_price(model):
+    for supplier in model.energy_suppliers:
+        supplier.base_price = -50.0
+
+
+def _negative_revenue(model):
+    model.market_size_in_step = lambda: -1.0
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [_negative_funding, _nan_funding, _negative_rnd, _negative_energy_price, _negative_revenue],
+)
+def test_inlined_bookings_refuse_bad_amounts_as_the_ledger_does(corrupt):
+    """Each hot-path booking keeps the ledger's check: no negative or non-finite payment."""
+    model = RaceModel(build(small_economy_dict()))
+    try:
+        corrupt(model)
+        with pytest.raises(ValueError, match=r"transfer amount must be in \[0, inf\)"):
+            for _ in range(3):
+                model.step()
     finally:
         release(model)
