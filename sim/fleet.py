@@ -57,15 +57,20 @@ class _ChipTotal:
 class Fleet:
     """The installed GPUs of one lab.
 
-    Per chip model, one :class:`_ChipTotal` record: ``by_chip`` finds it (one
-    hash of the chip per install or retirement), ``_order`` lists the records
-    most FLOP per watt first, so dispatching power hashes nothing.
+    Per chip model, one :class:`_ChipTotal` record: ``by_chip`` finds it,
+    ``_order`` lists the records most FLOP per watt first, so dispatching
+    power hashes nothing. Each cohort's record is kept beside it (retiring
+    hashes nothing either), and the record of the last chip installed is
+    remembered: a lab mostly buys the same chip step after step, and
+    ``ChipModel.__hash__`` is a Python call.
     """
 
     def __init__(self, cohorts: list[Cohort] | None = None):
         self.cohorts: deque[Cohort] = deque()
+        self._cohort_totals: deque[_ChipTotal] = deque()  # the record of each of self.cohorts
         self._totals_by_chip: dict[ChipModel, _ChipTotal] = {}
         self._order: list[_ChipTotal] = []
+        self._last: tuple[ChipModel | None, _ChipTotal | None] = (None, None)
         self.units = self.flops = self.watts = 0.0
         for cohort in sorted(cohorts or [], key=lambda c: c.bought):
             self.install(cohort)
@@ -101,13 +106,18 @@ class Fleet:
         """Add a cohort to the records, without recounting the totals; False if it is empty."""
         if cohort.units <= 0:
             return False
+        chip = cohort.chip
+        last_chip, total = self._last
+        if chip is not last_chip:
+            total = self._totals_by_chip.get(chip)
+            if total is None:
+                total = self._totals_by_chip[chip] = _ChipTotal(chip, 0.0, 0)
+                self._order = sorted(
+                    self._totals_by_chip.values(), key=lambda t: -t.chip.flops_per_watt
+                )
+            self._last = (chip, total)
         self.cohorts.append(cohort)
-        total = self._totals_by_chip.get(cohort.chip)
-        if total is None:
-            total = self._totals_by_chip[cohort.chip] = _ChipTotal(cohort.chip, 0.0, 0)
-            self._order = sorted(
-                self._totals_by_chip.values(), key=lambda t: -t.chip.flops_per_watt
-            )
+        self._cohort_totals.append(total)
         total.set_units(total.units + cohort.units)
         total.cohorts += 1
         return True
@@ -125,15 +135,17 @@ class Fleet:
         while self.cohorts and t - self.cohorts[0].bought >= lifetime - _EPSILON_YEARS:
             cohort = self.cohorts.popleft()
             removed += cohort.units
-            self._remove(cohort)
+            self._remove(cohort, self._cohort_totals.popleft())
         return removed
 
-    def _remove(self, cohort: Cohort) -> None:
-        total = self._totals_by_chip[cohort.chip]
+    def _remove(self, cohort: Cohort, total: _ChipTotal) -> None:
+        """Take a retired cohort out of its chip's record ``total``."""
         total.cohorts -= 1
         if total.cohorts == 0:
             del self._totals_by_chip[cohort.chip]
             self._order.remove(total)
+            if self._last[1] is total:
+                self._last = (None, None)
         else:
             total.set_units(total.units - cohort.units)
 

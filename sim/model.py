@@ -30,7 +30,7 @@ from sim.config import ProjectSpec, Scenario
 from sim.fleet import Cohort
 from sim.flows import EdgeFlows
 from sim.labs import HOURS_PER_YEAR, Lab, StepAccount
-from sim.law import SECONDS_PER_YEAR, parameter_set
+from sim.law import SECONDS_PER_YEAR, parameter_set, step_efficiency_integral
 from sim.ledger import CODES, Ledger, pack_row
 from sim.markets import hhi, logit_shares, logit_shares_unchecked
 from sim.recorder import Recorder
@@ -805,7 +805,13 @@ class RaceModel(mesa.Model):
                 units, flops = fleet.running(power_w)
             account.running_units, account.running_flops = units, flops
             lab.last_running_units, lab.last_fleet_units = units, fleet.units
-            lab.train(flops, mfu, dt, ceiling)
+            # = lab.train(flops, mfu, dt, ceiling), inlined (a hot path)
+            headroom = ceiling - lab.compute
+            headroom = 0.0 if headroom < 0.0 else headroom
+            integral = step_efficiency_integral(dt, lab.gamma_software)
+            added = flops * mfu * SECONDS_PER_YEAR * 2.0**lab.log2_software * integral
+            lab.compute += headroom if headroom < added else added
+            lab.log2_software += lab.gamma_software * dt
             if threshold.flop is not None:
                 self._check_threshold(lab)
 

@@ -205,3 +205,38 @@ def test_inlined_bookings_refuse_bad_amounts_as_the_ledger_does(corrupt):
                 model.step()
     finally:
         release(model)
+
+
+def _train_through_lab_methods(self) -> None:
+    """RaceModel._train as it read before inlining: lab.running and lab.train, per lab."""
+    threshold = self.scenario.policy.compute_threshold
+    ceiling = threshold.flop if threshold.flop is not None and threshold.cap else math.inf
+    for lab in self.labs:
+        account = lab.account
+        units, flops = lab.running(account.power_mw, self.watts_factor)
+        account.running_units, account.running_flops = units, flops
+        lab.last_running_units, lab.last_fleet_units = units, lab.fleet.units
+        lab.train(flops, self._mfu, self.dt, ceiling)
+        if threshold.flop is not None:
+            self._check_threshold(lab)
+
+
+@pytest.mark.parametrize("cap", [False, True])
+def test_inlined_training_equals_the_lab_methods(monkeypatch, cap):
+    scenario = build(
+        small_economy_dict(),
+        policy__compute_threshold={"flop": 3e25, "cap": cap},
+        policy__power_caps={"us": 200.0},  # some fleets run partly powered
+    )
+    inlined = RaceModel(scenario).run()
+    expected = inlined.recorder.tables()
+    release(inlined)
+    monkeypatch.setattr(RaceModel, "_train", _train_through_lab_methods)
+    plain = RaceModel(scenario).run()
+    try:
+        for name, table in plain.recorder.tables().items():
+            assert table.equals(expected[name]), name
+        powered = plain.recorder.tables()["labs"]
+        assert (powered["running_units"] < powered["fleet_units"]).any()  # partial power seen
+    finally:
+        release(plain)
