@@ -41,8 +41,8 @@ from sim.model import RaceModel, release
 BOLTZMANN_AGENTS = 100
 PHASES = {
     "infrastructure": "_infrastructure",
-    "decide (+ funding)": "_decide",
-    "funding": "_receive_funding",
+    "accounts and funding": "_open_accounts",
+    "decide": "_decide",
     "chip market": "_chip_market",
     "energy market": "_energy_market",
     "train": "_train",
@@ -110,7 +110,6 @@ def profile_phases(scenario, repeats: int) -> dict[str, float]:
         totals["tables"] = time.thread_time() - start
         inside = sum(v for k, v in totals.items() if k not in ("build model", "tables"))
         totals["step overhead"] = steps - inside
-        totals["decide (+ funding)"] += totals.pop("funding")
         for phase, seconds in totals.items():
             samples[phase].append(seconds)
         release(model)

@@ -302,11 +302,7 @@ class RaceModel(mesa.Model):
         self._reset_step_caches()
         self.flows.start_step()
         self._infrastructure()
-        growth = self._growth_integrals()
-        for lab in self.labs:
-            lab.expected_energy_price = self.expected_energy_price(lab)
-            lab.account = StepAccount()
-            self._receive_funding(lab, growth)
+        self._open_accounts(self._growth_integrals())
         self._frontier_log2_software = max([lab.log2_software for lab in self.labs])
         if self._rnd_noise > 0:
             self._rnd_shocks = self._next_shocks()
@@ -392,16 +388,29 @@ class RaceModel(mesa.Model):
         """This step's growth integral for every distinct funding growth rate of the labs."""
         return {g: self._growth_integral(g) for g in {lab.funding_growth for lab in self.labs}}
 
-    def _receive_funding(self, lab: Lab, growth_integrals: dict[float, float]) -> None:
-        integral = growth_integrals[lab.funding_growth]
-        amount = lab.funding_per_year * integral * self._capital_availability
-        lab.account.funding = amount
-        if 0.0 < amount < _INF:  # = self._receive(lab, _INVESTORS, amount, _FUNDING), inlined
-            row = pack_row(self.steps, _INVESTORS, lab.ledger_code, _FUNDING, amount)
-            self._journal.append(row)
-            lab.cash += amount
-        elif amount != 0.0:
-            self._receive(lab, _INVESTORS, amount, _FUNDING)  # raises
+    def _open_accounts(self, growth_integrals: dict[float, float]) -> None:
+        """Per lab: the energy price it expects, a fresh step account, and its funding.
+
+        One loop for the three (a hot path): ``expected_energy_price`` and
+        ``_receive`` are inlined, each marked.
+        """
+        steps, journal, dt = self.steps, self._journal, self.dt
+        cheapest, availability = self.cheapest_energy_price, self._capital_availability
+        for lab in self.labs:
+            last = lab.account  # = self.expected_energy_price(lab), from last step's account
+            mwh = last.power_mw * HOURS_PER_YEAR * dt
+            if mwh <= 0:
+                lab.expected_energy_price = cheapest[lab.region]
+            else:
+                lab.expected_energy_price = (last.energy + last.carbon_tax) / mwh
+            account = lab.account = StepAccount()
+            integral = growth_integrals[lab.funding_growth]
+            amount = account.funding = lab.funding_per_year * integral * availability
+            if 0.0 < amount < _INF:  # = self._receive(lab, _INVESTORS, amount, _FUNDING)
+                journal.append(pack_row(steps, _INVESTORS, lab.ledger_code, _FUNDING, amount))
+                lab.cash += amount
+            elif amount != 0.0:
+                self._receive(lab, _INVESTORS, amount, _FUNDING)  # raises
 
     # ---------------------------------------------------------------- decide
 
@@ -757,36 +766,46 @@ class RaceModel(mesa.Model):
             active = [buyer for buyer in buyers if remaining[buyer[1]] > 0]
             requests = [remaining[i] for _, i, _ in active]
             delivered, price = supplier.deliver(requests, caps.get(supplier.unique_id), t, dt)
-            for (lab, i, edge), mw in zip(active, delivered, strict=True):
+            for (_, i, _), mw in zip(active, delivered, strict=True):
                 remaining[i] -= mw
-                self._settle_energy(lab, supplier, edge, mw, price)
+            self._settle_energy(supplier, active, delivered, price)
 
     def _settle_energy(
-        self, lab: Lab, supplier: EnergySupplier, edge: int, mw: float, price: float
+        self,
+        supplier: EnergySupplier,
+        buyers: list[tuple[Lab, int, int]],
+        delivered: list[float],
+        price: float,
     ) -> None:
-        """Pay for the delivered power (plus carbon tax) and record the trade on its edge."""
-        if mw <= 0:
-            return
-        mwh = mw * HOURS_PER_YEAR * self.dt
-        cost = mwh * price
-        account = lab.account
-        if 0.0 < cost < _INF:  # = self._pay(lab, supplier.ledger_code, cost, _ENERGY), inlined
-            self._journal.append(pack_row(self.steps, lab.ledger_code, supplier.ledger_code,
-                                          _ENERGY, cost))  # fmt: skip
-            lab.cash -= cost
-        elif cost != 0.0:
-            self._pay(lab, supplier.ledger_code, cost, _ENERGY)  # raises
-        account.energy += cost
-        if self._carbon_tax:
-            tax = mwh * supplier.carbon_intensity * self._carbon_tax
-            self._pay(lab, _GOVERNMENT, tax, _CARBON_TAX)
-            account.carbon_tax += tax
-        account.power_mw += mw
-        flows = self.flows  # = self.flows.add(edge, mwh, cost), inlined (a hot path)
-        flows.quantity[edge] += mwh
-        flows.value[edge] += cost
-        flows.cum_quantity[edge] += mwh
-        flows.cum_value[edge] += cost
+        """Bill each buyer for its delivered power (plus carbon tax); record the trades.
+
+        ``buyers`` are ``(lab, lab index, edge number)``, ``delivered`` their MW.
+        """
+        steps, journal, flows = self.steps, self._journal, self.flows
+        hours, dt, seller = HOURS_PER_YEAR, self.dt, supplier.ledger_code
+        tax_rate = self._carbon_tax
+        for (lab, _, edge), mw in zip(buyers, delivered, strict=True):
+            if mw <= 0:
+                continue
+            mwh = mw * hours * dt
+            cost = mwh * price
+            account = lab.account
+            if 0.0 < cost < _INF:  # = self._pay(lab, seller, cost, _ENERGY), inlined
+                journal.append(pack_row(steps, lab.ledger_code, seller, _ENERGY, cost))
+                lab.cash -= cost
+            elif cost != 0.0:
+                self._pay(lab, seller, cost, _ENERGY)  # raises
+            account.energy += cost
+            if tax_rate:
+                tax = mwh * supplier.carbon_intensity * tax_rate
+                self._pay(lab, _GOVERNMENT, tax, _CARBON_TAX)
+                account.carbon_tax += tax
+            account.power_mw += mw
+            # = flows.add(edge, mwh, cost), inlined (a hot path)
+            flows.quantity[edge] += mwh
+            flows.value[edge] += cost
+            flows.cum_quantity[edge] += mwh
+            flows.cum_value[edge] += cost
 
     # ----------------------------------------------------------------- train
 
