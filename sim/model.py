@@ -716,31 +716,42 @@ class RaceModel(mesa.Model):
             filled, index = supplier.fill_unchecked(
                 order.units, order.bids, order.list_prices, t, dt
             )
-            for i, lab in enumerate(order.labs):
-                chip = order.chips[i]
-                self._settle_chips(lab, supplier, chip, filled[i], chip.price * index)
+            self._settle_chips(supplier, order, filled, index)
 
     def _settle_chips(
-        self, lab: Lab, supplier: ChipSupplier, chip: ChipModel, units: float, unit_price: float
+        self, supplier: ChipSupplier, order: _Orders, filled: list[float], index: float
     ) -> None:
-        """Pay for the delivered GPUs (plus tariff) and record the trade on its edge."""
-        if units <= 0:
-            return
-        edge, number = self._chip_edges[supplier.unique_id, lab.unique_id]
-        value = units * unit_price
-        self._pay(lab, supplier.ledger_code, value, _CHIPS)
-        lab.account.capex += value
-        if edge["tariff"]:
-            tariff = value * edge["tariff"]
-            self._pay(lab, _GOVERNMENT, tariff, _TARIFFS)
-            lab.account.tariffs += tariff
-        lab.account.chips_received += units
-        lab.pending.append(Cohort(chip, units, self.t))  # = lab.receive(...); units > 0 here
-        flows = self.flows  # = self.flows.add(number, units, value), inlined (a hot path)
-        flows.quantity[number] += units
-        flows.value[number] += value
-        flows.cum_quantity[number] += units
-        flows.cum_value[number] += value
+        """Bill each ordering lab for its delivered GPUs (plus tariff); record the trades.
+
+        ``filled`` are the units delivered per order and ``index`` the price
+        index quoted this step: a GPU costs ``chip.price * index``.
+        """
+        steps, journal, flows, t = self.steps, self._journal, self.flows, self.t
+        seller = supplier.ledger_code
+        for lab, chip, units in zip(order.labs, order.chips, filled, strict=True):
+            if units <= 0:
+                continue
+            edge, number = self._chip_edges[supplier.unique_id, lab.unique_id]
+            value = units * (chip.price * index)
+            account = lab.account
+            if 0.0 < value < _INF:  # = self._pay(lab, seller, value, _CHIPS), inlined
+                journal.append(pack_row(steps, lab.ledger_code, seller, _CHIPS, value))
+                lab.cash -= value
+            elif value != 0.0:
+                self._pay(lab, seller, value, _CHIPS)  # raises
+            account.capex += value
+            tariff_rate = edge["tariff"]
+            if tariff_rate:
+                tariff = value * tariff_rate
+                self._pay(lab, _GOVERNMENT, tariff, _TARIFFS)
+                account.tariffs += tariff
+            account.chips_received += units
+            lab.pending.append(Cohort(chip, units, t))  # = lab.receive(...); units > 0 here
+            # = flows.add(number, units, value), inlined (a hot path)
+            flows.quantity[number] += units
+            flows.value[number] += value
+            flows.cum_quantity[number] += units
+            flows.cum_value[number] += value
 
     # --------------------------------------------------------- energy market
 
@@ -883,9 +894,16 @@ class RaceModel(mesa.Model):
     # ------------------------------------------------------------- run/query
 
     def run(self) -> RaceModel:
-        """Run every step of the scenario's horizon and return self."""
+        """Run every step of the scenario's horizon and return self.
+
+        Calls the class's own ``step`` and counts ``steps`` as Mesa 3.3's
+        step wrapper does, without the wrapper's per-step debug-log message
+        (an f-string built whether or not debug logging is on).
+        """
+        step = RaceModel.step.__get__(self)
         for _ in range(self.scenario.n_steps):
-            self.step()
+            self.steps += 1  # what mesa.Model._wrapped_step does before calling step
+            step()
         return self
 
     def compute_hhi(self) -> float:

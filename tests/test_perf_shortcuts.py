@@ -191,9 +191,27 @@ def _negative_revenue(model):
     model.market_size_in_step = lambda: -1.0
 
 
+def _negative_chip_bill(model):
+    for supplier in model.chip_suppliers:
+        fill = supplier.fill_unchecked
+
+        def negative_index(*args, fill=fill):
+            units, index = fill(*args)
+            return units, -index
+
+        supplier.fill_unchecked = negative_index
+
+
 @pytest.mark.parametrize(
     "corrupt",
-    [_negative_funding, _nan_funding, _negative_rnd, _negative_energy_price, _negative_revenue],
+    [
+        _negative_funding,
+        _nan_funding,
+        _negative_rnd,
+        _negative_energy_price,
+        _negative_revenue,
+        _negative_chip_bill,
+    ],
 )
 def test_inlined_bookings_refuse_bad_amounts_as_the_ledger_does(corrupt):
     """Each hot-path booking keeps the ledger's check: no negative or non-finite payment."""
@@ -240,3 +258,21 @@ def test_inlined_training_equals_the_lab_methods(monkeypatch, cap):
         assert (powered["running_units"] < powered["fleet_units"]).any()  # partial power seen
     finally:
         release(plain)
+
+
+def test_run_equals_stepping_through_mesas_wrapper():
+    """run() skips Mesa's step wrapper; it must count steps and record exactly as step() does."""
+    scenario = build(small_economy_dict())
+    stepped = RaceModel(scenario)
+    for _ in range(scenario.n_steps):
+        stepped.step()  # Mesa's wrapped step
+    expected = stepped.recorder.tables()
+    steps = stepped.steps
+    release(stepped)
+    ran = RaceModel(scenario).run()
+    try:
+        assert ran.steps == steps == scenario.n_steps
+        for name, table in ran.recorder.tables().items():
+            assert table.equals(expected[name]), name
+    finally:
+        release(ran)
