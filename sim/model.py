@@ -726,8 +726,10 @@ class RaceModel(mesa.Model):
         ``filled`` are the units delivered per order and ``index`` the price
         index quoted this step: a GPU costs ``chip.price * index``.
         """
-        steps, journal, flows, t = self.steps, self._journal, self.flows, self.t
-        seller = supplier.ledger_code
+        steps, journal, t, seller = self.steps, self._journal, self.t, supplier.ledger_code
+        flows = self.flows
+        quantity, value_of = flows.quantity, flows.value
+        cum_quantity, cum_value = flows.cum_quantity, flows.cum_value
         for lab, chip, units in zip(order.labs, order.chips, filled, strict=True):
             if units <= 0:
                 continue
@@ -747,11 +749,12 @@ class RaceModel(mesa.Model):
                 account.tariffs += tariff
             account.chips_received += units
             lab.pending.append(Cohort(chip, units, t))  # = lab.receive(...); units > 0 here
-            # = flows.add(number, units, value), inlined (a hot path)
-            flows.quantity[number] += units
-            flows.value[number] += value
-            flows.cum_quantity[number] += units
-            flows.cum_value[number] += value
+            # = flows.add(number, units, value), inlined (a hot path); a lab orders from one
+            # supplier a step, so its edge's step flows are 0.0 until now and 0.0 + x == x
+            quantity[number] = units
+            value_of[number] = value
+            cum_quantity[number] += units
+            cum_value[number] += value
 
     # --------------------------------------------------------- energy market
 
@@ -793,6 +796,8 @@ class RaceModel(mesa.Model):
         ``buyers`` are ``(lab, lab index, edge number)``, ``delivered`` their MW.
         """
         steps, journal, flows = self.steps, self._journal, self.flows
+        quantity, value = flows.quantity, flows.value
+        cum_quantity, cum_value = flows.cum_quantity, flows.cum_value
         hours, dt, seller = HOURS_PER_YEAR, self.dt, supplier.ledger_code
         tax_rate = self._carbon_tax
         for (lab, _, edge), mw in zip(buyers, delivered, strict=True):
@@ -812,11 +817,12 @@ class RaceModel(mesa.Model):
                 self._pay(lab, _GOVERNMENT, tax, _CARBON_TAX)
                 account.carbon_tax += tax
             account.power_mw += mw
-            # = flows.add(edge, mwh, cost), inlined (a hot path)
-            flows.quantity[edge] += mwh
-            flows.value[edge] += cost
-            flows.cum_quantity[edge] += mwh
-            flows.cum_value[edge] += cost
+            # = flows.add(edge, mwh, cost), inlined (a hot path); a supplier serves each of
+            # its buyers once a step, so the edge's step flows are 0.0 until now (0.0 + x == x)
+            quantity[edge] = mwh
+            value[edge] = cost
+            cum_quantity[edge] += mwh
+            cum_value[edge] += cost
 
     # ----------------------------------------------------------------- train
 

@@ -56,3 +56,31 @@ def test_model_network_shows_the_flows_the_tables_record():
         assert traded > 0  # the check is not vacuous: some edges carried trade
     finally:
         release(model)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_edge_values_add_up_to_the_ledgers_chip_and_energy_payments(seed):
+    """Every chip and energy payment appears on its edge, in its step (none overwritten)."""
+    scenario = build(small_economy_dict(), seed=seed, policy__carbon_tax=0.0)
+    model = RaceModel(scenario).run()
+    try:
+        tables = model.recorder.tables()
+        ledger, edges = tables["ledger"], tables["edges"]
+        trades = ledger[ledger["category"].isin(["chips", "energy"])]
+        paid = {
+            (int(step), str(payer), str(payee)): amount
+            for (step, payer, payee), amount in trades.groupby(
+                ["step", "payer", "payee"], observed=True
+            )["amount"].sum().items()
+        }  # fmt: skip
+        traded = edges[edges["value"] > 0]
+        shown = {
+            (int(step), str(lab), str(supplier)): value
+            for step, lab, supplier, value in zip(
+                traded["step"], traded["lab"], traded["supplier"], traded["value"], strict=True
+            )
+        }
+        assert trades.groupby(["step", "payer", "payee"], observed=True).size().max() == 1
+        assert shown == paid and len(paid) > 0
+    finally:
+        release(model)
