@@ -780,9 +780,7 @@ class RaceModel(mesa.Model):
             active = [buyer for buyer in buyers if remaining[buyer[1]] > 0]
             requests = [remaining[i] for _, i, _ in active]
             delivered, price = supplier.deliver(requests, caps.get(supplier.unique_id), t, dt)
-            for (_, i, _), mw in zip(active, delivered, strict=True):
-                remaining[i] -= mw
-            self._settle_energy(supplier, active, delivered, price)
+            self._settle_energy(supplier, active, delivered, price, remaining)
 
     def _settle_energy(
         self,
@@ -790,19 +788,22 @@ class RaceModel(mesa.Model):
         buyers: list[tuple[Lab, int, int]],
         delivered: list[float],
         price: float,
+        remaining: list[float],
     ) -> None:
         """Bill each buyer for its delivered power (plus carbon tax); record the trades.
 
-        ``buyers`` are ``(lab, lab index, edge number)``, ``delivered`` their MW.
+        ``buyers`` are ``(lab, lab index, edge number)``, ``delivered`` their MW;
+        each buyer's MW still wanted, ``remaining[lab index]``, goes down by its MW.
         """
         steps, journal, flows = self.steps, self._journal, self.flows
         quantity, value = flows.quantity, flows.value
         cum_quantity, cum_value = flows.cum_quantity, flows.cum_value
         hours, dt, seller = HOURS_PER_YEAR, self.dt, supplier.ledger_code
         tax_rate = self._carbon_tax
-        for (lab, _, edge), mw in zip(buyers, delivered, strict=True):
+        for (lab, i, edge), mw in zip(buyers, delivered, strict=True):
             if mw <= 0:
-                continue
+                continue  # nothing delivered: nothing billed, remaining[i] - 0.0 unchanged
+            remaining[i] -= mw
             mwh = mw * hours * dt
             cost = mwh * price
             account = lab.account

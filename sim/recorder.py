@@ -124,26 +124,23 @@ class Recorder:
         """
         model = self.model
         rows = self.lab_rows
+        # One packed row of the _LAB_STORED values per lab (2.0**log2_software is
+        # lab.software_multiplier(), without the call)
         for i, (lab, loss, share) in enumerate(zip(model.labs, losses, shares, strict=True)):
-            rows.append(self._lab_row(i, lab, loss, share))
+            account = lab.account
+            rows.append(
+                _LAB_ROW.pack(
+                    i, loss, lab.compute, 2.0**lab.log2_software, lab.gamma_software,
+                    lab.fleet.units, lab.fleet.flops, account.running_units, account.power_mw,
+                    account.capex, account.tariffs, account.energy, account.carbon_tax,
+                    account.rnd, account.projects, account.compliance, account.funding,
+                    account.revenue, lab.cash, share, account.chips_ordered,
+                    account.chips_received, len(lab.projects_done), account.running_flops,
+                )
+            )  # fmt: skip
         self._record_markets()
         self._record_edges()
         self._record_economy(shares, market_size)
-
-    def _lab_row(self, index: int, lab, loss: float, share: float) -> bytes:
-        """One packed ``labs`` row of the ``_LAB_STORED`` values.
-
-        ``2.0**lab.log2_software`` is ``lab.software_multiplier()``, without the call.
-        """
-        account = lab.account
-        return _LAB_ROW.pack(
-            index, loss, lab.compute, 2.0**lab.log2_software, lab.gamma_software,
-            lab.fleet.units, lab.fleet.flops, account.running_units, account.power_mw,
-            account.capex, account.tariffs, account.energy, account.carbon_tax, account.rnd,
-            account.projects, account.compliance, account.funding, account.revenue, lab.cash,
-            share, account.chips_ordered, account.chips_received, len(lab.projects_done),
-            account.running_flops,
-        )  # fmt: skip
 
     def _record_markets(self) -> None:
         model = self.model
