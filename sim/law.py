@@ -248,7 +248,8 @@ def parameter_set(name: str) -> ParameterSet:
 # --------------------------------------------------------------------------
 
 
-_SERIES_BELOW = 1e-8
+SERIES_BELOW = 1e-8
+"""Below this ``|x|`` (``x = gamma ln2 dt``) the step integral uses ``expm1(x)/x ~ 1 + x/2``."""
 
 
 def _expm1_ratio(y: np.ndarray) -> np.ndarray:
@@ -257,14 +258,14 @@ def _expm1_ratio(y: np.ndarray) -> np.ndarray:
     The series keeps subnormal arguments (gamma = 5e-324) exact, where the
     direct quotient of two subnormals is off by a factor of two.
     """
-    tiny = np.abs(y) < _SERIES_BELOW
+    tiny = np.abs(y) < SERIES_BELOW
     safe = np.where(tiny, 1.0, y)
     return np.where(tiny, 1.0 + y / 2.0, np.expm1(safe) / safe)
 
 
 def _log1p_ratio(y: np.ndarray) -> np.ndarray:
     """``log1p(y) / y`` with its limit 1 at y = 0; a two-term series for tiny |y|."""
-    tiny = np.abs(y) < _SERIES_BELOW
+    tiny = np.abs(y) < SERIES_BELOW
     safe = np.where(tiny, 1.0, y)
     return np.where(tiny, 1.0 - y / 2.0, np.log1p(safe) / safe)
 
@@ -304,7 +305,7 @@ def step_efficiency_integral(dt: float, gamma: float) -> float:
     ``t = 0`` (a test pins that) without numpy's per-call overhead.
     """
     x = gamma * LN2 * dt
-    if abs(x) < _SERIES_BELOW:
+    if abs(x) < SERIES_BELOW:
         return dt * (1.0 + x / 2.0)
     return dt * math.expm1(x) / x
 

@@ -30,7 +30,7 @@ from sim.config import ProjectSpec, Scenario
 from sim.fleet import Cohort
 from sim.flows import EdgeFlows
 from sim.labs import HOURS_PER_YEAR, Lab, StepAccount
-from sim.law import SECONDS_PER_YEAR, parameter_set, step_efficiency_integral
+from sim.law import LN2, SECONDS_PER_YEAR, SERIES_BELOW, parameter_set
 from sim.ledger import CODES, Ledger, pack_row
 from sim.markets import hhi, logit_shares, logit_shares_unchecked
 from sim.recorder import Recorder
@@ -355,8 +355,12 @@ class RaceModel(mesa.Model):
         for supplier in self.energy_suppliers:
             supplier.advance_unchecked(t, dt, multiplier)
         lifetime = self._lifetime
-        for lab in self.labs:
-            lab.renew_fleet(t, lifetime)
+        for lab in self.labs:  # = lab.renew_fleet(t, lifetime), inlined (a hot path)
+            if lab.pending:  # most labs take no delivery most steps
+                lab.fleet.turn_over(lab.pending, t, lifetime)
+                lab.pending = []
+            else:
+                lab.fleet.retire(t, lifetime)
 
     def _pay(self, lab: Lab, payee: int, amount: float, category: int) -> None:
         """Book a payment by ``lab`` to the account coded ``payee`` (zero amounts book nothing).
@@ -845,7 +849,12 @@ class RaceModel(mesa.Model):
             # = lab.train(flops, mfu, dt, ceiling), inlined (a hot path)
             headroom = ceiling - lab.compute
             headroom = 0.0 if headroom < 0.0 else headroom
-            integral = step_efficiency_integral(dt, lab.gamma_software)
+            # = step_efficiency_integral(dt, lab.gamma_software), inlined (a hot path)
+            x = lab.gamma_software * LN2 * dt
+            if -SERIES_BELOW < x < SERIES_BELOW:  # abs(x) < SERIES_BELOW, no call
+                integral = dt * (1.0 + x / 2.0)
+            else:
+                integral = dt * math.expm1(x) / x
             added = flops * mfu * SECONDS_PER_YEAR * 2.0**lab.log2_software * integral
             lab.compute += headroom if headroom < added else added
             lab.log2_software += lab.gamma_software * dt
