@@ -331,8 +331,12 @@ class Recorder:
 
 
 def _unpacked(rows: list[bytes]) -> np.ndarray:
-    """The packed doubles of ``rows``, concatenated, as a (writable) float array."""
-    return np.frombuffer(b"".join(rows), dtype=np.float64).copy()
+    """The packed doubles of ``rows``, concatenated, as a read-only float array.
+
+    No copy: the table columns made from it are copied into the frame's
+    blocks anyway (:func:`sim.frames.frame`), and derived columns are new arrays.
+    """
+    return np.frombuffer(b"".join(rows), dtype=np.float64)
 
 
 def _sum_in_order(matrix: np.ndarray) -> np.ndarray:
@@ -357,8 +361,12 @@ def _categorical(codes: np.ndarray, names: list[str]) -> pd.Categorical:
     categories = list(dict.fromkeys(names))
     position = {name: i for i, name in enumerate(categories)}
     mapped = np.array([position[name] for name in names], dtype=np.int64)
+    # mapped[codes] is in range by construction (indexing would raise otherwise), so
+    # pandas' own range check (two reductions over the codes) is skipped
     return pd.Categorical.from_codes(
-        mapped[codes] if len(codes) else codes, dtype=_category_dtype(tuple(categories))
+        mapped[codes] if len(codes) else codes,
+        dtype=_category_dtype(tuple(categories)),
+        validate=False,
     )
 
 
@@ -370,7 +378,9 @@ def _coded(codes: np.ndarray, names: list[str]) -> pd.Categorical:
     """
     ranks, uniques = pd.factorize(np.ascontiguousarray(codes, dtype=np.int64))
     categories = tuple(names[code] for code in uniques.tolist())
-    return pd.Categorical.from_codes(ranks.astype(np.int64), dtype=_category_dtype(categories))
+    return pd.Categorical.from_codes(
+        ranks.astype(np.int64), dtype=_category_dtype(categories), validate=False
+    )  # factorize's ranks index the categories by construction: no range check
 
 
 @functools.lru_cache(maxsize=256)

@@ -51,3 +51,16 @@ def test_fast_frame_is_writable_and_owns_its_numbers():
 def test_frame_refuses_ragged_or_mismatched_columns(columns, arrays):
     with pytest.raises(ValueError, match="frame"):
         frames.frame(columns, arrays)
+
+
+def test_run_tables_are_writable_copies_not_views_of_the_packed_rows():
+    """The packed rows are read through read-only buffers; the tables must own their data."""
+    model = RaceModel(build(small_economy_dict())).run()
+    try:
+        tables = model.recorder.tables()
+    finally:
+        release(model)
+    for name, table in tables.items():
+        for column in table.select_dtypes("number").columns:
+            table.loc[0, column] = 7  # raises on a read-only block
+            assert table[column].iloc[0] == 7, (name, column)
