@@ -63,6 +63,9 @@ class Fleet:
     hashes nothing either), and the record of the last chip installed is
     remembered: a lab mostly buys the same chip step after step, and
     ``ChipModel.__hash__`` is a Python call.
+
+    ``cohorts`` is for reading: change a fleet through :meth:`install`,
+    :meth:`turn_over` and :meth:`retire`, which keep the records beside it.
     """
 
     def __init__(self, cohorts: list[Cohort] | None = None):

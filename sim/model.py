@@ -356,7 +356,7 @@ class RaceModel(mesa.Model):
             supplier.advance_unchecked(t, dt, multiplier)
         lifetime = self._lifetime
         for lab in self.labs:  # = lab.renew_fleet(t, lifetime), inlined (a hot path)
-            if lab.pending:  # most labs take no delivery most steps
+            if lab.pending:  # GPUs delivered last step
                 lab.fleet.turn_over(lab.pending, t, lifetime)
                 lab.pending = []
             else:

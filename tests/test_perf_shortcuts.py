@@ -276,3 +276,69 @@ def test_run_equals_stepping_through_mesas_wrapper():
             assert table.equals(expected[name]), name
     finally:
         release(ran)
+
+
+def test_fleet_chip_records_match_the_cohorts_they_hold():
+    """The remembered last record and the per-cohort records never go stale.
+
+    Chips recur as equal but distinct objects (the cache is by identity, the
+    records by equality), and short lifetimes delete records and re-create them.
+    """
+    import copy
+
+    from sim.chips import ChipModel
+    from sim.fleet import Cohort, Fleet
+
+    rng = np.random.default_rng(11)
+    chips = [ChipModel(f"c{i}", 2020 + i, 1e15 * (i + 1), 300.0 + 100 * i, 1e4) for i in range(3)]
+    fleet = Fleet()
+    for step in range(200):
+        t = step / 12
+        chip = chips[int(rng.integers(3))]
+        if rng.random() < 0.5:
+            chip = copy.copy(chip)  # equal, not identical
+        fleet.turn_over([Cohort(chip, float(rng.uniform(1, 10)), t)], t, 0.25)
+        expected: dict = {}
+        for cohort in fleet.cohorts:
+            expected[cohort.chip] = expected.get(cohort.chip, 0.0) + cohort.units
+        assert set(fleet.by_chip) == set(expected), step
+        for held, units in fleet.by_chip.items():
+            assert units == pytest.approx(expected[held], rel=1e-12), step
+        assert fleet.units == pytest.approx(sum(expected.values()), rel=1e-12)
+
+
+def _open_accounts_through_methods(self, growth_integrals) -> None:
+    """RaceModel._open_accounts before inlining: expected_energy_price, then _receive."""
+    from sim.labs import StepAccount
+    from sim.ledger import CODES
+
+    for lab in self.labs:
+        lab.expected_energy_price = self.expected_energy_price(lab)
+        lab.account = StepAccount()
+        integral = growth_integrals[lab.funding_growth]
+        amount = lab.funding_per_year * integral * self._capital_availability
+        lab.account.funding = amount
+        self._receive(lab, CODES["investors"], amount, CODES["funding"])
+
+
+def _infrastructure_through_methods(self) -> None:
+    """RaceModel._infrastructure before inlining: Lab.renew_fleet per lab."""
+    for supplier in self.energy_suppliers:
+        supplier.advance_unchecked(self.t, self.dt, self._buildout)
+    for lab in self.labs:
+        lab.renew_fleet(self.t, self._lifetime)
+
+
+def test_inlined_accounts_and_fleet_renewal_equal_the_methods(monkeypatch):
+    scenario = build(small_economy_dict())
+    inlined = RaceModel(scenario).run()
+    expected = inlined.recorder.tables()
+    release(inlined)
+    monkeypatch.setattr(RaceModel, "_open_accounts", _open_accounts_through_methods)
+    monkeypatch.setattr(RaceModel, "_infrastructure", _infrastructure_through_methods)
+    plain = RaceModel(scenario).run()
+    try:
+        for name, table in plain.recorder.tables().items():
+            assert table.equals(expected[name]), name
+    finally:
+        release(plain)
