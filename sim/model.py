@@ -306,8 +306,7 @@ class RaceModel(mesa.Model):
         self._frontier_log2_software = max([lab.log2_software for lab in self.labs])
         if self._rnd_noise > 0:
             self._rnd_shocks = self._next_shocks()
-        budgets = [self._decide(lab) for lab in self.labs]
-        self._chip_market(budgets)
+        self._chip_market(self._decide())
         self._energy_market()
         self._train()
         self._revenue()
@@ -427,33 +426,78 @@ class RaceModel(mesa.Model):
             worst[s.region] = max(worst.get(s.region, 0.0), price)
         return worst
 
-    def _decide(self, lab: Lab) -> tuple[float, float]:
-        """Reserve power, buy projects, split the rest; return the (energy, capex) budgets."""
-        account, cash, dt = lab.account, lab.cash, self.dt
-        # a if a < b else b is min(a, b) exactly, without a builtin call (hot path)
-        wanted = account.funding + lab.spend_rate * dt * cash
-        spendable = wanted if wanted < cash else cash
-        mwh_per_mw = self._mwh_per_mw
-        worst = self.worst_energy_price[lab.region]
-        need_mw = lab.fleet.watts * self.watts_factor / 1e6  # = lab.power_need_mw(...)
-        bill = need_mw * mwh_per_mw * worst
-        energy_budget = bill if bill < spendable else spendable
-        account.power_requested_mw = energy_budget / (mwh_per_mw * worst)
-        discretionary = spendable - energy_budget
-        if lab.buys_projects and len(lab.projects_done) < self._n_projects:
-            discretionary -= self._buy_project(lab, discretionary)
-        strategy = lab.strategy
-        marginals = self._marginals(lab) if self._uses_marginals[lab.index] else None
-        capex_share, rnd_share = strategy.split(marginals)
-        rnd_budget = 0.0 if lab.exogenous_gamma is not None else rnd_share * discretionary
-        self._fund_rnd(lab, rnd_budget)
-        # No GPU purchases while more than idle_tolerance of the fleet sat unpowered.
-        wants = (
-            lab.last_fleet_units <= 0
-            or self.steps <= 1
-            or lab.last_running_units >= (1.0 - lab.idle_tolerance) * lab.last_fleet_units
+    def _decide(self) -> list[float]:
+        """Each lab reserves power, buys a project, splits the rest and funds R&D.
+
+        Returns the capex budget per lab (by index; 0 while the idle-fleet rule
+        blocks purchases) and sets ``power_requested_mw`` on each step account.
+        One loop over the labs with the step's constants read once (a hot
+        path); R&D funding (pay, subsidy, then this step's software
+        gamma from ``rd_gamma``, the noise and ``spillover_gamma``, docs/model.md
+        section 3.9) is the marked block.
+        """
+        dt, mwh_per_mw, watts_factor = self.dt, self._mwh_per_mw, self.watts_factor
+        worst_prices, n_projects, uses_marginals = (
+            self.worst_energy_price,
+            self._n_projects,
+            self._uses_marginals,
         )
-        return energy_budget, capex_share * discretionary if wants else 0.0
+        steps, journal, subsidy_rate = self.steps, self._journal, self._rd_subsidy_rate
+        base_gamma, gamma_max = self._rnd_base_gamma, self._rnd_gamma_max
+        half_saturation, noise, drift = (
+            self._rnd_half_saturation,
+            self._rnd_noise,
+            self._rnd_noise_drift,
+        )
+        frontier, spillover = self._frontier_log2_software, self._spillover_strength
+        capex_budgets = []
+        for lab in self.labs:
+            account, cash = lab.account, lab.cash
+            # a if a < b else b is min(a, b) exactly, without a builtin call (hot path)
+            wanted = account.funding + lab.spend_rate * dt * cash
+            spendable = wanted if wanted < cash else cash
+            worst = worst_prices[lab.region]
+            need_mw = lab.fleet.watts * watts_factor / 1e6  # = lab.power_need_mw(...)
+            bill = need_mw * mwh_per_mw * worst
+            energy_budget = bill if bill < spendable else spendable
+            account.power_requested_mw = energy_budget / (mwh_per_mw * worst)
+            discretionary = spendable - energy_budget
+            if lab.buys_projects and len(lab.projects_done) < n_projects:
+                discretionary -= self._buy_project(lab, discretionary)
+            marginals = self._marginals(lab) if uses_marginals[lab.index] else None
+            capex_share, rnd_share = lab.strategy.split(marginals)
+            exogenous = lab.exogenous_gamma
+            budget = 0.0 if exogenous is not None else rnd_share * discretionary
+            # --- R&D: pay (plus the government's match) and set this step's software gamma
+            if 0.0 < budget < _INF:  # = self._pay(lab, _WORKFORCE, budget, _RND), inlined
+                journal.append(pack_row(steps, lab.ledger_code, _WORKFORCE, _RND, budget))
+                lab.cash -= budget
+            elif budget != 0.0:
+                self._pay(lab, _WORKFORCE, budget, _RND)  # raises
+            subsidy = budget * subsidy_rate
+            if subsidy != 0.0:
+                self._book(steps, _GOVERNMENT, _WORKFORCE, subsidy, _RD_SUBSIDY)
+            account.rnd = budget
+            if exogenous is not None:
+                lab.gamma_software = exogenous
+            else:
+                effective = lab.rnd_rate = (budget + subsidy) / dt
+                # = rd_gamma(effective, gamma_max, half_saturation, base_gamma), inlined
+                gamma = base_gamma + gamma_max * effective / (effective + half_saturation)
+                if noise > 0:
+                    gamma *= math.exp(noise * self._rnd_shocks[lab.index] - drift)
+                # = spillover_gamma(lab.log2_software, frontier, strength), inlined
+                gap = frontier - lab.log2_software
+                lab.gamma_software = gamma + spillover * (gap if gap > 0.0 else 0.0)
+            # --- end of R&D
+            # No GPU purchases while more than idle_tolerance of the fleet sat unpowered.
+            wants = (
+                lab.last_fleet_units <= 0
+                or steps <= 1
+                or lab.last_running_units >= (1.0 - lab.idle_tolerance) * lab.last_fleet_units
+            )
+            capex_budgets.append(capex_share * discretionary if wants else 0.0)
+        return capex_budgets
 
     def _buy_project(self, lab: Lab, discretionary: float) -> float:
         """Buy the best remaining project if it fits the strategy's project share."""
@@ -528,36 +572,6 @@ class RaceModel(mesa.Model):
         dgamma = rd_gamma_slope(lab.rnd_rate, rnd.gamma_max, rnd.half_saturation)
         rnd_gain = slope * rate * math.log(2.0) * dgamma / 2.0
         return Marginals(capex=capex, rnd=rnd_gain)
-
-    def _fund_rnd(self, lab: Lab, budget: float) -> None:
-        """Pay R&D (plus the government's match) and set this step's software gamma."""
-        if 0.0 < budget < _INF:  # = self._pay(lab, _WORKFORCE, budget, _RND), inlined
-            self._journal.append(pack_row(self.steps, lab.ledger_code, _WORKFORCE, _RND, budget))
-            lab.cash -= budget
-        elif budget != 0.0:
-            self._pay(lab, _WORKFORCE, budget, _RND)  # raises
-        subsidy = budget * self._rd_subsidy_rate
-        if subsidy != 0.0:
-            self._book(self.steps, _GOVERNMENT, _WORKFORCE, subsidy, _RD_SUBSIDY)
-        lab.account.rnd = budget
-        if lab.exogenous_gamma is not None:
-            lab.gamma_software = lab.exogenous_gamma
-            return
-        effective = (budget + subsidy) / self.dt
-        lab.rnd_rate = effective
-        # = rd_gamma(effective, gamma_max, half_saturation, base_gamma), inlined (a hot path);
-        # effective >= 0: a negative budget was refused by _pay above
-        gamma = self._rnd_base_gamma + self._rnd_gamma_max * effective / (
-            effective + self._rnd_half_saturation
-        )
-        noise = self._rnd_noise
-        if noise > 0:
-            shock = self._rnd_shocks[lab.index]
-            gamma *= math.exp(noise * shock - self._rnd_noise_drift)
-        # = spillover_gamma(lab.log2_software, frontier, strength), inlined
-        gap = self._frontier_log2_software - lab.log2_software
-        gamma += self._spillover_strength * (gap if gap > 0.0 else 0.0)
-        lab.gamma_software = gamma
 
     # ----------------------------------------------------------- chip market
 
@@ -691,7 +705,7 @@ class RaceModel(mesa.Model):
             offers = self._competitive_cache[key] = _undominated(released)
         return offers
 
-    def _chip_market(self, budgets: list[tuple[float, float]]) -> None:
+    def _chip_market(self, budgets: list[float]) -> None:
         """Each lab orders its best offer with its capex budget; suppliers ration and bill.
 
         Orders go to each supplier as parallel lists (:meth:`ChipSupplier.fill_unchecked`,
@@ -699,7 +713,7 @@ class RaceModel(mesa.Model):
         """
         orders: dict[int, _Orders] = {s.unique_id: _Orders() for s in self.chip_suppliers}
         for lab in self.labs:
-            budget = budgets[lab.index][1]
+            budget = budgets[lab.index]
             if budget <= 0:
                 continue
             offer = self._best_offer(lab)
