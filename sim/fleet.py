@@ -37,8 +37,8 @@ class _ChipTotal:
     """Units of one chip model across a fleet's cohorts (compared by identity).
 
     ``flops`` and ``watts`` are ``units x chip.flops`` and ``units x chip.watts``,
-    kept up to date by :meth:`set_units` (the fleet totals add them up often,
-    the units change rarely).
+    set together with ``units`` whenever it changes (the fleet totals add
+    them up often, the units change rarely).
     """
 
     chip: ChipModel
@@ -46,12 +46,6 @@ class _ChipTotal:
     cohorts: int
     flops: float = 0.0
     watts: float = 0.0
-
-    def set_units(self, units: float) -> None:
-        """Change the units, and the FLOP/s and watts they make."""
-        self.units = units
-        self.flops = units * self.chip.flops
-        self.watts = units * self.chip.watts
 
 
 class Fleet:
@@ -121,7 +115,8 @@ class Fleet:
             self._last = (chip, total)
         self.cohorts.append(cohort)
         self._cohort_totals.append(total)
-        total.set_units(total.units + cohort.units)
+        units = total.units + cohort.units  # flops and watts follow units
+        total.units, total.flops, total.watts = units, units * chip.flops, units * chip.watts
         total.cohorts += 1
         return True
 
@@ -150,7 +145,9 @@ class Fleet:
             if self._last[1] is total:
                 self._last = (None, None)
         else:
-            total.set_units(total.units - cohort.units)
+            units = total.units - cohort.units
+            chip = total.chip
+            total.units, total.flops, total.watts = units, units * chip.flops, units * chip.watts
 
     def _totals(self) -> None:
         """Recompute units, FLOP/s and watts from the per-chip records, in their order.
