@@ -580,6 +580,15 @@ class RaceModel(mesa.Model):
         self._released_offers(supplier, max_tpp)
         return self._released_cache[supplier.unique_id, max_tpp].chips
 
+    def best_value_chip(self, supplier: ChipSupplier) -> ChipModel | None:
+        """The uncontrolled chip on sale from ``supplier`` with the most FLOP/s per list USD.
+
+        The first of equals in roadmap order; None before the first release.
+        Found once per set of released chips (cached with them).
+        """
+        self._released_offers(supplier, math.inf)
+        return self._released_cache[supplier.unique_id, math.inf].best_value
+
     def _released_offers(
         self, supplier: ChipSupplier, max_tpp: float
     ) -> list[tuple[ChipModel, float]]:
@@ -602,6 +611,9 @@ class RaceModel(mesa.Model):
                 chips=[chip for chip, _ in offers],
                 since=max([y for y in years if y <= year], default=-math.inf),
                 until=min([y for y in years if y > year], default=math.inf),
+                best_value=max(
+                    (chip for chip, _ in offers), key=lambda c: c.flops_per_dollar, default=None
+                ),
             )
         return released.offers
 
@@ -966,6 +978,7 @@ class _Released:
     chips: list[ChipModel]
     since: float
     until: float
+    best_value: ChipModel | None  # most FLOP/s per list USD (first on ties), None if none
 
 
 _DOMINANCE_MARGIN = 1e-9

@@ -97,7 +97,6 @@ class Recorder:
         self._edges = model.flows.edges
         self._edge_row = struct.Struct(f"{len(self._edges)}d")
         self._initial_excess = [model.initial_loss[lab.name] - model.E for lab in model.labs]
-        self._best_chip: dict[int, tuple[int, object]] = {}
 
     def record_start(self) -> None:
         """Record step 0: the initial state with no flows."""
@@ -184,23 +183,8 @@ class Recorder:
 
     def _reference_price(self, supplier) -> float:
         """Unit price (USD) labs paid this step for the supplier's best-value chip."""
-        offers = self.model.available_chips(supplier, math.inf)
-        if not offers:
-            return math.nan
-        return self._best_value_chip(supplier.unique_id, offers).price * supplier.quoted_index
-
-    def _best_value_chip(self, supplier_id: int, offers: list):
-        """The chip with the most FLOP/s per list USD among ``offers`` (first on ties).
-
-        A supplier's chips on sale only accumulate as the calendar advances, so
-        the same number of offers means the same chips: the best is searched
-        again only when a new chip is released.
-        """
-        cached = self._best_chip.get(supplier_id)
-        if cached is None or cached[0] != len(offers):
-            cached = (len(offers), max(offers, key=lambda chip: chip.flops_per_dollar))
-            self._best_chip[supplier_id] = cached
-        return cached[1]
+        chip = self.model.best_value_chip(supplier)
+        return math.nan if chip is None else chip.price * supplier.quoted_index
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The run's tables as DataFrames keyed ``labs``, ``markets``, ``edges``, ``ledger``."""

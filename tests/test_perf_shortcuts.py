@@ -342,3 +342,17 @@ def test_inlined_accounts_and_fleet_renewal_equal_the_methods(monkeypatch):
             assert table.equals(expected[name]), name
     finally:
         release(plain)
+
+
+def test_best_value_chip_is_the_best_released_chip_each_step():
+    scenario = build(small_economy_dict())
+    model = RaceModel(scenario)
+    try:
+        for _ in range(scenario.n_steps):
+            model.step()
+            for supplier in model.chip_suppliers:
+                chips = model.available_chips(supplier, math.inf)
+                best = max(chips, key=lambda c: c.flops / c.price) if chips else None
+                assert model.best_value_chip(supplier) is best
+    finally:
+        release(model)
