@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import mesa
 
-from sim.chips import ChipModel
 from sim.fleet import Cohort, Fleet
 from sim.law import SECONDS_PER_YEAR, step_efficiency_integral
 from sim.strategies import Strategy
@@ -115,25 +114,12 @@ class Lab(mesa.Agent):
         """Peak dense FLOP/s of the installed fleet."""
         return self.fleet.flops
 
-    def power_need_mw(self, watts_factor: float) -> float:
-        """MW to run the whole fleet; ``watts_factor`` = PUE x server overhead."""
-        return self.fleet.watts * watts_factor / 1e6
-
-    def retire(self, t: float, lifetime: float) -> float:
-        """Drop cohorts at least ``lifetime`` years old; return the units retired."""
-        return self.fleet.retire(t, lifetime)
-
-    def receive(self, chip: ChipModel, units: float, t: float) -> None:
-        """Take delivery of GPUs bought at ``t``; they are installed at the next step."""
-        if units > 0:
-            self.pending.append(Cohort(chip, units, t))
-
     def renew_fleet(self, t: float, lifetime: float) -> None:
         """Install the GPUs delivered last step, then retire those ``lifetime`` years old at ``t``.
 
         One recount of the fleet's totals (:meth:`sim.fleet.Fleet.turn_over`).
         """
-        if self.pending:  # most labs take no delivery most steps
+        if self.pending:  # GPUs delivered last step
             self.fleet.turn_over(self.pending, t, lifetime)
             self.pending = []
         else:
@@ -147,17 +133,13 @@ class Lab(mesa.Agent):
         """S, the software-efficiency multiplier (1 at the start)."""
         return 2.0**self.log2_software
 
-    def step_compute(self, running_flops: float, mfu: float, dt: float) -> float:
-        """Logical FLOP of a step: ``flops x MFU x s/yr x S_t x integral_0^dt 2^(gamma s) ds``."""
-        integral = step_efficiency_integral(dt, self.gamma_software)
-        multiplier = 2.0**self.log2_software  # = self.software_multiplier(), inlined (hot path)
-        return running_flops * mfu * SECONDS_PER_YEAR * multiplier * integral
-
     def train(self, running_flops: float, mfu: float, dt: float, ceiling: float) -> float:
-        """Accrue the step's compute (up to ``ceiling``) and advance S; return FLOP added."""
+        """Accrue the step's compute (up to ``ceiling``) and advance S; return FLOP added.
+
+        The step's logical FLOP: ``flops x MFU x s/yr x S_t x integral_0^dt 2^(gamma s) ds``.
+        """
         headroom = ceiling - self.compute
         headroom = 0.0 if headroom < 0.0 else headroom  # max(headroom, 0.0) without a call
-        # = self.step_compute(running_flops, mfu, dt), inlined (a hot path)
         integral = step_efficiency_integral(dt, self.gamma_software)
         added = running_flops * mfu * SECONDS_PER_YEAR * 2.0**self.log2_software * integral
         added = headroom if headroom < added else added  # min(added, headroom)

@@ -70,7 +70,6 @@ class Ledger:
         self.names: list[str] = list(CODES)
         self._codes: dict[str, int] = dict(CODES)
         self.journal: list[bytes] = []
-        self._pack = _ROW.pack
         self._balances: dict[str, float] = defaultdict(float)
         self._posted = 0  # rows already applied to ``_balances``
 
@@ -106,7 +105,7 @@ class Ledger:
             ValueError: on a negative or non-finite amount.
         """
         if 0.0 < amount < math.inf:  # the common case first: one comparison chain
-            self.journal.append(self._pack(step, payer, payee, category, amount))
+            self.journal.append(pack_row(step, payer, payee, category, amount))
         elif amount != 0.0:  # negative, infinite or NaN
             name = self.names[category] if 0 <= category < len(self.names) else category
             raise ValueError(f"transfer amount must be in [0, inf), got {amount} ({name})")

@@ -457,7 +457,7 @@ class RaceModel(mesa.Model):
             wanted = account.funding + lab.spend_rate * dt * cash
             spendable = wanted if wanted < cash else cash
             worst = worst_prices[lab.region]
-            need_mw = lab.fleet.watts * watts_factor / 1e6  # = lab.power_need_mw(...)
+            need_mw = lab.fleet.watts * watts_factor / 1e6  # MW to run the whole fleet
             bill = need_mw * mwh_per_mw * worst
             energy_budget = bill if bill < spendable else spendable
             account.power_requested_mw = energy_budget / (mwh_per_mw * worst)
@@ -778,7 +778,7 @@ class RaceModel(mesa.Model):
                 self._pay(lab, _GOVERNMENT, tariff, _TARIFFS)
                 account.tariffs += tariff
             account.chips_received += units
-            lab.pending.append(Cohort(chip, units, t))  # = lab.receive(...); units > 0 here
+            lab.pending.append(Cohort(chip, units, t))  # installed at the next step
             # = flows.add(number, units, value), inlined (a hot path); a lab orders from one
             # supplier a step, so its edge's step flows are 0.0 until now and 0.0 + x == x
             quantity[number] = units
