@@ -187,20 +187,28 @@ class Recorder:
         return math.nan if chip is None else chip.price * supplier.quoted_index
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The run's tables as DataFrames keyed ``labs``, ``markets``, ``edges``, ``ledger``."""
+        """The run's tables as DataFrames keyed ``labs``, ``markets``, ``edges``, ``ledger``.
+
+        Each list of packed rows is unpacked once and shared by the tables
+        that read it (the economy table sums the lab and market rows).
+        """
+        lab_codes, labs = _split(self.lab_rows, len(_LAB_STORED))
+        market_codes, markets = _split(self.market_rows, len(_MARKET_STORED))
+        economy = _unpacked(self.economy_rows).reshape(-1, len(_ECONOMY_STORED))
         return {
-            "labs": self._labs_table(),
-            "markets": self._markets_table(),
+            "labs": self._labs_table(lab_codes, labs, economy),
+            "markets": self._markets_table(market_codes, markets, economy),
             "edges": self._edges_table(),
-            "economy": self._economy_table(),
+            "economy": self._economy_table(economy, labs, markets),
             "ledger": self._ledger_table(),
         }
 
-    def _labs_table(self) -> pd.DataFrame:
+    def _labs_table(
+        self, codes: np.ndarray, stored: np.ndarray, economy: np.ndarray
+    ) -> pd.DataFrame:
         labs = self.model.labs
-        codes, stored = _split(self.lab_rows, len(_LAB_STORED))
         numbers = {name: stored[:, i] for i, name in enumerate(_LAB_STORED)}
-        numbers.update(self._derived_lab_columns(codes, numbers))
+        numbers.update(self._derived_lab_columns(codes, numbers, economy))
         labels = {
             "lab": _categorical(codes, [lab.name for lab in labs]),
             "region": _categorical(codes, [lab.region for lab in labs]),
@@ -209,7 +217,7 @@ class Recorder:
         return _assemble(LAB_COLUMNS, numbers, labels)
 
     def _derived_lab_columns(
-        self, codes: np.ndarray, numbers: dict[str, np.ndarray]
+        self, codes: np.ndarray, numbers: dict[str, np.ndarray], economy: np.ndarray
     ) -> dict[str, np.ndarray]:
         """The ``_LAB_DERIVED`` columns, computed from the stored ones for all rows at once.
 
@@ -221,7 +229,7 @@ class Recorder:
         """
         model = self.model
         n_labs = len(model.labs)
-        derived = self._step_columns(n_labs)
+        derived = _step_columns(economy, n_labs)
         loss, compute, power = numbers["loss"], numbers["compute"], numbers["power_mw"]
         derived["relative_excess_loss"] = (loss - model.E) / np.array(self._initial_excess)[codes]
         added = np.full(len(compute), math.nan)
@@ -235,25 +243,14 @@ class Recorder:
         derived["energy_mwh"] = power * HOURS_PER_YEAR * model.dt
         return derived
 
-    def _economy_matrix(self) -> np.ndarray:
-        """The economy rows as a (steps x ``_ECONOMY_STORED``) float matrix."""
-        return _unpacked(self.economy_rows).reshape(-1, len(_ECONOMY_STORED))
-
-    def _step_columns(self, per_step: int) -> dict[str, np.ndarray]:
-        """``step``, ``year`` and ``t`` for tables with ``per_step`` rows per recorded step."""
-        economy = self._economy_matrix()
-        return {
-            name: np.repeat(economy[:, _ECONOMY_STORED.index(name)], per_step)
-            for name in _STEP_COLUMNS
-        }
-
-    def _markets_table(self) -> pd.DataFrame:
+    def _markets_table(
+        self, codes: np.ndarray, stored: np.ndarray, economy: np.ndarray
+    ) -> pd.DataFrame:
         model = self.model
         suppliers = [*model.chip_suppliers, *model.energy_suppliers]
         kinds = ["chips"] * len(model.chip_suppliers) + ["energy"] * len(model.energy_suppliers)
-        codes, stored = _split(self.market_rows, len(_MARKET_STORED))
         numbers = _named(_MARKET_STORED, stored)
-        numbers.update(self._step_columns(len(suppliers)))
+        numbers.update(_step_columns(economy, len(suppliers)))
         labels = {
             "market": _categorical(codes, [s.name for s in suppliers]),
             "kind": _categorical(codes, kinds),
@@ -261,13 +258,14 @@ class Recorder:
         }
         return _assemble(MARKET_COLUMNS, numbers, labels)
 
-    def _economy_table(self) -> pd.DataFrame:
+    def _economy_table(
+        self, economy: np.ndarray, labs: np.ndarray, markets: np.ndarray
+    ) -> pd.DataFrame:
+        """The economy rows, with totals and the leader from the lab and market rows."""
         model = self.model
-        numbers = _named(_ECONOMY_STORED, self._economy_matrix())
+        numbers = _named(_ECONOMY_STORED, economy)
         n_labs, n_chips = len(model.labs), len(model.chip_suppliers)
         n_markets = n_chips + len(model.energy_suppliers)
-        _, labs = _split(self.lab_rows, len(_LAB_STORED))
-        _, markets = _split(self.market_rows, len(_MARKET_STORED))
         per_lab = labs.reshape(-1, n_labs, len(_LAB_STORED))  # steps x labs x columns
         per_market = markets.reshape(-1, n_markets, len(_MARKET_STORED))[:, n_chips:]
         loss = per_lab[:, :, _LAB_STORED.index("loss")]
@@ -321,6 +319,13 @@ def _unpacked(rows: list[bytes]) -> np.ndarray:
     blocks anyway (:func:`sim.frames.frame`), and derived columns are new arrays.
     """
     return np.frombuffer(b"".join(rows), dtype=np.float64)
+
+
+def _step_columns(economy: np.ndarray, per_step: int) -> dict[str, np.ndarray]:
+    """``step``, ``year`` and ``t`` from the economy rows, for ``per_step`` rows a step."""
+    return {
+        name: np.repeat(economy[:, _ECONOMY_STORED.index(name)], per_step) for name in _STEP_COLUMNS
+    }
 
 
 def _sum_in_order(matrix: np.ndarray) -> np.ndarray:
