@@ -143,15 +143,6 @@ class Lever:
         return KEEP if chosen == start else self.encode(chosen)
 
 
-def field_at(path: str, model: type[BaseModel] = Scenario) -> FieldInfo:
-    """The pydantic field declared at a dotted path of nested models (``policy.carbon_tax``)."""
-    head, _, rest = path.partition(".")
-    field = model.model_fields[head]
-    if not rest:
-        return field
-    return field_at(rest, field.annotation)
-
-
 def policy_fields(
     model: type[BaseModel] = PolicyConfig, prefix: str = "policy"
 ) -> list[tuple[str, FieldInfo]]:
@@ -476,7 +467,7 @@ def _choice_lever(path: str, field: FieldInfo, scenario: Scenario, optional: boo
     elif literal:
         names = [str(value) for value in get_args(literal[0])]
     else:
-        raise TypeError(f"{path}: a name field needs its choices in sim.app.CHOICES")
+        raise TypeError(f"{path}: a name field needs its choices in sim.dashboard_levers.CHOICES")
     choices = (NONE_CHOICE, *names) if optional else tuple(names)
     current = value_at(scenario, path)
     control = Control(

@@ -41,6 +41,7 @@ LEVER_PATH = r"^[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z0-9_-]+|\*))+$|^[A-Za-z_][A-Za-
 SCHEDULER_PATTERN = r"^tcp://[A-Za-z0-9.\-\[\]:]+:\d{1,5}$"
 MAX_RUNS = 1_000_000
 EXPERIMENT = "experiment"  # the kind of file in ConfigError headings
+SAMPLED_DESIGNS = ("lhs", "sobol", "morris")  # designs that sample levers between bounds
 SUMMARY_OUTPUTS = (
     "leader_final_loss", "mean_final_loss", "mean_realized_gamma", "hhi_compute",
     "hhi_market_share", "total_compute", "total_energy_mwh", "total_emissions_t",
@@ -128,7 +129,7 @@ class Experiment(Strict):
 
     @model_validator(mode="after")
     def _design_needs(self) -> Experiment:
-        sampled = self.design in ("lhs", "sobol", "morris")
+        sampled = self.design in SAMPLED_DESIGNS
         if sampled and not self.levers:
             raise ValueError(f"design {self.design} needs at least one lever")
         for i, lever in enumerate(self.levers):
@@ -384,9 +385,6 @@ def check_design(experiment: Experiment, base: dict[str, Any], source: str) -> N
                 problems.append(f"levers.{i}: {error}")
     if problems:
         raise ConfigError(source, problems, EXPERIMENT)
-
-
-SAMPLED_DESIGNS = ("lhs", "sobol", "morris")
 
 
 def _integer_lever_problems(experiment: Experiment) -> list[str]:
