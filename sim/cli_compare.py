@@ -11,6 +11,8 @@ from sim.cli_sweep import add_results_options, add_set_option, check_workers
 from sim.paths import output_folder
 
 RUNS_FAILED = 1
+COMPARE_KNOWN_FILES = ("report.html",)
+"""Files a compare folder may hold besides this comparison's own (the old report): stale."""
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -39,6 +41,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _compare(args: argparse.Namespace) -> int:
     from sim.config import load_scenario
     from sim.io import atomic_write_csv, atomic_write_text
+    from sim.staging import replace_outputs
     from sim.sweep import default_workers
     from sim.whatif import (
         DEFAULT_OUTPUTS,
@@ -67,12 +70,13 @@ def _compare(args: argparse.Namespace) -> int:
     failed = runs[runs["status"] != "ok"]
     pairs = pairs_table(runs[runs["status"] == "ok"], outputs)
     table = paired_differences(pairs, outputs)
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_csv(table, folder / "compare.csv")
-    atomic_write_csv(pairs, folder / "pairs.csv")
-    _figure(table, folder, base.name, alt.name)
     manifest = compare_manifest(base, alt, args, outputs, runs)
-    atomic_write_text(folder / "compare.json", json.dumps(manifest, indent=2, default=str) + "\n")
+    with replace_outputs(folder, "race compare", COMPARE_KNOWN_FILES) as staging:
+        atomic_write_csv(table, staging / "compare.csv")
+        atomic_write_csv(pairs, staging / "pairs.csv")
+        _figure(table, staging, base.name, alt.name)
+        text = json.dumps(manifest, indent=2, default=str) + "\n"
+        atomic_write_text(staging / "compare.json", text)
     print(_format(table, base.name, alt.name))
     for run_id, error in zip(failed["run_id"], failed["error"], strict=True):
         print(f"failed {run_id}: {error.strip().splitlines()[-1]}")

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.plots import law_constants, run_figures, save_figures
+from sim.runs import RUN_FIGURE_NAMES
 
 if TYPE_CHECKING:
     from sim.runs import RunResult
 
-RUN_FIGURES = ("loss", "market_share", "compute", "chip_market", "energy", "network")
+RUN_FIGURES = RUN_FIGURE_NAMES
 """Names (file stems) of the run figures, in the order they are written."""
 
 

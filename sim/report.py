@@ -43,6 +43,7 @@ from sim.plots import (
     style_rc,
     sweep_figures,
 )
+from sim.staging import record_output
 
 REPORT_NAME = "report.html"
 EMBED_DPI = 110
@@ -83,6 +84,8 @@ def write_report(results_dir: str | Path, out: str | Path | None = None) -> Path
         folder, document = results.folder, build_report(results)
     target = report_path(folder, out)
     atomic_write_text(target, document)
+    if target.parent == folder:  # the next race run/compare here removes this stale report
+        record_output(target)
     return target
 
 

@@ -10,6 +10,8 @@ atomically: temporary file, then rename):
 - ``lab_summary.parquet`` (one row per lab) and ``summary.parquet`` (one row);
 - ``scenario.yaml`` (the validated scenario with every default filled in);
 - figures (``sim.figures``).
+
+The folder never mixes two invocations: see :func:`write_run`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ from sim.analysis import lab_summary, run_summary, trailing_gamma
 from sim.config import Scenario
 from sim.io import atomic_write_parquet, atomic_write_text
 from sim.model import RaceModel, release
+from sim.staging import replace_outputs
+
+RUN_FIGURE_NAMES = ("loss", "market_share", "compute", "chip_market", "energy", "network")
+"""Stems of the run figures (:mod:`sim.figures` draws them; named here to stay light)."""
 
 
 @dataclass
@@ -76,8 +82,27 @@ def summarize(model: RaceModel) -> RunResult:
 
 
 def write_run(result: RunResult, out_dir: Path, figures: bool = True) -> list[Path]:
-    """Write a run's tables (Parquet), its scenario and figures; return the paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write a run's tables (Parquet), its scenario and figures; return the paths.
+
+    Everything is written to a staging folder first and replaces the outputs of
+    any earlier invocation in ``out_dir`` only once complete
+    (:func:`sim.staging.replace_outputs`): a run with ``figures=False`` leaves no
+    old figures (nor an old report) beside its tables, other files in
+    ``out_dir`` are kept, and a failure leaves ``out_dir`` as it was.
+    """
+    with replace_outputs(out_dir, "race run", RUN_KNOWN_FILES) as staging:
+        names = [path.name for path in _write_run_files(result, staging, figures)]
+    return [out_dir / name for name in names]
+
+
+RUN_KNOWN_FILES = (
+    *(f"{name}.{suffix}" for name in RUN_FIGURE_NAMES for suffix in ("png", "svg")),
+    "report.html",
+)
+"""Files a run folder may hold besides this run's own: stale if this run did not write them."""
+
+
+def _write_run_files(result: RunResult, folder: Path, figures: bool) -> list[Path]:
     written = []
     frames = {
         **result.tables,
@@ -85,15 +110,15 @@ def write_run(result: RunResult, out_dir: Path, figures: bool = True) -> list[Pa
         "summary": pd.DataFrame([result.summary]),
     }
     for name, frame in frames.items():
-        path = out_dir / f"{name}.parquet"
+        path = folder / f"{name}.parquet"
         atomic_write_parquet(frame, path)
         written.append(path)
-    scenario_path = out_dir / "scenario.yaml"
+    scenario_path = folder / "scenario.yaml"
     dumped = result.scenario.model_dump(mode="json") | {"seed": result.seed}
     atomic_write_text(scenario_path, yaml.safe_dump(dumped, sort_keys=False))
     written.append(scenario_path)
     if figures:
         from sim.figures import write_run_figures
 
-        written.extend(write_run_figures(result, out_dir))
+        written.extend(write_run_figures(result, folder))
     return written
