@@ -4,13 +4,16 @@ CONFIG is validated here, before any server starts, so a missing or invalid
 file ends with the usual one-line message and exit code 2. The server is
 ``solara run sim.app --production`` in a child process that gets CONFIG from
 the environment variable :data:`sim.app.CONFIG_ENV`; Ctrl-C (or SIGTERM)
-stops the child and returns 0.
+stops the child and returns 0. Any ``--host`` but a loopback address gets a
+warning on stderr that the dashboard has no authentication
+(:func:`exposure_warning`).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import ipaddress
 import os
 import signal
 import subprocess
@@ -68,6 +71,30 @@ def _importable(name: str) -> bool:
         return False
 
 
+def exposure_warning(host: str, port: int) -> str | None:
+    """The warning for serving on ``host``, or None if it is a loopback address.
+
+    The dashboard has no authentication: whoever reaches it can run simulations
+    on this machine, so leaving loopback must be a deliberate choice.
+    """
+    if _is_loopback(host):
+        return None
+    return (
+        f"race dashboard: warning: --host {host} is not a loopback address; the dashboard has "
+        f"no authentication, so anyone who can reach this machine on port {port} can use it "
+        "(use --host 127.0.0.1 to keep it local)"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host.strip().lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve to any interface
+
+
 def server_command(host: str, port: int) -> list[str]:
     """The child process: Solara's production server for the ``sim.app`` module."""
     return [
@@ -84,12 +111,15 @@ def _dashboard(args: argparse.Namespace) -> int:
     scenario = load_scenario(config)  # ConfigError (a ValueError): exit 2 before any server
     _check_installed()
     env = {**os.environ, **_QUIET_ENV, CONFIG_ENV: str(config)}
+    warning = exposure_warning(args.host, args.port)
+    if warning:
+        print(warning, file=sys.stderr)
     print(f"race dashboard: {scenario.name} on http://{args.host}:{args.port}/ (Ctrl-C stops)")
     sys.stdout.flush()
-    return _serve(server_command(args.host, args.port), env)
+    return serve(server_command(args.host, args.port), env)
 
 
-def _serve(command: list[str], env: dict[str, str]) -> int:
+def serve(command: list[str], env: dict[str, str]) -> int:
     """Run the server in the foreground; Ctrl-C or SIGTERM stops it and returns 0."""
     child = subprocess.Popen(command, env=env)
 

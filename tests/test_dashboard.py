@@ -421,3 +421,31 @@ def test_cli_rejects_an_invalid_config(tmp_path: Path, capsys) -> None:
 def test_cli_rejects_a_bad_port(config: Path, capsys) -> None:
     assert main(["dashboard", str(config), "--port", "70000"]) == 2
     assert "--port" in capsys.readouterr().err
+
+
+def _serve_nothing(monkeypatch) -> list[list[str]]:
+    """Replace the server child by a record of its command line (no server starts)."""
+    from sim import cli_dashboard
+
+    served: list[list[str]] = []
+    monkeypatch.setattr(cli_dashboard, "serve", lambda command, env: served.append(command) or 0)
+    return served
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.5", "::", "dashboard.example.org"])
+def test_cli_warns_that_a_dashboard_off_loopback_has_no_authentication(
+    config: Path, host: str, capsys, monkeypatch
+) -> None:
+    served = _serve_nothing(monkeypatch)
+    assert main(["dashboard", str(config), "--host", host, "--port", "8799"]) == 0
+    err = capsys.readouterr().err
+    assert "warning" in err and "no authentication" in err and f"--host {host} " in err
+    assert served[0][served[0].index("--host") + 1] == host
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.3.2.1", "localhost", "::1"])
+def test_cli_does_not_warn_on_loopback(config: Path, host: str, capsys, monkeypatch) -> None:
+    served = _serve_nothing(monkeypatch)
+    assert main(["dashboard", str(config), "--host", host, "--port", "8799"]) == 0
+    assert "no authentication" not in capsys.readouterr().err
+    assert len(served) == 1
