@@ -270,7 +270,7 @@ def _log1p_ratio(y: np.ndarray) -> np.ndarray:
     return np.where(tiny, 1.0 - y / 2.0, np.log1p(safe) / safe)
 
 
-def _growth_over_rate(x: np.ndarray, rate: np.ndarray) -> np.ndarray:
+def exponential_integral(x: np.ndarray, rate: np.ndarray) -> np.ndarray:
     """``expm1(rate * x) / rate``, equal to ``x`` in the limit rate -> 0.
 
     This is the integral of ``e^(rate s)`` over ``[0, x]``, computed without
@@ -295,7 +295,7 @@ def efficiency_integral(t: ArrayLike, dt: ArrayLike, gamma: ArrayLike) -> ArrayL
     dt = _check_range("dt", dt, 0.0)
     gamma = _check_range("gamma", gamma, 0.0)
     rate = gamma * LN2
-    return _scalar(np.exp(rate * t) * _growth_over_rate(dt, rate))
+    return _scalar(np.exp(rate * t) * exponential_integral(dt, rate))
 
 
 def step_efficiency_integral(dt: float, gamma: float) -> float:
@@ -319,7 +319,7 @@ def compute_growth(t: ArrayLike, gamma: ArrayLike) -> ArrayLike:
     """
     t = _check_range("t", t, 0.0)
     gamma = _check_range("gamma", gamma, 0.0)
-    return _scalar(1.0 + _growth_over_rate(t, gamma * LN2))
+    return _scalar(1.0 + exponential_integral(t, gamma * LN2))
 
 
 def relative_loss(t: ArrayLike, gamma: ArrayLike, kappa: ArrayLike) -> ArrayLike:
@@ -336,7 +336,7 @@ def relative_loss(t: ArrayLike, gamma: ArrayLike, kappa: ArrayLike) -> ArrayLike
     kappa = _check_range("kappa", kappa, 0.0, low_open=True)
     t = _check_range("t", t, 0.0)
     gamma = _check_range("gamma", gamma, 0.0)
-    log_growth = np.log1p(_growth_over_rate(t, gamma * LN2))
+    log_growth = np.log1p(exponential_integral(t, gamma * LN2))
     return _scalar(np.exp(-kappa * log_growth))
 
 
