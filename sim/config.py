@@ -390,6 +390,7 @@ class Scenario(Strict):
             *self._account_name_problems(),
             *self._lab_problems(),
             *self._supplier_problems(),
+            *self._policy_name_problems(),
         ]
         if problems:
             raise CrossReferenceProblems(problems)
@@ -429,11 +430,8 @@ class Scenario(Strict):
         problems = []
         for i, lab in enumerate(self.labs):
             for j, item in enumerate(lab.fleet):
-                if item.chip not in chip_names:
-                    problems.append(
-                        f"labs.{i}.fleet.{j}.chip: unknown chip {item.chip!r} "
-                        f"(allowed: {', '.join(sorted(chip_names))})"
-                    )
+                path = f"labs.{i}.fleet.{j}.chip"
+                problems += _unknown_names([(path, item.chip)], "chip", chip_names, "chips")
             if lab.region not in energy_regions:
                 problems.append(
                     f"labs.{i}.region: no energy supplier serves region {lab.region!r} "
@@ -450,20 +448,88 @@ class Scenario(Strict):
         suppliers = {s.name for s in self.chip_suppliers}
         problems = []
         for i, supplier in enumerate(self.chip_suppliers):
-            for name in supplier.chips or []:
-                if name not in chip_names:
-                    problems.append(f"chip_suppliers.{i}.chips: unknown chip {name!r}")
+            chips = supplier.chips or []
+            sold = [(f"chip_suppliers.{i}.chips.{k}", name) for k, name in enumerate(chips)]
+            problems += _unknown_names(sold, "chip", chip_names, "chips")
             if supplier.chips == [] and not supplier.extrapolate:
                 problems.append(
                     f"chip_suppliers.{i}.chips: sells no chip (empty list and extrapolate false)"
                 )
         shock = self.policy.supply_shock.supplier
-        if shock is not None and shock not in suppliers:
-            problems.append(
-                f"policy.supply_shock.supplier: unknown supplier {shock!r} "
-                f"(allowed: {', '.join(sorted(suppliers))})"
-            )
+        hit = [] if shock is None else [("policy.supply_shock.supplier", shock)]
+        problems += _unknown_names(hit, "chip supplier", suppliers, "chip suppliers")
         return problems
+
+    def _policy_name_problems(self) -> list[str]:
+        """Regions named by policy levers that are not where the lever acts.
+
+        A lever keyed by a region nobody is in (a typo, ``US`` for ``us``) would
+        silently do nothing, so each must name a region where it has an effect:
+        power caps act on energy suppliers, tariffs and export controls on the
+        labs importing chips, exporter regions on chip suppliers. Names are
+        case-sensitive, as everywhere in a scenario.
+        """
+        regions = {
+            "energy suppliers": {s.region for s in self.energy_suppliers},
+            "labs": {lab.region for lab in self.labs},
+            "chip suppliers": {s.region for s in self.chip_suppliers},
+        }
+        every = set().union(*regions.values())
+        policy, controls = self.policy, self.policy.export_controls
+        restricted = "policy.export_controls.restricted_regions"
+        exporters = "policy.export_controls.exporter_regions"
+        checks = {
+            "energy suppliers": [(f"policy.power_caps.{r}", r) for r in policy.power_caps],
+            "labs": [(f"policy.tariffs.{r}", r) for r in policy.tariffs]
+            + [(f"{restricted}.{i}", r) for i, r in enumerate(controls.restricted_regions)],
+            "chip suppliers": [
+                (f"{exporters}.{i}", r) for i, r in enumerate(controls.exporter_regions or [])
+            ],
+        }
+        problems = []
+        for group, items in checks.items():
+            problems += _unknown_names(items, "region", regions[group],
+                                       f"regions with {group}", every)  # fmt: skip
+        return problems
+
+
+def _unknown_names(
+    items: list[tuple[str, str]],
+    kind: str,
+    known: set[str],
+    label: str,
+    elsewhere: set[str] | frozenset[str] = frozenset(),
+) -> list[str]:
+    """One problem per referred name that is not in ``known``, listing the known names.
+
+    Args:
+        items: (field path, name referred to) pairs.
+        kind: what a name is (``region``, ``chip``, ``chip supplier``).
+        known: the names the fields may refer to.
+        label: what ``known`` is, for the message (``regions with labs``).
+        elsewhere: names that exist in the scenario but not in ``known`` (a region
+            with chip suppliers but no labs): reported as having no effect there.
+
+    Returns:
+        Lines like ``policy.power_caps.US: unknown region 'US'; regions with energy
+        suppliers are: cn, us (names are case-sensitive: did you mean 'us'?)``.
+    """
+    problems = []
+    for path, name in items:
+        if name in known:
+            continue
+        what = (f"{kind} {name!r} is not one of the {label}, so it would have no effect"
+                if name in elsewhere else f"unknown {kind} {name!r}")  # fmt: skip
+        problems.append(f"{path}: {what}; {label} are: {', '.join(sorted(known))}"
+                        f"{_case_note(name, known)}")  # fmt: skip
+    return problems
+
+
+def _case_note(name: str, known: set[str]) -> str:
+    """`` (names are case-sensitive: did you mean 'us'?)``; the hint only if the case differs."""
+    matches = sorted(k for k in known if k.casefold() == name.casefold())
+    hint = f": did you mean {matches[0]!r}?" if matches else ""
+    return f" (names are case-sensitive{hint})"
 
 
 class CrossReferenceProblems(ValueError):

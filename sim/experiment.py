@@ -373,18 +373,31 @@ def check_design(experiment: Experiment, base: dict[str, Any], source: str) -> N
     if problems:
         raise ConfigError(source, problems, EXPERIMENT)
     for i, lever in enumerate(experiment.levers):
-        extremes = lever.grid_values() if lever.values is not None else [lever.low, lever.high]
-        for value in {min(extremes), max(extremes)}:
-            data = copy.deepcopy(base)
-            try:
-                set_path(data, lever.path, value)
-                parse_scenario(data)
-            except ConfigError as error:
-                problems.extend(f"levers.{i} ({lever.path}={value:g}): {p}" for p in error.problems)
-            except ValueError as error:
-                problems.append(f"levers.{i}: {error}")
+        problems += _lever_problems(i, lever, base)
     if problems:
         raise ConfigError(source, problems, EXPERIMENT)
+
+
+def _lever_problems(i: int, lever: Lever, base: dict[str, Any]) -> list[str]:
+    """Problems of the base with lever ``i`` at its lowest and at its highest value.
+
+    A problem both extremes share (an unknown region in the path) is listed once.
+    """
+    extremes = lever.grid_values() if lever.values is not None else [lever.low, lever.high]
+    problems: list[str] = []
+    seen: set[str] = set()
+    for value in sorted({min(extremes), max(extremes)}):
+        data = copy.deepcopy(base)
+        try:
+            set_path(data, lever.path, value)
+            parse_scenario(data)
+        except ConfigError as error:
+            fresh = [p for p in error.problems if p not in seen]
+            seen.update(fresh)
+            problems.extend(f"levers.{i} ({lever.path}={value:g}): {p}" for p in fresh)
+        except ValueError as error:
+            return [f"levers.{i}: {error}"]
+    return problems
 
 
 def _integer_lever_problems(experiment: Experiment) -> list[str]:

@@ -108,7 +108,9 @@ def scenario_dicts(draw) -> dict[str, Any]:
                 "buys_projects": draw(st.booleans()),
             }
         )
-    restricted = draw(st.lists(st.sampled_from(regions), unique=True, max_size=len(regions)))
+    importers = sorted({lab["region"] for lab in labs})  # policy names only existing regions
+    exporters = sorted({s["region"] for s in chip_suppliers})
+    restricted = draw(st.lists(st.sampled_from(importers), unique=True, max_size=len(regions)))
     shocked = draw(st.one_of(st.none(), st.sampled_from([s["name"] for s in chip_suppliers])))
     policy = {
         "carbon_tax": draw(_maybe(st.floats(1.0, 500.0))),
@@ -120,10 +122,10 @@ def scenario_dicts(draw) -> dict[str, Any]:
             "restricted_regions": restricted,
             "max_tpp": draw(st.sampled_from([0.0, 2000.0, 4800.0, 1e6])),
             "exporter_regions": draw(
-                st.one_of(st.none(), st.lists(st.sampled_from([*REGIONS, "tw"]), max_size=2))
+                st.one_of(st.none(), st.lists(st.sampled_from(exporters), max_size=2))
             ),
         },
-        "tariffs": draw(st.dictionaries(st.sampled_from(regions), st.floats(0.0, 1.0))),
+        "tariffs": draw(st.dictionaries(st.sampled_from(importers), st.floats(0.0, 1.0))),
         "supply_shock": {
             "supplier": shocked,
             "start_year": draw(st.floats(2025.0, 2026.5)),
