@@ -1,12 +1,13 @@
-"""Chip catalogue and product roadmap (MODEL.md section 3, CALIBRATION.md "Hardware").
+"""Chip catalogue and product roadmap (docs/model.md section 3.12).
 
 A chip is described by its release year, dense BF16 peak FLOP/s, board power
-(TDP) and list price. The calibrated generations come from the hardware table
-of CALIBRATION.md; later generations are extrapolated at a fixed cadence with
-compounded annual gains in energy efficiency (FLOP/s per W) and price
-performance (FLOP/s per USD) (CALIBRATION.md "Efficiency trends").
+(TDP) and list price. The calibrated generations come from the chip table of
+docs/calibration.md "Hardware and chips"; later generations are extrapolated
+at a fixed cadence with compounded annual gains in energy efficiency (FLOP/s
+per W) and price performance (FLOP/s per USD) (docs/calibration.md
+"Efficiency trends").
 
-Export controls follow ECCN 3A090 (CALIBRATION.md "Chip supply and policy"):
+Export controls follow ECCN 3A090 (docs/calibration.md "Status-quo policies"):
 Total Processing Performance (TPP) = dense TOPS x bit length of the operation,
 here BF16, so ``TPP = flops / 1e12 * 16``. An H100 has TPP about 15,800, far
 above the Oct 2023 threshold of 4800. A controlled region receives a derated
@@ -117,13 +118,13 @@ CALIBRATED_CHIPS: tuple[ChipModel, ...] = (
     ChipModel("B200", 2025.0, 2250e12, 1000.0, 35_000.0),
     ChipModel("GB200", 2025.0, 2500e12, 1200.0, 38_000.0),
 )
-"""Calibrated generations, from CALIBRATION.md "Hardware (dense peak)".
+"""Calibrated generations, from the chip table of docs/calibration.md "Hardware and chips".
 
 Rows: A100 SXM (312 TFLOP/s BF16, 400 W, ~10k USD ?, 2020); H100 SXM (989 TFLOP/s,
 700 W, 25-30k ? -> 27.5k midpoint, 2022); H200 (989 TFLOP/s, 700 W, 25-35k ? -> 30k,
 2024); B200 (2250 TFLOP/s, 1000 W, 30-40k -> 35k, 2025); GB200 per GPU
 (2500 TFLOP/s, 1200 W, ~2-3M USD per 72-GPU rack ? -> 2.75M / 72 ~ 38k, 2025).
-Prices marked "?" in CALIBRATION.md are uncertain; override via a custom roadmap.
+Prices marked "?" in docs/calibration.md are uncertain; override via a custom roadmap.
 """
 
 
@@ -151,7 +152,7 @@ def extrapolate_roadmap(
     - watts    = base watts    x (1 + watts_growth)^dy,
 
     hence ``flops = FLOP/W x watts`` and ``price = flops / (FLOP/$)``. Defaults:
-    about +40%/yr energy efficiency (CALIBRATION.md: "+40-50%/yr ?", sources
+    about +40%/yr energy efficiency (docs/calibration.md: "+40-50%/yr (?)", sources
     range 30%/yr to a 2.7-yr doubling, so uncertain) and about 30%/yr cheaper
     price performance (Epoch AI ML hardware). Names are "Gen<year>", e.g. "Gen2027".
 

@@ -1,4 +1,4 @@
-"""The shared scaling law and the relative-loss equation (MODEL.md section 1).
+"""The shared scaling law and the relative-loss equation (docs/model.md section 1).
 
 Everything here is numpy only, vectorized over arrays, and knows nothing of
 agents. Every function broadcasts its array arguments and returns a numpy
@@ -341,7 +341,7 @@ def relative_loss(t: ArrayLike, gamma: ArrayLike, kappa: ArrayLike) -> ArrayLike
 
 
 def relative_excess_loss(t: ArrayLike, gamma: ArrayLike, kappa: ArrayLike) -> ArrayLike:
-    """The floor form ``X(t) = (L(t) - E) / (L0 - E)`` (seed 004): the same bracket as R."""
+    """The floor form ``X(t) = (L(t) - E) / (L0 - E)`` (docs/model.md 1.4): R's bracket."""
     return relative_loss(t, gamma, kappa)
 
 

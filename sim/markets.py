@@ -1,4 +1,4 @@
-"""Market clearing rules: pure functions over numpy arrays (MODEL.md section 3).
+"""Market clearing rules: pure functions over numpy arrays (docs/model.md sections 3.13-3.14).
 
 Nothing here knows about agents. Suppliers call these functions to share a
 step's capacity among buyers, to move their price index, and to price scarce
@@ -303,8 +303,8 @@ def scarcity_price(
     utilization (u = 1) the price is ``base * (1 + slope)`` (5x with the
     defaults) and the curve is continuous with zero slope at the knee. This is
     the stylised "hockey stick" merit-order curve of a tight grid; knee and
-    slope are free parameters (no CALIBRATION row; base price from the
-    Energy rows, e.g. US industrial about 81 $/MWh). Values of ``u`` above 1
+    slope are free parameters (no row in docs/calibration.md; base price from its
+    "Energy" rows, e.g. US industrial about 81 $/MWh). Values of ``u`` above 1
     continue the quadratic; callers cap ``u`` if they want a price ceiling.
 
     Args:

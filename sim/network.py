@@ -1,4 +1,4 @@
-"""The supply network: who may trade with whom, on what terms (MODEL.md sections 3-4).
+"""The supply network: who may trade with whom, on what terms (docs/model.md sections 3.15, 4).
 
 A ``networkx.DiGraph`` (not Mesa's Network, which has no edge attributes).
 Nodes are labs and suppliers, keyed by the agents' integer ids; an edge
@@ -128,7 +128,7 @@ def apply_export_controls(
     lab in the same region) are never controlled: it is an export rule. The
     edge threshold becomes the stricter of the old and the new one;
     ``max_tpp == 0`` bans the trade (``allowed = False``). The Oct 2023 US
-    threshold is TPP 4800 (CALIBRATION.md "Chip supply and policy").
+    threshold is TPP 4800 (docs/calibration.md "Status-quo policies").
 
     Args:
         graph: Supply network, mutated in place.

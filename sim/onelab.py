@@ -6,7 +6,7 @@ market trains along the shared law. Each step adds exactly
 cumulative compute and the relative loss equal the closed form of
 :mod:`sim.law` at every step, whatever the step length.
 
-The run starts after the baseline year (MODEL.md section 1): cumulative compute
+The run starts after the baseline year (docs/model.md section 1.4): cumulative compute
 at t = 0 is ``C0 = E0 * P * 1 yr`` and the loss there is ``L0``.
 """
 

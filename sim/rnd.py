@@ -17,8 +17,9 @@ Functional forms (documented in docs/model.md):
 
       gamma_spill = strength * max(0, log2 S_frontier - log2 S_own)
 
-- Projects (seeds 000/001): a share ``w`` of paid compute is waste; project i
-  addresses ``share_i`` of it and recovers ``recoverable`` of that. With the
+- Projects (docs/calibration.md "R&D and efficiency projects"): a share ``w``
+  of paid compute is waste; project i addresses ``share_i`` of it and
+  recovers ``recoverable`` of that. With the
   recovered shares summing to ``r``, useful compute is ``1 - w (1 - r)`` of paid
   compute, so the software multiplier gains ``(1 - w (1 - r)) / (1 - w)``
   relative to the wasteful start.

@@ -1,4 +1,4 @@
-"""Supplier agents: chip makers and energy suppliers (MODEL.md section 3).
+"""Supplier agents: chip makers and energy suppliers (docs/model.md sections 3.13-3.14).
 
 Both are thin Mesa agents around the pure clearing rules of ``sim.markets``;
 the model decides when they act. Time ``t`` is in years on the model's clock
@@ -165,7 +165,7 @@ class ChipSupplier(mesa.Agent):
     Capacity is counted in chips of any generation (the binding constraint,
     e.g. advanced packaging, is shared by all products). Calibration:
     about 3.85M data-center GPUs shipped in 2023, all vendors, NVIDIA 98%
-    (CALIBRATION.md "Chip supply and policy", TechInsights); CoWoS packaging
+    (docs/calibration.md "Chip supply", TechInsights); CoWoS packaging
     several times larger by 2025, hence a growth rate well above zero.
 
     Attributes:
@@ -396,7 +396,7 @@ class ChipSupplier(mesa.Agent):
 class EnergySupplier(mesa.Agent):
     """A regional power supplier with a build pipeline and scarcity pricing.
 
-    Calibration (CALIBRATION.md "Energy"): base price e.g. about 81 $/MWh (US
+    Calibration (docs/calibration.md "Energy"): base price e.g. about 81 $/MWh (US
     industrial 2023, EIA), about 200 EUR/MWh (EU), about 88 $/MWh (China ?);
     grid interconnection lead time about 5 years (LBNL "Queued Up");
     carbon intensity in tCO2/MWh is scenario-specific.

@@ -1,4 +1,4 @@
-"""Validation against the race-to-efficiency paper (arXiv 2501.02156, seed 002).
+"""Validation against the race-to-efficiency paper (arXiv 2501.02156).
 
 Reproduces the paper's Figure 1 (relative loss over time), Figure 3 (years to a
 target against the efficiency-doubling rate gamma) and Table 2 (unfold in
@@ -214,7 +214,10 @@ def chinchilla_table() -> pd.DataFrame:
 
 
 def seed003_tokens_per_param(compute: float) -> float:
-    """Tokens per parameter of seed 003's (wrong) rule ``N = 0.6 sqrt(C/6)``, ``D = C/(6N)``."""
+    """Tokens per parameter of the scaling lesson's (wrong) rule ``N = 0.6 sqrt(C/6)``.
+
+    ``D = C/(6N)``; docs/calibration.md "Scaling law parameter sets" names the lesson.
+    """
     n = PAPER_CLAIMS["seed003_n_scale"] * math.sqrt(compute / 6.0)
     return compute / (6.0 * n) / n
 
