@@ -3,7 +3,7 @@
 Every parameter is declared once, here, with its unit, default, bounds and
 description (:func:`param`). The JSON Schema, the CLI's error messages and the
 data dictionary are derived from these declarations. Defaults trace to
-``../shared/CALIBRATION.md`` (see ``docs/model.md``); every policy lever's
+``docs/calibration.md`` (see also ``docs/model.md``); every policy lever's
 default switches it off.
 """
 
@@ -68,7 +68,7 @@ class LawConfig(Strict):
 
 
 class ChipSpec(Strict):
-    """A chip model of the roadmap (dense BF16 peak; CALIBRATION.md hardware table)."""
+    """A chip model of the roadmap (dense BF16 peak; docs/calibration.md "Hardware and chips")."""
 
     name: str = Field(pattern=NAME_PATTERN, description="chip model name")
     year: float = param(2025.0, "year", "release year", ge=1990, le=2100)
@@ -137,7 +137,7 @@ class ChipSupplierSpec(Strict):
 
 
 class EnergySupplierSpec(Strict):
-    """A regional power supplier (CALIBRATION.md energy table)."""
+    """A regional power supplier (docs/calibration.md "Energy")."""
 
     name: str = Field(pattern=NAME_PATTERN, description="supplier name")
     region: str = Field(pattern=NAME_PATTERN, description="region served")
@@ -221,7 +221,7 @@ class RnDConfig(Strict):
 
 
 class ProjectSpec(Strict):
-    """A one-off efficiency project (seeds 000/001 waste breakdown)."""
+    """A one-off efficiency project (docs/calibration.md "R&D and efficiency projects")."""
 
     name: str = Field(pattern=NAME_PATTERN, description="project name")
     waste_share: float = param(0.2, "1", "share of total waste this project addresses", gt=0, le=1)
@@ -300,7 +300,7 @@ class ComputeThreshold(Strict):
 
 
 class PolicyConfig(Strict):
-    """The policy levers (MODEL.md section 4); every default switches the lever off."""
+    """The policy levers (docs/model.md section 4); every default switches the lever off."""
 
     carbon_tax: float = param(0.0, "USD/tCO2", "tax on energy emissions", ge=0, le=1e4)
     power_caps: dict[str, float] = Field(
