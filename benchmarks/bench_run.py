@@ -6,10 +6,10 @@ Measures in one process, interleaving the two so machine load affects both:
   building the model, running it and turning its rows into tables);
 - microseconds per agent-step of our economy and of Mesa's Boltzmann wealth
   model (with its DataCollector), and their ratio;
-- the fastest run, and the median run scaled to the speed at which
-  MESA_NOTES.md says Boltzmann runs on these machines (2.2 us per
-  agent-step): the host's load moves both models' times together, by up to
-  2x within a day here, so the scaled figure is the steadier one.
+- the fastest run, and the median run scaled to Boltzmann's reference speed
+  on these machines (2.2 us per agent-step, ``REFERENCE_BOLTZMANN_US``): the
+  host's load moves both models' times together, by up to 2x within a day
+  here, so the scaled figure is the steadier one.
 
 With ``--profile``, also prints where one run's time goes: building the
 model, each phase of ``RaceModel.step`` (timed by wrapping the model
@@ -44,7 +44,7 @@ from sim.model import RaceModel, release
 
 BOLTZMANN_AGENTS = 100
 REFERENCE_BOLTZMANN_US = 2.2
-"""Boltzmann's cost per agent-step on these machines per ../shared/MESA_NOTES.md."""
+"""Boltzmann's cost per agent-step on these 2-core machines, low end (benchmarks/README.md)."""
 PHASES = {
     "infrastructure": "_infrastructure",
     "accounts and funding": "_open_accounts",

@@ -40,7 +40,7 @@ def _mentions(problems: list[str], *needles: str) -> bool:
 
 
 def test_baseline_yaml_loads_with_the_calibrated_shape():
-    """The calibrated default is valid and has the size MODEL.md asks for."""
+    """The calibrated default is valid and has the size docs/model.md section 6 describes."""
     scenario = load_scenario(BASELINE)
     assert len(scenario.labs) >= 8
     assert len({lab.region for lab in scenario.labs}) >= 3
