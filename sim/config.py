@@ -383,6 +383,7 @@ class Scenario(Strict):
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
         problems = [
+            *self._horizon_problems(),
             *_duplicates("labs", [lab.name for lab in self.labs]),
             *_duplicates("chip_suppliers", [s.name for s in self.chip_suppliers]),
             *_duplicates("energy_suppliers", [s.name for s in self.energy_suppliers]),
@@ -395,6 +396,17 @@ class Scenario(Strict):
         if problems:
             raise CrossReferenceProblems(problems)
         return self
+
+    def _horizon_problems(self) -> list[str]:
+        """A horizon shorter than half a step rounds to zero steps: nothing would run."""
+        if self.n_steps >= 1:
+            return []
+        return [
+            f"years: {self.years:g} years at {self.steps_per_year} steps per year is "
+            f"{self.years * self.steps_per_year:.3g} steps, which rounds to 0; a run needs "
+            f"at least one step (years >= {1 / self.steps_per_year:.4g} is one step at this "
+            "steps_per_year)"
+        ]
 
     def _account_name_problems(self) -> list[str]:
         """Names that collide as ledger accounts: across labs and suppliers, or reserved.
@@ -619,13 +631,65 @@ def read_yaml(path: str | Path) -> Any:
     except UnicodeDecodeError:
         raise ConfigError(str(path), ["not a UTF-8 text file"]) from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader: no object construction
     except yaml.YAMLError as error:
-        raise ConfigError(str(path), [f"not valid YAML: {str(error).splitlines()[0]}"]) from None
+        raise ConfigError(str(path), [describe_yaml_error(error)]) from None
     except RecursionError:
         raise ConfigError(str(path), ["YAML nested too deeply"]) from None
     except ValueError as error:
         raise ConfigError(str(path), [f"unreadable value: {str(error).splitlines()[0]}"]) from None
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """The safe loader, refusing a key given twice in one mapping.
+
+    PyYAML keeps the last of two equal keys, so a second ``policy:`` block
+    would silently replace the first. Keys merged in with ``<<`` may still be
+    overridden, as YAML intends.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """Build a mapping after checking that its own keys are distinct."""
+        _refuse_duplicate_keys(self, node)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _refuse_duplicate_keys(loader: yaml.SafeLoader, node: yaml.MappingNode) -> None:
+    """Raise a located YAML error at the second occurrence of a key of ``node``.
+
+    Raises:
+        yaml.constructor.ConstructorError: naming the key and both lines.
+    """
+    first: dict[Any, yaml.Mark] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            earlier = first.setdefault(key, key_node.start_mark)
+        except TypeError:  # an unhashable key: construct_mapping reports it
+            continue
+        if earlier is not key_node.start_mark:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first given at line {earlier.line + 1})",
+                key_node.start_mark,
+            )  # fmt: skip
+
+
+def describe_yaml_error(error: yaml.YAMLError) -> str:
+    """One line for a YAML error: line and column (1-based), what is wrong, its context.
+
+    E.g. ``line 3, column 8: not valid YAML: mapping values are not allowed here``.
+    """
+    if not isinstance(error, yaml.MarkedYAMLError):
+        return f"not valid YAML: {str(error).splitlines()[0]}"
+    mark = error.problem_mark or error.context_mark
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    what = error.problem or error.context or "invalid YAML"
+    text = f"{where}not valid YAML: {what}"
+    if error.context and error.problem and error.context_mark:
+        text += f" ({error.context} at line {error.context_mark.line + 1})"
+    return text
 
 
 MAX_CONFIG_BYTES = 10 * 1024 * 1024

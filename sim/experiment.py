@@ -31,7 +31,9 @@ from sim.config import (
     ConfigError,
     Scenario,
     Strict,
+    UniqueKeyLoader,
     describe_errors,
+    describe_yaml_error,
     param,
     parse_scenario,
     read_yaml,
@@ -288,7 +290,7 @@ def run_scenario_data(base: dict[str, Any], run: RunSpec, name: str) -> dict[str
 
 
 def parse_overrides(assignments: list[str]) -> list[tuple[str, Any]]:
-    """``path.to.field=value`` strings into (path, value); values are parsed as YAML scalars.
+    """``path.to.field=value`` strings into (path, value); values are parsed as YAML.
 
     Raises:
         ConfigError: for an assignment without ``=`` or with a bad path.
@@ -300,9 +302,9 @@ def parse_overrides(assignments: list[str]) -> list[tuple[str, Any]]:
             problems.append(f"--set {text!r}: expected path.to.field=value")
             continue
         try:
-            value = yaml.safe_load(raw) if raw else ""
-        except yaml.YAMLError:
-            problems.append(f"--set {text!r}: value is not a YAML scalar")
+            value = yaml.load(raw, Loader=UniqueKeyLoader) if raw else ""  # a SafeLoader
+        except yaml.YAMLError as error:
+            problems.append(f"--set {text!r}: in the value, {describe_yaml_error(error)}")
             continue
         parsed.append((path.strip(), value))
     if problems:

@@ -279,6 +279,17 @@ def exponential_integral(x: np.ndarray, rate: np.ndarray) -> np.ndarray:
     return x * _expm1_ratio(rate * x)
 
 
+def _integral_with_limits(x: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """:func:`exponential_integral`, with its limits where ``x`` or ``rate`` is infinite.
+
+    Infinity, or 0 for ``x = 0``. The inputs are checked non-negative and not
+    NaN, so a NaN can only come from ``inf / inf`` or ``inf * 0`` at such a limit.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        growth = exponential_integral(x, rate)
+    return np.where(x == 0.0, 0.0, np.where(np.isnan(growth), np.inf, growth))
+
+
 def efficiency_integral(t: ArrayLike, dt: ArrayLike, gamma: ArrayLike) -> ArrayLike:
     """Exact ``integral_t^(t+dt) 2^(gamma tau) d tau`` in years.
 
@@ -295,7 +306,10 @@ def efficiency_integral(t: ArrayLike, dt: ArrayLike, gamma: ArrayLike) -> ArrayL
     dt = _check_range("dt", dt, 0.0)
     gamma = _check_range("gamma", gamma, 0.0)
     rate = gamma * LN2
-    return _scalar(np.exp(rate * t) * exponential_integral(dt, rate))
+    with np.errstate(over="ignore", invalid="ignore"):
+        exponent = np.where((rate == 0.0) | (t == 0.0), 0.0, rate * t)  # 0 * inf is 0 here
+        integral = np.exp(exponent) * _integral_with_limits(dt, rate)
+    return _scalar(np.where(dt == 0.0, 0.0, np.where(np.isnan(integral), np.inf, integral)))
 
 
 def step_efficiency_integral(dt: float, gamma: float) -> float:
@@ -319,7 +333,7 @@ def compute_growth(t: ArrayLike, gamma: ArrayLike) -> ArrayLike:
     """
     t = _check_range("t", t, 0.0)
     gamma = _check_range("gamma", gamma, 0.0)
-    return _scalar(1.0 + exponential_integral(t, gamma * LN2))
+    return _scalar(1.0 + _integral_with_limits(t, gamma * LN2))
 
 
 def relative_loss(t: ArrayLike, gamma: ArrayLike, kappa: ArrayLike) -> ArrayLike:
@@ -336,8 +350,11 @@ def relative_loss(t: ArrayLike, gamma: ArrayLike, kappa: ArrayLike) -> ArrayLike
     kappa = _check_range("kappa", kappa, 0.0, low_open=True)
     t = _check_range("t", t, 0.0)
     gamma = _check_range("gamma", gamma, 0.0)
-    log_growth = np.log1p(exponential_integral(t, gamma * LN2))
-    return _scalar(np.exp(-kappa * log_growth))
+    log_growth = np.log1p(_integral_with_limits(t, gamma * LN2))
+    # R = 1 at t = 0 for any kappa (inf * 0 would be NaN); t = inf gives the limit 0.
+    with np.errstate(invalid="ignore"):
+        exponent = np.where(log_growth == 0.0, 0.0, -kappa * log_growth)
+    return _scalar(np.exp(exponent))
 
 
 def relative_excess_loss(t: ArrayLike, gamma: ArrayLike, kappa: ArrayLike) -> ArrayLike:
@@ -399,4 +416,5 @@ def time_to_target(r_target: ArrayLike, gamma: ArrayLike, kappa: ArrayLike) -> A
         huge = np.logaddexp(0.0, log_arg) / safe_rate
         moderate = excess * _log1p_ratio(rate * excess)
         years = np.where(rate == 0.0, excess, np.where(log_arg < 30.0, moderate, huge))
+    years = np.where(np.isinf(rate), 0.0, years)  # the limit of infinitely fast efficiency
     return _scalar(np.where(z == 0.0, 0.0, years))
