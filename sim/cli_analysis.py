@@ -28,7 +28,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "sensitivity",
         help="Sobol or Morris sensitivity indices of an experiment's outputs (SALib)",
         description="Run (or resume) a sobol/morris experiment's sweep, then compute its "
-        "sensitivity indices with 95%% confidence intervals.",
+        "sensitivity indices with 95% confidence intervals.",
     )
     parser.add_argument("experiment", help="experiment YAML with design sobol or morris")
     parser.add_argument(

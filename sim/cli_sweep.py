@@ -63,8 +63,15 @@ def _add_sweep(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_schema(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("schema", help="print the JSON Schema of configs")
-    parser.add_argument("kind", nargs="?", choices=["scenario", "experiment"], default="experiment")
+    parser = commands.add_parser(
+        "schema",
+        help="print the JSON Schema of configs",
+        description="Print the JSON Schema of scenario (the default) or experiment configs.",
+    )
+    parser.add_argument(
+        "kind", nargs="?", choices=["scenario", "experiment"], default="scenario",
+        help="which kind of config (default: scenario)",
+    )  # fmt: skip
     parser.set_defaults(handler=_schema)
 
 

@@ -577,6 +577,38 @@ class ConfigError(ValueError):
         super().__init__(heading + "\n".join(f"  {p}" for p in problems))
 
 
+class WrongKindOfFile(ConfigError):
+    """A scenario given where an experiment is expected, or the other way round.
+
+    Its message is one line naming the file, what it is and the command for it.
+    """
+
+    def __init__(self, source: str, found: str, wanted: str, command: str):
+        self.problems = [f"{source} is {_article(found)}, not {_article(wanted)}: use {command}"]
+        ValueError.__init__(self, self.problems[0])
+
+
+def _article(kind: str) -> str:
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
+
+EXPERIMENT_KEYS = frozenset({"base", "levers", "design", "points", "replications", "master_seed"})
+"""Top-level keys only an experiment has: a file with one of them is not a scenario."""
+
+SCENARIO_KEYS = frozenset({"labs", "chip_suppliers", "energy_suppliers", "extends"})
+"""Top-level keys only a scenario has: a file with one and no ``base`` is not an experiment."""
+
+
+def refuse_an_experiment(data: Any, source: str) -> None:
+    """Refuse an experiment file where a scenario is expected (``race run``, ``compare``).
+
+    Raises:
+        WrongKindOfFile: naming the file and ``race sweep``.
+    """
+    if isinstance(data, dict) and EXPERIMENT_KEYS & data.keys():
+        raise WrongKindOfFile(source, "experiment", "scenario", "race sweep")
+
+
 def describe_errors(error: ValidationError) -> list[str]:
     """One line per pydantic error: the field path, what is wrong, the allowed range."""
     lines = []
@@ -727,6 +759,7 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scena
         ConfigError: unreadable file, bad YAML or invalid scenario.
     """
     data = read_yaml(path)
+    refuse_an_experiment(data, str(path))
     if isinstance(data, dict) and overrides:
         from sim.experiment import apply_overrides
 

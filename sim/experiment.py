@@ -27,11 +27,14 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from sim.config import (
+    EXPERIMENT_KEYS,
     NAME_PATTERN,
+    SCENARIO_KEYS,
     ConfigError,
     Scenario,
     Strict,
     UniqueKeyLoader,
+    WrongKindOfFile,
     describe_errors,
     describe_yaml_error,
     param,
@@ -334,9 +337,14 @@ def load_experiment(
         raise ConfigError(str(path), error.problems, EXPERIMENT) from None
     if not isinstance(data, dict):
         raise ConfigError(str(path), ["(top level): expected a mapping"], EXPERIMENT)
+    if "base" not in data and SCENARIO_KEYS & data.keys():
+        raise WrongKindOfFile(str(path), "scenario", EXPERIMENT, "race run")
     if isinstance(data.get("base"), str):
         base_path = (path.parent / data["base"]).resolve()
         data["base"] = read_yaml(base_path)
+        if isinstance(data["base"], dict) and EXPERIMENT_KEYS & data["base"].keys():
+            raise WrongKindOfFile(str(base_path), EXPERIMENT, "scenario",
+                                  f"a scenario as the base of {path}")  # fmt: skip
     apply_overrides(data, overrides or [], str(path), EXPERIMENT)
     try:
         experiment = Experiment.model_validate(data)

@@ -8,6 +8,8 @@ the Python API.
 
 from __future__ import annotations
 
+import argparse
+import json
 import warnings
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import pytest
 import yaml
 
 from sim import law
-from sim.cli import main
+from sim.cli import build_parser, main
 from sim.config import ConfigError, parse_scenario, read_yaml
 from tests.builders import small_economy_dict
 
@@ -141,3 +143,85 @@ def test_the_law_functions_give_their_limits_at_infinity():
         finite = law.relative_loss(np.array([0.0, 10.0, np.inf]), 1.0, 0.05)
     assert finite[0] == 1.0 and finite[1] == pytest.approx(law.relative_loss(10.0, 1.0, 0.05))
     assert finite[2] == 0.0
+
+
+# ------------------------------------------------------------------ messages
+
+
+def test_a_scenario_given_to_race_sweep_is_named_as_the_wrong_kind(tmp_path, capsys):
+    err = _rejected(["sweep", str(BASELINE), "--results", str(tmp_path)], capsys)
+    assert err == f"race: error: {BASELINE} is a scenario, not an experiment: use race run\n"
+
+
+@pytest.mark.parametrize("command", ["sensitivity", "sweep"])
+def test_every_experiment_command_names_a_scenario_as_such(tmp_path, capsys, command):
+    err = _rejected([command, str(BASELINE), "--results", str(tmp_path)], capsys)
+    assert "is a scenario, not an experiment: use race run" in err
+
+
+def test_an_experiment_given_to_race_run_is_named_as_the_wrong_kind(tmp_path, capsys):
+    sweep = EXPERIMENTS / "power_cap_sweep.yaml"
+    err = _rejected(["run", str(sweep), "--results", str(tmp_path)], capsys)
+    assert err == f"race: error: {sweep} is an experiment, not a scenario: use race sweep\n"
+    argv = ["compare", str(BASELINE), str(sweep), "--results", str(tmp_path)]
+    assert "is an experiment, not a scenario: use race sweep" in _rejected(argv, capsys)
+
+
+def test_an_experiment_as_the_base_of_an_experiment_is_named_as_such(tmp_path, capsys):
+    sweep = EXPERIMENTS / "power_cap_sweep.yaml"
+    path = _write(tmp_path / "x.yaml", f"name: x\nbase: {sweep}\n")
+    err = _rejected(["sweep", str(path), "--results", str(tmp_path / "r")], capsys)
+    assert f"{sweep} is an experiment, not a scenario: use a scenario as the base of" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("name: broken\nlabs: [1, 2\n", "line 3, column 1: not valid YAML: expected ',' or ']'"),
+        ("name: b\n  years: 1\n", "line 2, column 8: not valid YAML: mapping values are not"),
+        ("name: b\npolicy: {carbon_tax: 1\n", "line 3, column 1: not valid YAML"),
+    ],
+)
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_yaml_syntax_errors_give_line_and_column(tmp_path, capsys, command, text, where):
+    path = _write(tmp_path / "broken.yaml", text)
+    err = _rejected([command, str(path), "--results", str(tmp_path / "r")], capsys)
+    assert str(path) in err and where in err
+
+
+def _schema(argv: list[str], capsys) -> dict:
+    assert main(["schema", *argv]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_race_schema_prints_the_scenario_schema_by_default(capsys):
+    assert _schema([], capsys)["title"] == "Scenario"
+    assert _schema(["scenario"], capsys)["title"] == "Scenario"
+    assert _schema(["experiment"], capsys)["title"] == "Experiment"
+
+
+def _commands(parser: argparse.ArgumentParser, prefix: list[str]) -> list[list[str]]:
+    """Every command line of the parser: ``[]``, ``["run"]``, ``["law", "params"]``, ..."""
+    found = [prefix]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found += _commands(sub, [*prefix, name])
+    return found
+
+
+COMMANDS = _commands(build_parser(), [])
+
+
+def test_every_command_is_walked():
+    assert len(COMMANDS) > 15 and ["sensitivity"] in COMMANDS and ["law", "params"] in COMMANDS
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "race")
+def test_no_help_shows_a_literal_double_percent(capsys, command):
+    """argparse %-formats help= strings but not description=, so 95%% showed as is."""
+    with pytest.raises(SystemExit) as done:
+        main([*command, "--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: race") and "%%" not in out
