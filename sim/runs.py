@@ -24,8 +24,10 @@ import yaml
 
 from sim.analysis import lab_summary, run_summary, trailing_gamma
 from sim.config import Scenario
+from sim.economy.engine import BatchRun, run_batch
+from sim.economy.tables import run_tables
 from sim.io import atomic_write_parquet, atomic_write_text
-from sim.model import RaceModel, release
+from sim.model import RaceModel
 from sim.staging import replace_outputs
 
 RUN_FIGURE_NAMES = ("loss", "market_share", "compute", "chip_market", "energy", "network")
@@ -57,28 +59,34 @@ def run_model(scenario: Scenario, seed: int | None = None) -> RaceModel:
 
 
 def run_scenario(scenario: Scenario, seed: int | None = None) -> RunResult:
-    """Run one scenario and derive its tables and summaries."""
-    model = run_model(scenario, seed)
-    result = summarize(model)
-    release(model)
-    return result
+    """Run one scenario (a batch of one) and derive its tables and summaries."""
+    seed = scenario.seed if seed is None else int(seed)
+    return batch_result(run_batch([scenario], [seed]), 0)
+
+
+def batch_result(batch: BatchRun, run: int) -> RunResult:
+    """The tables and summaries of run ``run`` of a finished batch."""
+    scenario, seed = batch.scenarios[run], batch.seeds[run]
+    return _result(scenario, seed, run_tables(batch, run))
 
 
 def summarize(model: RaceModel) -> RunResult:
     """The tables and summaries of a model that has run (it stays usable)."""
-    scenario = model.scenario
-    tables = model.recorder.tables()
+    return _result(model.scenario, model.seed_used, model.recorder.tables())
+
+
+def _result(scenario: Scenario, seed: int, tables: dict[str, pd.DataFrame]) -> RunResult:
     tables["labs"]["realized_gamma_trailing"] = trailing_gamma(
         tables["labs"], scenario.steps_per_year
     )
     labs = lab_summary(tables["labs"], scenario.law.relative_targets)
     summary = {
         "scenario": scenario.name,
-        "seed": model.seed_used,
+        "seed": seed,
         "steps": scenario.n_steps,
         **run_summary(tables, labs),
     }
-    return RunResult(scenario, model.seed_used, tables, labs, summary)
+    return RunResult(scenario, seed, tables, labs, summary)
 
 
 def write_run(result: RunResult, out_dir: Path, figures: bool = True) -> list[Path]:

@@ -1,0 +1,404 @@
+"""Build a batch's parameters, initial state and random shocks from validated scenarios.
+
+Each run is resolved on its own (roadmap, supply network with the policy
+applied, strategies as parameter sets) and the runs are stacked on a leading
+axis. Runs of one batch must share :func:`structure`; chip roadmaps, project
+catalogues and fleets of different lengths are padded with entries that can
+never be chosen (a chip released at year inf, a project that saves nothing, a
+cohort of zero GPUs).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import networkx as nx
+import numpy as np
+
+from sim import network as net
+from sim.chips import ChipModel, extrapolate_roadmap
+from sim.config import Scenario
+from sim.economy import params as p
+from sim.economy.state import ChipMarketState, EnergyState, Fleet, LabState, State
+from sim.law import SECONDS_PER_YEAR, parameter_set
+from sim.strategies import make_strategy
+
+HOURS_PER_YEAR = 8766.0
+"""Hours in a Julian year (365.25 d x 24 h): MW over a year in MWh."""
+
+
+def structure(scenario: Scenario) -> tuple[int, int, int, int]:
+    """What runs stepped together must share: labs, chip and energy suppliers, steps."""
+    return (
+        len(scenario.labs),
+        len(scenario.chip_suppliers),
+        len(scenario.energy_suppliers),
+        scenario.n_steps,
+    )
+
+
+def roadmap(scenario: Scenario) -> tuple[ChipModel, ...]:
+    """The calibrated chips followed by the extrapolated generations up to the horizon."""
+    hw = scenario.hardware
+    return extrapolate_roadmap(
+        [ChipModel(c.name, c.year, c.flops, c.watts, c.price) for c in hw.chips],
+        until_year=scenario.start_year + scenario.years,
+        cadence_years=hw.cadence_years,
+        flops_per_watt_growth=hw.flops_per_watt_growth,
+        flops_per_dollar_growth=hw.flops_per_dollar_growth,
+        watts_growth=hw.watts_growth,
+    )
+
+
+def node_ids(scenario: Scenario) -> tuple[list[int], list[int], list[int]]:
+    """Network node ids of the labs, chip suppliers and energy suppliers (0, 1, 2, ...)."""
+    n_labs, n_chips = len(scenario.labs), len(scenario.chip_suppliers)
+    labs = list(range(n_labs))
+    chips = list(range(n_labs, n_labs + n_chips))
+    energy = list(range(n_labs + n_chips, n_labs + n_chips + len(scenario.energy_suppliers)))
+    return labs, chips, energy
+
+
+def supply_network(scenario: Scenario, ids=None) -> nx.DiGraph:
+    """The supply network with the scenario's export controls and tariffs on its edges.
+
+    Args:
+        scenario: the validated scenario.
+        ids: node ids ``(labs, chip suppliers, energy suppliers)``; default :func:`node_ids`.
+    """
+    labs, chips, energy = ids or node_ids(scenario)
+    graph = net.build_supply_network(
+        [(i, lab.name, lab.region) for i, lab in zip(labs, scenario.labs, strict=True)],
+        [(i, s.name, s.region) for i, s in zip(chips, scenario.chip_suppliers, strict=True)],
+        [(i, s.name, s.region) for i, s in zip(energy, scenario.energy_suppliers, strict=True)],
+    )
+    policy = scenario.policy
+    controls = policy.export_controls
+    if controls.restricted_regions:
+        net.apply_export_controls(
+            graph, controls.restricted_regions, controls.max_tpp, controls.exporter_regions
+        )
+    if policy.tariffs:
+        net.apply_tariffs(graph, policy.tariffs)
+    return graph
+
+
+# ------------------------------------------------------------------- one run
+
+
+def _clock(s: Scenario) -> p.Clock:
+    return p.Clock(dt=np.float64(s.dt), start_year=np.float64(s.start_year))
+
+
+def _law(s: Scenario) -> p.Law:
+    law = parameter_set(s.law.params)
+    kappa = s.law.kappa or law.kappa
+    return p.Law(E=np.float64(law.E), K=np.float64(law.K), kappa=np.float64(kappa))
+
+
+def _pad(values: list[float], size: int, fill: float) -> np.ndarray:
+    return np.array(values + [fill] * (size - len(values)), dtype=float)
+
+
+def _hardware(s: Scenario, chips: tuple[ChipModel, ...], size: int) -> p.Hardware:
+    hw = s.hardware
+    watts_factor = hw.pue * hw.server_overhead
+    mwh_per_watt = watts_factor / 1e6 * HOURS_PER_YEAR * hw.lifetime_years
+    lifetime_mwh = [c.watts * mwh_per_watt for c in chips]
+    return p.Hardware(
+        mfu=np.float64(hw.mfu),
+        watts_factor=np.float64(watts_factor),
+        lifetime=np.float64(hw.lifetime_years),
+        chip_year=_pad([c.year for c in chips], size, math.inf),
+        chip_flops=_pad([c.flops for c in chips], size, 0.0),
+        chip_watts=_pad([c.watts for c in chips], size, 1.0),
+        chip_price=_pad([c.price for c in chips], size, 1.0),
+        chip_lifetime_mwh=_pad(lifetime_mwh, size, 0.0),
+    )
+
+
+def _sells(s: Scenario, spec, chips: tuple[ChipModel, ...], size: int) -> np.ndarray:
+    calibrated = {c.name for c in s.hardware.chips}
+    wanted = set(spec.chips) if spec.chips is not None else None
+    sold = [
+        (c.name in calibrated and (wanted is None or c.name in wanted))
+        or (c.name not in calibrated and spec.extrapolate)
+        for c in chips
+    ]
+    return np.array(sold + [False] * (size - len(chips)))
+
+
+def _outage(s: Scenario, name: str) -> tuple[float, float, float]:
+    """(start, end, share lost) of the supply shock on supplier ``name``, on the model clock."""
+    shock = s.policy.supply_shock
+    start = shock.start_year - s.start_year
+    end = start + shock.duration_years
+    if shock.supplier != name or end <= max(start, 0.0):
+        return 0.0, 0.0, 0.0
+    return max(start, 0.0), end, shock.fraction_lost
+
+
+def _chip_suppliers(
+    s: Scenario, graph: nx.DiGraph, chips: tuple[ChipModel, ...], size: int
+) -> p.ChipSuppliers:
+    labs, suppliers, _ = node_ids(s)
+    specs = s.chip_suppliers
+    edges = [[graph[i][lab] for lab in labs] for i in suppliers]
+    allowed = np.array([[e["allowed"] for e in row] for row in edges])
+    max_tpp = np.array([[e["max_tpp"] for e in row] for row in edges], dtype=float)
+    offer_flops = np.zeros((len(specs), len(labs), size))
+    for i, row in enumerate(edges):
+        for j, edge in enumerate(row):
+            if edge["allowed"]:
+                offer_flops[i, j, : len(chips)] = [c.derated(edge["max_tpp"]).flops for c in chips]
+    outages = np.array([_outage(s, spec.name) for spec in specs], dtype=float).reshape(-1, 3)
+    return p.ChipSuppliers(
+        sells=np.array([_sells(s, spec, chips, size) for spec in specs]),
+        capacity_per_year=np.array([spec.capacity_per_year for spec in specs]),
+        log_growth=np.log1p([spec.capacity_growth for spec in specs]),
+        price_response=np.array([spec.price_response for spec in specs]),
+        price_floor=np.array([spec.price_floor for spec in specs]),
+        price_ceiling=np.array([spec.price_ceiling for spec in specs]),
+        by_bid=np.array([spec.allocation == "by_bid" for spec in specs]),
+        outage_start=outages[:, 0],
+        outage_end=outages[:, 1],
+        outage_lost=outages[:, 2],
+        allowed=allowed,
+        tariff=np.array([[e["tariff"] for e in row] for row in edges], dtype=float),
+        offer_flops=offer_flops,
+        max_tpp=max_tpp,
+    )
+
+
+def _energy_suppliers(s: Scenario, graph: nx.DiGraph) -> p.EnergySuppliers:
+    labs, _, suppliers = node_ids(s)
+    specs = s.energy_suppliers
+    policy = s.policy
+    regions = [spec.region for spec in specs]
+    merit_price = [spec.base_price + policy.carbon_tax * spec.carbon_intensity for spec in specs]
+    return p.EnergySuppliers(
+        capacity_mw=np.array([spec.capacity_mw for spec in specs], dtype=float),
+        base_price=np.array([spec.base_price for spec in specs], dtype=float),
+        build_mw_per_year=np.array(
+            [spec.build_rate_mw_per_year * policy.grid_buildout_multiplier for spec in specs]
+        ),
+        lead_time=np.array([spec.lead_time_years for spec in specs], dtype=float),
+        carbon_intensity=np.array([spec.carbon_intensity for spec in specs], dtype=float),
+        knee=np.array([spec.scarcity_knee for spec in specs], dtype=float),
+        slope=np.array([spec.scarcity_slope for spec in specs], dtype=float),
+        serves=np.array(
+            [[graph.has_edge(i, lab) and graph[i][lab]["allowed"] for lab in labs]
+             for i in suppliers]
+        ),  # fmt: skip
+        same_region=np.array([[a == b for b in regions] for a in regions]),
+        region_cap_mw=np.array([policy.power_caps.get(r, math.inf) for r in regions], dtype=float),
+        merit=np.argsort(np.array(merit_price), kind="stable"),
+    )
+
+
+def _energy_prices(s: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Per lab, the cheapest and the dearest price per MWh its region can charge, tax included."""
+    tax = s.policy.carbon_tax
+    cheapest: dict[str, float] = {}
+    worst: dict[str, float] = {}
+    for e in s.energy_suppliers:
+        low = e.base_price + tax * e.carbon_intensity
+        high = e.base_price * (1.0 + e.scarcity_slope) + tax * e.carbon_intensity
+        cheapest[e.region] = min(cheapest.get(e.region, math.inf), low)
+        worst[e.region] = max(worst.get(e.region, 0.0), high)
+    return (
+        np.array([cheapest[lab.region] for lab in s.labs]),
+        np.array([worst[lab.region] for lab in s.labs]),
+    )
+
+
+def _strategy_parameters(name: str) -> tuple[float, float, float, bool, float, float, float]:
+    """(capex share, R&D share, project share, adaptive, adjustment, floor, spend share)."""
+    strategy = make_strategy(name)
+    adaptive = getattr(strategy, "uses_marginals", False)
+    spend = getattr(strategy, "spend_share", 1.0)
+    rnd = spend - strategy.capex_share if adaptive else strategy.rnd_share
+    return (
+        strategy.capex_share, rnd, strategy.project_share, adaptive,
+        getattr(strategy, "adjustment", 0.0), getattr(strategy, "floor", 0.0), spend,
+    )  # fmt: skip
+
+
+def _fleet_items(s: Scenario, chips: tuple[ChipModel, ...], slots: int) -> np.ndarray:
+    """(4, N, slots): units, FLOP/s, watts and purchase time of each lab's initial cohorts."""
+    by_name = {c.name: c for c in chips}
+    items = np.zeros((4, len(s.labs), slots))
+    for i, lab in enumerate(s.labs):
+        cohorts = sorted(
+            ((by_name[f.chip], f.units, -f.age_years) for f in lab.fleet if f.units > 0),
+            key=lambda cohort: cohort[2],
+        )
+        for k, (chip, units, bought) in enumerate(cohorts):
+            items[:, i, k] = units, chip.flops, chip.watts, bought
+    return items
+
+
+def _labs(s: Scenario, items: np.ndarray) -> p.Labs:
+    specs = s.labs
+    strategies = np.array([_strategy_parameters(lab.strategy) for lab in specs], dtype=float)
+    one_year = (items[0] * items[1]).sum(axis=1) * s.hardware.mfu * SECONDS_PER_YEAR
+    pairs = zip(specs, one_year, strict=True)
+    initial = np.array([lab.initial_compute or year for lab, year in pairs])
+    cheapest, worst = _energy_prices(s)
+    return p.Labs(
+        cash=np.array([lab.cash for lab in specs], dtype=float),
+        funding_per_year=np.array(
+            [lab.funding_per_year * s.policy.capital_availability for lab in specs]
+        ),
+        log_funding_growth=np.log1p([lab.funding_growth for lab in specs]),
+        spend_rate=np.array([lab.spend_rate for lab in specs], dtype=float),
+        idle_tolerance=np.array([lab.idle_tolerance for lab in specs], dtype=float),
+        exogenous_gamma=np.array(
+            [math.nan if lab.software_gamma is None else lab.software_gamma for lab in specs]
+        ),
+        buys_projects=np.array([lab.buys_projects for lab in specs]),
+        capex_share=strategies[:, 0],
+        rnd_share=strategies[:, 1],
+        project_share=strategies[:, 2],
+        adaptive=strategies[:, 3].astype(bool),
+        adjustment=strategies[:, 4],
+        share_floor=strategies[:, 5],
+        spend_share=strategies[:, 6],
+        initial_compute=initial,
+        cheapest_energy_price=cheapest,
+        worst_energy_price=worst,
+    )
+
+
+def _rnd(s: Scenario, size: int) -> p.RnD:
+    rnd, projects = s.rnd, s.projects
+    catalogue = projects.catalogue
+    return p.RnD(
+        gamma_max=np.float64(rnd.gamma_max),
+        half_saturation=np.float64(rnd.half_saturation),
+        base_gamma=np.float64(rnd.base_gamma),
+        noise=np.float64(rnd.noise),
+        subsidy_rate=np.float64(s.policy.rd_subsidy_rate),
+        spillover=np.float64(s.policy.spillover_strength),
+        waste_fraction=np.float64(projects.waste_fraction),
+        recoverable=np.float64(projects.recoverable),
+        project_waste_share=_pad([c.waste_share for c in catalogue], size, 0.0),
+        project_cost_per_gpu=_pad([c.cost_per_gpu for c in catalogue], size, 0.0),
+    )
+
+
+def _policy(s: Scenario) -> p.Policy:
+    threshold = s.policy.compute_threshold
+    return p.Policy(
+        carbon_tax=np.float64(s.policy.carbon_tax),
+        threshold_flop=np.float64(math.inf if threshold.flop is None else threshold.flop),
+        threshold_cap=np.bool_(threshold.cap),
+        compliance_cost=np.float64(threshold.compliance_cost),
+    )
+
+
+def _market(s: Scenario) -> p.Market:
+    m = s.market
+    return p.Market(
+        initial_size=np.float64(m.initial_size),
+        log_growth=np.float64(math.log1p(m.growth)),
+        temperature=np.float64(m.temperature),
+        training_share=np.float64(m.training_share),
+    )
+
+
+# --------------------------------------------------------------------- batch
+
+
+def build(
+    scenarios: Sequence[Scenario], seeds: Sequence[int]
+) -> tuple[p.Params, State, np.ndarray]:
+    """Parameters, initial state and R&D shocks ``(B, T, N)`` of a batch of runs.
+
+    Raises:
+        ValueError: if the scenarios do not share one :func:`structure`.
+    """
+    shapes = {structure(s) for s in scenarios}
+    if len(shapes) != 1:
+        raise ValueError(f"runs of one batch must share labs, suppliers and steps, got {shapes}")
+    n_steps = scenarios[0].n_steps
+    roadmaps = [roadmap(s) for s in scenarios]
+    chips = max(len(r) for r in roadmaps)
+    projects = max(len(s.projects.catalogue) for s in scenarios)
+    slots = max(max((len(lab.fleet) for lab in s.labs), default=0) for s in scenarios) + n_steps
+    graphs = [supply_network(s) for s in scenarios]
+    items = [_fleet_items(s, r, slots) for s, r in zip(scenarios, roadmaps, strict=True)]
+    params = p.Params(
+        n_steps=n_steps,
+        clock=p.stack([_clock(s) for s in scenarios]),
+        law=p.stack([_law(s) for s in scenarios]),
+        hardware=p.stack(
+            [_hardware(s, r, chips) for s, r in zip(scenarios, roadmaps, strict=True)]
+        ),
+        chips=p.stack(
+            [
+                _chip_suppliers(s, g, r, chips)
+                for s, g, r in zip(scenarios, graphs, roadmaps, strict=True)
+            ]
+        ),
+        energy=p.stack([_energy_suppliers(s, g) for s, g in zip(scenarios, graphs, strict=True)]),
+        labs=p.stack([_labs(s, i) for s, i in zip(scenarios, items, strict=True)]),
+        rnd=p.stack([_rnd(s, projects) for s in scenarios]),
+        policy=p.stack([_policy(s) for s in scenarios]),
+        market=p.stack([_market(s) for s in scenarios]),
+    )
+    fleet = np.stack(items, axis=1)  # (4, B, N, K)
+    return params, initial_state(params, fleet, projects), shocks(scenarios, seeds)
+
+
+def initial_state(params: p.Params, fleet: np.ndarray, projects: int) -> State:
+    """The state at t = 0: starting cash, fleets and compute; no trade yet."""
+    labs = params.labs
+    zeros = np.zeros_like(labs.cash)
+    n_suppliers = params.energy.capacity_mw.shape
+    return State(
+        step=0,
+        labs=LabState(
+            cash=labs.cash.copy(),
+            compute=labs.initial_compute.copy(),
+            log2_software=zeros,
+            gamma_software=np.nan_to_num(labs.exogenous_gamma, nan=0.0),
+            rnd_rate=zeros,
+            recovered_share=zeros,
+            projects_done=np.zeros((*zeros.shape, projects), dtype=bool),
+            capex_share=labs.capex_share.copy(),
+            crossed_threshold=np.zeros(zeros.shape, dtype=bool),
+            last_running_units=zeros,
+            last_fleet_units=zeros,
+            last_power_mw=zeros,
+            last_energy_bill=zeros,
+        ),
+        fleet=Fleet(
+            units=fleet[0], flops=fleet[1], watts=fleet[2], bought=fleet[3],
+            pending_units=zeros, pending_flops=zeros, pending_watts=zeros, pending_bought=zeros,
+        ),  # fmt: skip
+        chips=ChipMarketState(price_index=np.ones(params.chips.capacity_per_year.shape)),
+        energy=EnergyState(
+            capacity_mw=params.energy.capacity_mw.copy(),
+            order_mw=np.zeros((*n_suppliers, params.n_steps)),
+            order_due=np.full((*n_suppliers, params.n_steps), math.inf),
+        ),
+    )
+
+
+def shocks(scenarios: Sequence[Scenario], seeds: Sequence[int]) -> np.ndarray:
+    """Standard normal R&D shocks ``(B, T, N)``, each run's from its own generator.
+
+    A run with noise draws its horizon's shocks from ``default_rng(seed)``
+    (the generator Mesa gives a model seeded with ``rng=seed``), one row of
+    labs per step, so its draws never depend on the other runs of the batch.
+    """
+    rows = []
+    for scenario, seed in zip(scenarios, seeds, strict=True):
+        size = (scenario.n_steps, len(scenario.labs))
+        if scenario.rnd.noise > 0:
+            rows.append(np.random.default_rng(int(seed)).standard_normal(size))
+        else:
+            rows.append(np.zeros(size))
+    return np.stack(rows)

@@ -1,0 +1,179 @@
+"""The parameters and policy levers of a batch of runs, resolved once, frozen.
+
+Every field is an array whose first axis is the run (``B``); the comment after
+a field gives its further axes and unit. Axes: ``N`` labs, ``Sc`` chip
+suppliers, ``Se`` energy suppliers, ``R`` chips of the roadmap, ``P``
+efficiency projects. Runs of one batch share these sizes and the number of
+steps (:func:`sim.economy.build.structure` groups runs that do). Each lever
+acts in exactly one phase of :mod:`sim.economy.phases`, named beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+
+def stack(items: list):
+    """One dataclass of the same type whose fields stack the items' fields on a new run axis."""
+    kind = type(items[0])
+    return kind(**{f.name: np.stack([getattr(i, f.name) for i in items]) for f in fields(kind)})
+
+
+def select(batch, runs: np.ndarray | slice):
+    """The same dataclass with only the ``runs`` of every field (the run axis kept)."""
+    return type(batch)(**{f.name: getattr(batch, f.name)[runs] for f in fields(batch)})
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Time: steps of ``dt`` years from ``start_year``."""
+
+    dt: np.ndarray  # yr
+    start_year: np.ndarray  # calendar year of t = 0
+
+
+@dataclass(frozen=True)
+class Law:
+    """The shared scaling law ``L(C) = E + K C^-kappa``."""
+
+    E: np.ndarray  # nats/token
+    K: np.ndarray  # nats/token at C = 1 FLOP
+    kappa: np.ndarray  # 1
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """Fleet-wide hardware facts and the chip roadmap."""
+
+    mfu: np.ndarray  # 1
+    watts_factor: np.ndarray  # 1: facility watts per watt of board power (PUE x server)
+    lifetime: np.ndarray  # yr
+    chip_year: np.ndarray  # (R) calendar year of release
+    chip_flops: np.ndarray  # (R) FLOP/s, dense BF16 peak
+    chip_watts: np.ndarray  # (R) W, board power
+    chip_price: np.ndarray  # (R) USD, list price
+    chip_lifetime_mwh: np.ndarray  # (R) MWh one GPU draws over its lifetime, facility included
+
+
+@dataclass(frozen=True)
+class ChipSuppliers:
+    """Chip makers: products, capacity, pricing; export controls and tariffs on their edges."""
+
+    sells: np.ndarray  # (Sc, R) bool: the chip is in the supplier's catalogue
+    capacity_per_year: np.ndarray  # (Sc) GPU/yr at t = 0
+    log_growth: np.ndarray  # (Sc) 1/yr, log(1 + capacity growth)
+    price_response: np.ndarray  # (Sc) 1/yr
+    price_floor: np.ndarray  # (Sc) 1
+    price_ceiling: np.ndarray  # (Sc) 1
+    by_bid: np.ndarray  # (Sc) bool: ration by bid, else pro rata
+    outage_start: np.ndarray  # (Sc) yr (policy.supply_shock; chip market)
+    outage_end: np.ndarray  # (Sc) yr
+    outage_lost: np.ndarray  # (Sc) 1, share of capacity lost (0: no shock)
+    allowed: np.ndarray  # (Sc, N) bool: trade allowed (export ban: policy.export_controls)
+    tariff: np.ndarray  # (Sc, N) 1 (policy.tariffs; chip market)
+    offer_flops: np.ndarray  # (Sc, N, R) FLOP/s of the chip sold on the edge (derated)
+    max_tpp: np.ndarray  # (Sc, N) TPP threshold on the edge (inf: uncontrolled)
+
+
+@dataclass(frozen=True)
+class EnergySuppliers:
+    """Regional power suppliers, their build pipelines and the regional power caps."""
+
+    capacity_mw: np.ndarray  # (Se) MW at t = 0
+    base_price: np.ndarray  # (Se) USD/MWh
+    build_mw_per_year: np.ndarray  # (Se) MW/yr, build rate x policy.grid_buildout_multiplier
+    lead_time: np.ndarray  # (Se) yr
+    carbon_intensity: np.ndarray  # (Se) tCO2/MWh
+    knee: np.ndarray  # (Se) 1
+    slope: np.ndarray  # (Se) 1
+    serves: np.ndarray  # (Se, N) bool: an energy edge to the lab (same region)
+    same_region: np.ndarray  # (Se, Se) bool
+    region_cap_mw: np.ndarray  # (Se) MW cap of the supplier's region (policy.power_caps), inf
+    merit: np.ndarray  # (Se) int: suppliers cheapest first, carbon tax included
+
+
+@dataclass(frozen=True)
+class Labs:
+    """Labs' starting state and behaviour (strategies are parameter sets of one rule)."""
+
+    cash: np.ndarray  # (N) USD at t = 0
+    funding_per_year: np.ndarray  # (N) USD/yr x policy.capital_availability (funding)
+    log_funding_growth: np.ndarray  # (N) 1/yr, log(1 + funding growth)
+    spend_rate: np.ndarray  # (N) 1/yr
+    idle_tolerance: np.ndarray  # (N) 1
+    exogenous_gamma: np.ndarray  # (N) doublings/yr, NaN where R&D buys it
+    buys_projects: np.ndarray  # (N) bool
+    capex_share: np.ndarray  # (N) 1, initial share of the discretionary budget to GPUs
+    rnd_share: np.ndarray  # (N) 1, share to R&D of fixed-split strategies
+    project_share: np.ndarray  # (N) 1, share projects may take
+    adaptive: np.ndarray  # (N) bool: the split moves toward the larger marginal
+    adjustment: np.ndarray  # (N) 1 per step
+    share_floor: np.ndarray  # (N) 1
+    spend_share: np.ndarray  # (N) 1
+    initial_compute: np.ndarray  # (N) FLOP
+    cheapest_energy_price: np.ndarray  # (N) USD/MWh in the lab's region, carbon tax included
+    worst_energy_price: np.ndarray  # (N) USD/MWh in the lab's region, carbon tax included
+
+
+@dataclass(frozen=True)
+class RnD:
+    """R&D production, spillovers and one-off efficiency projects."""
+
+    gamma_max: np.ndarray  # doublings/yr
+    half_saturation: np.ndarray  # USD/yr
+    base_gamma: np.ndarray  # doublings/yr
+    noise: np.ndarray  # 1, lognormal sigma
+    subsidy_rate: np.ndarray  # 1 (policy.rd_subsidy_rate; decide)
+    spillover: np.ndarray  # 1/yr (policy.spillover_strength; decide)
+    waste_fraction: np.ndarray  # 1
+    recoverable: np.ndarray  # 1
+    project_waste_share: np.ndarray  # (P) 1
+    project_cost_per_gpu: np.ndarray  # (P) USD/GPU
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The levers read by one phase each that have no better home."""
+
+    carbon_tax: np.ndarray  # USD/tCO2 (energy market)
+    threshold_flop: np.ndarray  # FLOP (policy.compute_threshold; train), inf: off
+    threshold_cap: np.ndarray  # bool: no training beyond the threshold
+    compliance_cost: np.ndarray  # USD, one-off when a lab crosses it
+
+
+@dataclass(frozen=True)
+class Market:
+    """The AI-services market labs sell into."""
+
+    initial_size: np.ndarray  # USD/yr
+    log_growth: np.ndarray  # 1/yr, log(1 + growth)
+    temperature: np.ndarray  # nats
+    training_share: np.ndarray  # 1
+
+
+@dataclass(frozen=True)
+class Params:
+    """Everything fixed for a batch of runs (``B`` runs of ``n_steps`` steps)."""
+
+    n_steps: int
+    clock: Clock
+    law: Law
+    hardware: Hardware
+    chips: ChipSuppliers
+    energy: EnergySuppliers
+    labs: Labs
+    rnd: RnD
+    policy: Policy
+    market: Market
+
+    @property
+    def runs(self) -> int:
+        """B, the number of runs in the batch."""
+        return len(self.clock.dt)
+
+    def select(self, runs: np.ndarray | slice) -> Params:
+        """The parameters of some of the runs only."""
+        groups = {f.name: select(getattr(self, f.name), runs) for f in fields(self)[1:]}
+        return Params(n_steps=self.n_steps, **groups)

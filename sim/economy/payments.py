@@ -1,0 +1,63 @@
+"""Every payment is one entry of a flow array: money is conserved by construction.
+
+A payment *channel* is a category with a fixed payer and payee: funding flows
+from the investors to a lab, chips from a lab to a chip supplier, and so on.
+A step's payments are, per channel, an array of amounts with the run axis
+first: ``(B, labs)`` for channels between a lab and an outside account,
+``(B, labs, suppliers)`` for channels between a lab and each supplier. A lab's
+cash changes only through :func:`lab_cash_change` of those same arrays, and
+the ledger table is written from them, so what one account pays another
+receives, to the last bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+INVESTORS, CUSTOMERS, WORKFORCE, GOVERNMENT = "investors", "customers", "workforce", "government"
+RESERVED_ACCOUNTS = (INVESTORS, CUSTOMERS, WORKFORCE, GOVERNMENT)
+"""The outside-world and government accounts; no lab or supplier may take these names."""
+
+LAB, CHIP_SUPPLIER, ENERGY_SUPPLIER = "lab", "chip_supplier", "energy_supplier"
+
+CHANNELS: dict[str, tuple[str, str]] = {
+    "funding": (INVESTORS, LAB),
+    "rnd": (LAB, WORKFORCE),
+    "rd_subsidy": (GOVERNMENT, WORKFORCE),  # the government's match of a lab's R&D, per lab
+    "projects": (LAB, WORKFORCE),
+    "chips": (LAB, CHIP_SUPPLIER),  # (B, labs, chip suppliers)
+    "tariffs": (LAB, GOVERNMENT),
+    "energy": (LAB, ENERGY_SUPPLIER),  # (B, labs, energy suppliers)
+    "carbon_tax": (LAB, GOVERNMENT),  # (B, labs, energy suppliers): tax on each delivery
+    "compliance": (LAB, GOVERNMENT),
+    "revenue": (CUSTOMERS, LAB),
+}
+"""Category -> (payer, payee): an account name, or the kind of agent of the entry's axis."""
+
+CATEGORIES = ("opening_balance", *CHANNELS)
+"""Ledger categories: the opening balances (step 0) and the channels, in booking order."""
+
+
+def lab_cash_change(category: str, amounts: np.ndarray) -> np.ndarray:
+    """``(B, labs)`` change of the labs' cash from one channel's amounts.
+
+    Args:
+        category: a key of :data:`CHANNELS`.
+        amounts: the channel's amounts, ``(B, labs)`` or ``(B, labs, suppliers)``, USD.
+    """
+    payer, payee = CHANNELS[category]
+    per_lab = amounts if amounts.ndim == 2 else amounts.sum(axis=2)
+    if payer == LAB:
+        return -per_lab
+    if payee == LAB:
+        return per_lab
+    return np.zeros_like(per_lab)
+
+
+def pay(cash: np.ndarray, payments: dict[str, np.ndarray]) -> np.ndarray:
+    """The labs' cash after ``payments`` (category -> amounts), each checked to be >= 0."""
+    for category, amounts in payments.items():
+        if not np.all(amounts >= 0.0):
+            raise ValueError(f"{category}: a payment must be in [0, inf), got {amounts.min()}")
+        cash = cash + lab_cash_change(category, amounts)
+    return cash

@@ -1,0 +1,670 @@
+"""The economy's step: one pure function per mechanism, over arrays of runs.
+
+Read this module top to bottom for the whole per-step dynamics; each
+function's docstring names its section of ``docs/model.md``. A phase takes
+the state, the batch's parameters and the step's start time ``t`` (B,) and
+returns the new state and what it produced (trades, payments, prices), which
+later phases receive as arguments: nothing passes between phases through
+hidden attributes. Step order:
+
+1. :func:`infrastructure`: energy builds come online; delivered GPUs are
+   installed and old ones retired;
+2. :func:`funding`: outside funding arrives; each lab prices power at what it
+   paid last step;
+3. :func:`decide`: each lab reserves its power bill, buys an efficiency
+   project, splits the rest between GPUs and R&D by its strategy, pays R&D
+   and sets its software gamma, and picks the chip offer it will order;
+4. :func:`chip_market`: suppliers ration the orders and move their prices;
+5. :func:`energy_market`: each region's suppliers serve labs in merit order;
+6. :func:`train`: labs train along the law, integrating ``2^(gamma t)`` exactly;
+7. :func:`earn_revenue`: the AI-services market is shared by a logit in ``-L / T``.
+
+Axes: ``B`` runs, ``N`` labs, ``Sc`` chip and ``Se`` energy suppliers, ``R``
+roadmap chips, ``P`` projects, ``K`` fleet cohorts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from sim.economy import clearing
+from sim.economy.params import Params
+from sim.economy.payments import pay
+from sim.economy.state import State
+from sim.law import LN2, SECONDS_PER_YEAR, exponential_integral
+
+HOURS_PER_YEAR = 8766.0
+"""Hours in a Julian year: MW over ``dt`` years is ``MW x 8766 x dt`` MWh."""
+
+_RETIREMENT_SLACK = 1e-12
+"""Years: a cohort exactly one lifetime old at ``t`` retires despite rounding."""
+
+_COMMISSION_SLACK = 1e-9
+"""Relative: a build due at ``t`` comes online at ``t`` despite rounding."""
+
+
+def growth_integral(log_growth: np.ndarray, t: np.ndarray, dt: np.ndarray) -> np.ndarray:
+    """``integral_t^(t+dt) (1 + g)^tau d tau`` for ``log_growth = log(1 + g)``: a growing flow."""
+    return np.exp(log_growth * t) * exponential_integral(dt, log_growth)
+
+
+def loss(params: Params, compute: np.ndarray) -> np.ndarray:
+    """``L(C) = E + K C^-kappa`` for (B, N) compute."""
+    law = params.law
+    return law.E[:, None] + law.K[:, None] * compute ** -law.kappa[:, None]
+
+
+# ------------------------------------------------------------- 1. infrastructure
+
+
+@dataclass(frozen=True)
+class Built:
+    """Energy capacity ordered and commissioned in the step, (B, Se) MW."""
+
+    ordered_mw: np.ndarray
+    commissioned_mw: np.ndarray
+
+
+def infrastructure(state: State, params: Params, t: np.ndarray) -> tuple[State, Built]:
+    """Order and commission energy capacity; install last step's GPUs; retire old ones.
+
+    docs/model.md 3.2 and 3.3: each supplier orders ``build rate x dt`` MW due
+    ``lead time`` later and brings online every build due by ``t``; cohorts
+    ``lifetime`` years old at ``t`` retire.
+    """
+    energy, e = state.energy, params.energy
+    ordered = e.build_mw_per_year * params.clock.dt[:, None]
+    order_mw = energy.order_mw.copy()
+    order_due = energy.order_due.copy()
+    order_mw[:, :, state.step] = ordered
+    order_due[:, :, state.step] = np.where(ordered > 0.0, t[:, None] + e.lead_time, np.inf)
+    tolerance = _COMMISSION_SLACK * np.maximum(1.0, np.abs(t))
+    due = order_due <= (t + tolerance)[:, None, None]
+    online = np.where(due, order_mw, 0.0).sum(axis=2)
+    energy = replace(
+        energy,
+        capacity_mw=energy.capacity_mw + online,
+        order_mw=order_mw,
+        order_due=np.where(due, np.inf, order_due),
+    )
+    fleet = _retire(_install_pending(state), t, params.hardware.lifetime)
+    return replace(state, energy=energy, fleet=fleet), Built(ordered, online)
+
+
+def _install_pending(state: State):
+    """The fleet with last step's deliveries in their cohort slot (one slot per step)."""
+    fleet = state.fleet
+    if state.step == 0:
+        return fleet
+    slot = fleet.units.shape[2] - state.energy.order_mw.shape[2] + state.step - 1
+    arrays = {name: getattr(fleet, name).copy() for name in ("units", "flops", "watts", "bought")}
+    for name, array in arrays.items():
+        array[:, :, slot] = getattr(fleet, f"pending_{name}")
+    zeros = np.zeros_like(fleet.pending_units)
+    return replace(
+        fleet, **arrays,
+        pending_units=zeros, pending_flops=zeros, pending_watts=zeros, pending_bought=zeros,
+    )  # fmt: skip
+
+
+def _retire(fleet, t: np.ndarray, lifetime: np.ndarray):
+    old = t[:, None, None] - fleet.bought >= (lifetime - _RETIREMENT_SLACK)[:, None, None]
+    return replace(fleet, units=np.where(old, 0.0, fleet.units))
+
+
+# ------------------------------------------------------------------- 2. funding
+
+
+@dataclass(frozen=True)
+class Funding:
+    """Outside funding received (B, N) USD and the power price each lab expects (B, N) USD/MWh."""
+
+    funding: np.ndarray
+    expected_energy_price: np.ndarray
+
+
+def funding(state: State, params: Params, t: np.ndarray) -> tuple[State, Funding]:
+    """Outside funding arrives; labs expect to pay for power what they paid last step.
+
+    docs/model.md 3.1: ``funding = F0 x capital availability x integral (1 + g)^tau``
+    over the step; the expected price is last step's bill per MWh, tax included,
+    or the region's cheapest price before any power was bought.
+    """
+    labs, dt = state.labs, params.clock.dt[:, None]
+    mwh = labs.last_power_mw * HOURS_PER_YEAR * dt
+    with np.errstate(divide="ignore", invalid="ignore"):
+        paid = labs.last_energy_bill / mwh
+    expected = np.where(mwh > 0.0, paid, params.labs.cheapest_energy_price)
+    received = params.labs.funding_per_year * growth_integral(
+        params.labs.log_funding_growth, t[:, None], dt
+    )
+    cash = pay(labs.cash, {"funding": received})
+    return replace(state, labs=replace(labs, cash=cash)), Funding(received, expected)
+
+
+# -------------------------------------------------------------------- 3. decide
+
+
+@dataclass(frozen=True)
+class Offer:
+    """Each lab's best chip offer: most FLOP/s per dollar of ownership cost."""
+
+    found: np.ndarray  # (B, N) bool
+    supplier: np.ndarray  # (B, N) int
+    chip: np.ndarray  # (B, N) int, index into the roadmap
+    flops: np.ndarray  # (B, N) FLOP/s per GPU (derated on the lab's edge)
+    unit_price: np.ndarray  # (B, N) USD per GPU before tariff (list price x index)
+    ownership_cost: np.ndarray  # (B, N) USD: price with tariff + lifetime energy
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What each lab decided in the step."""
+
+    power_requested_mw: np.ndarray  # (B, N)
+    capex_budget: np.ndarray  # (B, N) USD for GPUs
+    offer: Offer
+    rnd: np.ndarray  # (B, N) USD paid to R&D staff
+    rd_subsidy: np.ndarray  # (B, N) USD, the government's match
+    projects: np.ndarray  # (B, N) USD paid for a project
+
+
+def decide(
+    state: State, params: Params, t: np.ndarray, funded: Funding, shocks: np.ndarray
+) -> tuple[State, Decision]:
+    """Reserve power, buy a project, split the budget, fund R&D, choose a chip offer.
+
+    docs/model.md 3.4-3.9. ``shocks`` are this step's standard normal R&D
+    shocks (B, N).
+    """
+    labs, dt = state.labs, params.clock.dt[:, None]
+    spendable = np.minimum(funded.funding + params.labs.spend_rate * dt * labs.cash, labs.cash)
+    worst = params.labs.worst_energy_price
+    mwh_per_mw = HOURS_PER_YEAR * dt
+    need_mw = state.fleet.total_watts * params.hardware.watts_factor[:, None] / 1e6
+    energy_budget = np.minimum(need_mw * mwh_per_mw * worst, spendable)
+    discretionary = spendable - energy_budget
+    frontier = labs.log2_software.max(axis=1, keepdims=True)
+    state, project_cost = buy_projects(state, params, discretionary)
+    discretionary = discretionary - project_cost
+    year = params.clock.start_year + t
+    offer = best_offers(state, params, year, funded.expected_energy_price)
+    capex_share, rnd_share, state = split_budget(state, params, offer)
+    state, rnd, subsidy = fund_rnd(state, params, rnd_share * discretionary, frontier, shocks)
+    decision = Decision(
+        power_requested_mw=energy_budget / (mwh_per_mw * worst),
+        capex_budget=np.where(_may_buy_gpus(state, params), capex_share * discretionary, 0.0),
+        offer=offer,
+        rnd=rnd,
+        rd_subsidy=subsidy,
+        projects=project_cost,
+    )
+    return state, decision
+
+
+def buy_projects(
+    state: State, params: Params, discretionary: np.ndarray
+) -> tuple[State, np.ndarray]:
+    """Each lab buys the remaining project with the most doublings per dollar, if affordable.
+
+    docs/model.md 3.8: a project recovering ``s`` of the waste share ``w``
+    adds ``log2((1 - w (1 - r')) / (1 - w (1 - r)))`` doublings, ``r' = min(1,
+    r + s)``; it costs ``cost per GPU x GPUs`` and must fit ``project share x
+    discretionary budget``. Returns the state and the cost paid (B, N).
+    """
+    labs, rnd = state.labs, params.rnd
+    waste = rnd.waste_fraction[:, None, None]
+    real = rnd.project_waste_share[:, None, :] > 0.0
+    recovered = labs.recovered_share[..., None]
+    adds = rnd.project_waste_share[:, None, :] * rnd.recoverable[:, None, None]
+    after = 1.0 - waste * (1.0 - np.minimum(1.0, recovered + adds))
+    gain = np.log2(after / (1.0 - waste * (1.0 - recovered)))
+    candidate = real & ~labs.projects_done & (gain > 0.0)
+    units = state.fleet.total_units[..., None]
+    cost = rnd.project_cost_per_gpu[:, None, :] * units
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(cost > 0.0, gain / cost, np.inf)
+    best = np.where(candidate, value, -np.inf).argmax(axis=2)[..., None]
+    best_cost = np.take_along_axis(cost, best, axis=2)[..., 0]
+    budget = params.labs.project_share * discretionary
+    open_projects = (real & ~labs.projects_done).any(axis=2)
+    buys = (
+        params.labs.buys_projects & open_projects & (budget > 0.0) & candidate.any(axis=2)
+        & (best_cost <= budget)
+    )  # fmt: skip
+    chosen = buys[..., None] & (np.arange(gain.shape[2]) == best)
+    paid = np.where(buys, best_cost, 0.0)
+    labs = replace(
+        labs,
+        cash=pay(labs.cash, {"projects": paid}),
+        projects_done=labs.projects_done | chosen,
+        recovered_share=labs.recovered_share + np.where(chosen, adds, 0.0).sum(axis=2),
+        log2_software=labs.log2_software + np.where(chosen, gain, 0.0).sum(axis=2),
+    )
+    return replace(state, labs=labs), paid
+
+
+def best_offers(state: State, params: Params, year: np.ndarray, energy_price: np.ndarray) -> Offer:
+    """Each lab's offer with the most FLOP/s per USD of ownership cost, over its allowed edges.
+
+    docs/model.md 3.5: ownership cost = ``list price x price index x (1 +
+    tariff) + lifetime MWh x expected energy price``; chips released by the
+    step's year and sold by the supplier; ties go to the first supplier, then
+    the first chip of the roadmap.
+    """
+    hw, chips = params.hardware, params.chips
+    index = state.chips.price_index[:, :, None, None]  # (B, Sc, 1, 1)
+    released = hw.chip_year[:, None, None, :] <= year[:, None, None, None]
+    on_sale = released & chips.sells[:, :, None] & chips.allowed[..., None]  # (B, Sc, N, R)
+    price = hw.chip_price[:, None, None, :] * (index * (1.0 + chips.tariff[..., None]))
+    cost = price + hw.chip_lifetime_mwh[:, None, None, :] * energy_price[:, None, :, None]
+    value = np.where(on_sale, chips.offer_flops / cost, 0.0)
+    runs, n_suppliers, n_labs, n_chips = value.shape
+    by_lab = value.transpose(0, 2, 1, 3).reshape(runs, n_labs, n_suppliers * n_chips)
+    best = by_lab.argmax(axis=2)
+    supplier, chip = best // n_chips, best % n_chips
+    b, n = np.ogrid[:runs, :n_labs]
+    return Offer(
+        found=by_lab[b, n, best] > 0.0,
+        supplier=supplier,
+        chip=chip,
+        flops=chips.offer_flops[b, supplier, n, chip],
+        unit_price=hw.chip_price[b, chip] * state.chips.price_index[b, supplier],
+        ownership_cost=cost[b, supplier, n, chip],
+    )
+
+
+def split_budget(
+    state: State, params: Params, offer: Offer
+) -> tuple[np.ndarray, np.ndarray, State]:
+    """GPU and R&D shares of the discretionary budget, by strategy (docs/model.md 3.6).
+
+    Fixed-split strategies keep their shares. An adaptive lab moves its GPU
+    share by ``adjustment`` toward the larger one-year marginal loss reduction
+    per dollar (more GPUs now, or more R&D now), within ``[floor, spend - floor]``.
+    """
+    labs, strategy, hw, rnd = state.labs, params.labs, params.hardware, params.rnd
+    mfu_seconds = (hw.mfu * SECONDS_PER_YEAR)[:, None]
+    software = 2.0**labs.log2_software
+    slope = params.law.kappa[:, None] * (loss(params, labs.compute) - params.law.E[:, None])
+    slope = slope / labs.compute
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_gpu_year = offer.flops * mfu_seconds * software / offer.ownership_cost
+    capex_gain = np.where(offer.found, slope * per_gpu_year, 0.0)
+    one_year = state.fleet.total_flops * mfu_seconds * software
+    half = rnd.half_saturation[:, None]
+    dgamma = rnd.gamma_max[:, None] * half / (labs.rnd_rate + half) ** 2
+    rnd_gain = slope * one_year * LN2 * dgamma / 2.0
+    step = np.where(capex_gain > rnd_gain, 1.0, np.where(rnd_gain > capex_gain, -1.0, 0.0))
+    moved = np.clip(
+        labs.capex_share + step * strategy.adjustment,
+        strategy.share_floor,
+        strategy.spend_share - strategy.share_floor,
+    )
+    capex_share = np.where(strategy.adaptive, moved, strategy.capex_share)
+    rnd_share = np.where(strategy.adaptive, strategy.spend_share - moved, strategy.rnd_share)
+    return capex_share, rnd_share, replace(state, labs=replace(labs, capex_share=capex_share))
+
+
+def fund_rnd(
+    state: State, params: Params, budget: np.ndarray, frontier: np.ndarray, shocks: np.ndarray
+) -> tuple[State, np.ndarray, np.ndarray]:
+    """Pay R&D (the government matches it) and set this step's software gamma.
+
+    docs/model.md 3.9: ``gamma = (base + gamma_max x / (x + x_half)) x
+    exp(sigma z - sigma^2 / 2) + spillover x max(0, frontier - log2 S)`` with
+    ``x`` the effective spend rate ``(own + subsidy) / dt``; a lab with an
+    exogenous gamma spends nothing on R&D. Returns the state, R&D paid and
+    subsidy paid (B, N).
+    """
+    labs, rnd, dt = state.labs, params.rnd, params.clock.dt[:, None]
+    exogenous = params.labs.exogenous_gamma
+    fixed = ~np.isnan(exogenous)
+    own = np.where(fixed, 0.0, budget)
+    subsidy = own * rnd.subsidy_rate[:, None]
+    effective = (own + subsidy) / dt
+    half, sigma = rnd.half_saturation[:, None], rnd.noise[:, None]
+    bought = rnd.base_gamma[:, None] + rnd.gamma_max[:, None] * effective / (effective + half)
+    bought = bought * np.exp(sigma * shocks - sigma**2 / 2.0)
+    gap = np.maximum(frontier - labs.log2_software, 0.0)
+    gamma = np.where(fixed, exogenous, bought + rnd.spillover[:, None] * gap)
+    labs = replace(
+        labs,
+        cash=pay(labs.cash, {"rnd": own}),
+        gamma_software=gamma,
+        rnd_rate=np.where(fixed, labs.rnd_rate, effective),
+    )
+    return replace(state, labs=labs), own, subsidy
+
+
+def _may_buy_gpus(state: State, params: Params) -> np.ndarray:
+    """(B, N) no GPU purchases while more than ``idle tolerance`` of the fleet sat unpowered."""
+    labs = state.labs
+    powered = (1.0 - params.labs.idle_tolerance) * labs.last_fleet_units
+    return (labs.last_fleet_units <= 0.0) | (state.step < 1) | (labs.last_running_units >= powered)
+
+
+# --------------------------------------------------------------- 4. chip market
+
+
+@dataclass(frozen=True)
+class ChipTrades:
+    """The chip market's step: orders, fills, bills and each supplier's totals."""
+
+    ordered: np.ndarray  # (B, N) GPUs ordered
+    received: np.ndarray  # (B, N) GPUs delivered (installed next step)
+    chips: np.ndarray  # (B, N, Sc) USD paid to each supplier
+    tariffs: np.ndarray  # (B, N) USD of tariff paid
+    quoted_index: np.ndarray  # (B, Sc) price index the step's GPUs were billed at
+    demand: np.ndarray  # (B, Sc) GPUs requested
+    supply: np.ndarray  # (B, Sc) GPUs producible in the step
+    sold: np.ndarray  # (B, Sc) GPUs delivered
+    revenue: np.ndarray  # (B, Sc) USD, tariffs excluded
+
+
+def chip_capacity(params: Params, t: np.ndarray) -> np.ndarray:
+    """(B, Sc) GPUs producible in ``[t, t + dt]``: the growing rate integrated, less outages.
+
+    docs/model.md 3.2: ``K integral (1 + g)^tau`` over the step, less the
+    shock's share lost over the part of the step it covers.
+    """
+    c, dt = params.chips, params.clock.dt[:, None]
+    start = t[:, None]
+
+    def produced(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return c.capacity_per_year * np.exp(a * c.log_growth) * exponential_integral(
+            b - a, c.log_growth
+        )
+
+    low = np.maximum(start, c.outage_start)
+    high = np.minimum(start + dt, c.outage_end)
+    lost = np.where(high > low, c.outage_lost * produced(low, np.maximum(high, low)), 0.0)
+    return produced(start, start + dt) - lost
+
+
+def chip_market(
+    state: State, params: Params, t: np.ndarray, decision: Decision
+) -> tuple[State, ChipTrades]:
+    """Labs order their best offer with their GPU budget; suppliers ration, bill, reprice.
+
+    docs/model.md 3.5: ``units = budget / ownership cost``; each supplier
+    fills its orders pro rata (or by bid) within its capacity, bills at the
+    index quoted at the start of the step (tariff on top, to the government)
+    and moves the index by tatonnement on demand / capacity.
+    """
+    c, offer = params.chips, decision.offer
+    budget = np.where(offer.found, decision.capex_budget, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        units = np.where(budget > 0.0, budget / offer.ownership_cost, 0.0)
+    n_suppliers = c.capacity_per_year.shape[1]
+    to_supplier = offer.supplier[:, None, :] == np.arange(n_suppliers)[None, :, None]
+    requests = np.where(to_supplier, units[:, None, :], 0.0)  # (B, Sc, N)
+    supply = chip_capacity(params, t)
+    bids = requests * offer.unit_price[:, None, :]
+    filled = np.where(
+        c.by_bid[..., None],
+        clearing.by_bid(requests, bids, supply),
+        clearing.pro_rata(requests, supply),
+    )
+    index = state.chips.price_index
+    value = filled * offer.unit_price[:, None, :]  # (B, Sc, N)
+    tariffs = (value * c.tariff).sum(axis=1)
+    demand = requests.sum(axis=2)
+    next_index = clearing.adjust_price_index(
+        index, demand, supply, c.price_response, params.clock.dt[:, None],
+        c.price_floor, c.price_ceiling,
+    )  # fmt: skip
+    received = filled.sum(axis=1)
+    b, n = np.ogrid[: offer.chip.shape[0], : offer.chip.shape[1]]
+    fleet = replace(
+        state.fleet,
+        pending_units=received,
+        pending_flops=offer.flops,
+        pending_watts=params.hardware.chip_watts[b, offer.chip],
+        pending_bought=np.broadcast_to(t[:, None], received.shape).copy(),
+    )
+    chips_paid = value.transpose(0, 2, 1)
+    cash = pay(state.labs.cash, {"chips": chips_paid, "tariffs": tariffs})
+    state = replace(
+        state,
+        labs=replace(state.labs, cash=cash),
+        fleet=fleet,
+        chips=replace(state.chips, price_index=next_index),
+    )
+    trades = ChipTrades(
+        ordered=units, received=received, chips=chips_paid, tariffs=tariffs,
+        quoted_index=index, demand=demand, supply=supply, sold=filled.sum(axis=2),
+        revenue=value.sum(axis=2),
+    )  # fmt: skip
+    return state, trades
+
+
+# ------------------------------------------------------------- 5. energy market
+
+
+@dataclass(frozen=True)
+class EnergyTrades:
+    """The energy market's step: deliveries, bills and each supplier's totals."""
+
+    delivered_mw: np.ndarray  # (B, N, Se) average MW from each supplier
+    energy: np.ndarray  # (B, N, Se) USD paid to each supplier
+    carbon_tax: np.ndarray  # (B, N, Se) USD of carbon tax on each delivery
+    price: np.ndarray  # (B, Se) USD/MWh
+    requested_mw: np.ndarray  # (B, Se)
+    sold_mw: np.ndarray  # (B, Se) delivered
+    available_mw: np.ndarray  # (B, Se) capacity within the regional cap
+    utilization: np.ndarray  # (B, Se) requested / available, capped at 1
+
+    @property
+    def power_mw(self) -> np.ndarray:
+        """(B, N) MW delivered to each lab."""
+        return self.delivered_mw.sum(axis=2)
+
+
+def regional_limit(state: State, params: Params) -> np.ndarray:
+    """(B, Se) MW each supplier may deliver: its capacity, within its share of the region's cap.
+
+    docs/model.md 4 (power caps): a region's cap is shared among its suppliers
+    by capacity.
+    """
+    e, capacity = params.energy, state.energy.capacity_mw
+    regional = np.einsum("bij,bj->bi", e.same_region.astype(float), capacity)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = e.region_cap_mw * capacity / regional
+    share = np.where(np.isfinite(e.region_cap_mw), share, np.inf)
+    return np.minimum(capacity, share)
+
+
+def energy_market(
+    state: State, params: Params, t: np.ndarray, decision: Decision
+) -> tuple[State, EnergyTrades]:
+    """Each supplier, cheapest first, serves the power its labs still want, at a scarcity price.
+
+    docs/model.md 3.3: suppliers in merit order (base price plus carbon tax)
+    fill the remaining requests of the labs they serve pro rata within their
+    limit; the price rises with requested / available above the knee; the
+    carbon tax goes to the government.
+    """
+    e, dt = params.energy, params.clock.dt[:, None]
+    runs, n_labs = decision.power_requested_mw.shape
+    n_suppliers = e.capacity_mw.shape[1]
+    limit = regional_limit(state, params)
+    remaining = decision.power_requested_mw
+    delivered = np.zeros((runs, n_labs, n_suppliers))
+    price, requested, sold, utilization = (np.zeros((runs, n_suppliers)) for _ in range(4))
+    b = np.arange(runs)
+    for rank in range(n_suppliers):
+        s = e.merit[:, rank]
+        requests = np.where(e.serves[b, s] & (remaining > 0.0), remaining, 0.0)
+        filled = clearing.pro_rata(requests, limit[b, s])
+        requested[b, s], sold[b, s] = requests.sum(axis=1), filled.sum(axis=1)
+        utilization[b, s] = clearing.utilization(requested[b, s], limit[b, s])
+        price[b, s] = clearing.scarcity_price(
+            e.base_price[b, s], utilization[b, s], e.knee[b, s], e.slope[b, s]
+        )
+        delivered[b, :, s] = filled
+        remaining = remaining - filled
+    mwh = delivered * HOURS_PER_YEAR * dt[..., None]
+    energy_paid = mwh * price[:, None, :]
+    carbon_tax = mwh * e.carbon_intensity[:, None, :] * params.policy.carbon_tax[:, None, None]
+    cash = pay(state.labs.cash, {"energy": energy_paid, "carbon_tax": carbon_tax})
+    trades = EnergyTrades(
+        delivered_mw=delivered, energy=energy_paid, carbon_tax=carbon_tax, price=price,
+        requested_mw=requested, sold_mw=sold, available_mw=limit, utilization=utilization,
+    )  # fmt: skip
+    return replace(state, labs=replace(state.labs, cash=cash)), trades
+
+
+# --------------------------------------------------------------------- 6. train
+
+
+@dataclass(frozen=True)
+class Training:
+    """GPUs the delivered power ran (B, N), their FLOP/s, and compliance costs paid (USD)."""
+
+    running_units: np.ndarray
+    running_flops: np.ndarray
+    compliance: np.ndarray
+
+
+def dispatch(state: State, power_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """GPUs and FLOP/s that ``power_w`` (B, N) watts of board power run, most FLOP/W first."""
+    fleet = state.fleet
+    full = power_w >= fleet.total_watts
+    if full.all():
+        return fleet.total_units, fleet.total_flops
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(fleet.units > 0.0, fleet.flops / fleet.watts, -np.inf)
+    order = np.argsort(-ratio, axis=2, kind="stable")
+    units, flops, watts = (
+        np.take_along_axis(a, order, axis=2) for a in (fleet.units, fleet.flops, fleet.watts)
+    )
+    draw = units * watts
+    before = np.cumsum(draw, axis=2) - draw
+    left = np.maximum(power_w[..., None] - before, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        run = np.where(units > 0.0, np.minimum(left / watts, units), 0.0)
+    return (
+        np.where(full, fleet.total_units, run.sum(axis=2)),
+        np.where(full, fleet.total_flops, (run * flops).sum(axis=2)),
+    )
+
+
+def train(
+    state: State, params: Params, t: np.ndarray, energy: EnergyTrades
+) -> tuple[State, Training]:
+    """Labs train along the law on the GPUs their power runs; crossing the threshold costs.
+
+    docs/model.md 1.3 and 3.7: the step adds ``running FLOP/s x MFU x s/yr x
+    S_t x integral_0^dt 2^(gamma s) ds`` (exact), up to the compute cap when
+    the threshold caps training; ``log2 S`` grows by ``gamma dt``. The first
+    time a lab's compute reaches the threshold it pays the compliance cost
+    (at most its cash).
+    """
+    labs, hw, policy, dt = state.labs, params.hardware, params.policy, params.clock.dt[:, None]
+    power_mw = energy.power_mw
+    units, flops = dispatch(state, power_mw * 1e6 / hw.watts_factor[:, None])
+    threshold = policy.threshold_flop[:, None]
+    ceiling = np.where(policy.threshold_cap[:, None], threshold, np.inf)
+    headroom = np.maximum(ceiling - labs.compute, 0.0)
+    integral = exponential_integral(dt, labs.gamma_software * LN2)
+    added = flops * (hw.mfu * SECONDS_PER_YEAR)[:, None] * 2.0**labs.log2_software * integral
+    compute = labs.compute + np.minimum(headroom, added)
+    crossing = np.isfinite(threshold) & ~labs.crossed_threshold & (compute >= threshold)
+    compliance = np.where(crossing, np.minimum(policy.compliance_cost[:, None], labs.cash), 0.0)
+    labs = replace(
+        labs,
+        cash=pay(labs.cash, {"compliance": compliance}),
+        compute=compute,
+        log2_software=labs.log2_software + labs.gamma_software * dt,
+        crossed_threshold=labs.crossed_threshold | crossing,
+        last_running_units=units,
+        last_fleet_units=state.fleet.total_units,
+        last_power_mw=power_mw,
+        last_energy_bill=(energy.energy + energy.carbon_tax).sum(axis=2),
+    )
+    return replace(state, labs=labs), Training(units, flops, compliance)
+
+
+# ------------------------------------------------------------------- 7. revenue
+
+
+@dataclass(frozen=True)
+class Revenue:
+    """The AI-services market of the step: size (B,) USD, losses, shares, revenue (B, N)."""
+
+    market_size: np.ndarray
+    losses: np.ndarray
+    shares: np.ndarray
+    revenue: np.ndarray
+
+
+def earn_revenue(state: State, params: Params, t: np.ndarray) -> tuple[State, Revenue]:
+    """Share out the step's AI-services market by a logit of the labs' losses.
+
+    docs/model.md 3.10: market ``M0 integral (1 + g)^tau`` over the step;
+    shares ``exp(-L_i / T) / sum_j exp(-L_j / T)``; a lab keeps the training
+    share of its sales for its budget.
+    """
+    m = params.market
+    size = m.initial_size * growth_integral(m.log_growth, t, params.clock.dt)
+    losses = loss(params, state.labs.compute)
+    shares = clearing.logit_shares(losses, m.temperature)
+    revenue = shares * (size * m.training_share)[:, None]
+    cash = pay(state.labs.cash, {"revenue": revenue})
+    earned = Revenue(size, losses, shares, revenue)
+    return replace(state, labs=replace(state.labs, cash=cash)), earned
+
+
+# ---------------------------------------------------------------------- step
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """Everything one step produced, phase by phase."""
+
+    built: Built
+    funding: Funding
+    decision: Decision
+    chips: ChipTrades
+    energy: EnergyTrades
+    training: Training
+    revenue: Revenue
+
+    def payments(self) -> dict[str, np.ndarray]:
+        """The step's payments by channel (:data:`sim.economy.payments.CHANNELS`)."""
+        d = self.decision
+        return {
+            "funding": self.funding.funding,
+            "rnd": d.rnd,
+            "rd_subsidy": d.rd_subsidy,
+            "projects": d.projects,
+            "chips": self.chips.chips,
+            "tariffs": self.chips.tariffs,
+            "energy": self.energy.energy,
+            "carbon_tax": self.energy.carbon_tax,
+            "compliance": self.training.compliance,
+            "revenue": self.revenue.revenue,
+        }
+
+
+def step(state: State, params: Params, shocks: np.ndarray) -> tuple[State, StepResult]:
+    """Advance every run of the batch by one step of ``dt`` years.
+
+    Args:
+        state: the state after ``state.step`` steps.
+        params: the batch's parameters.
+        shocks: this step's standard normal R&D shocks (B, N).
+    """
+    t = state.step * params.clock.dt
+    state, built = infrastructure(state, params, t)
+    state, funded = funding(state, params, t)
+    state, decision = decide(state, params, t, funded, shocks)
+    state, chips = chip_market(state, params, t, decision)
+    state, energy = energy_market(state, params, t, decision)
+    state, training = train(state, params, t, energy)
+    state, revenue = earn_revenue(state, params, t)
+    result = StepResult(built, funded, decision, chips, energy, training, revenue)
+    return replace(state, step=state.step + 1), result
