@@ -117,9 +117,8 @@ def _scheduler_address(value: str | None) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from sim.experiment import config_hash, design_size, load_experiment
+    from sim.experiment import load_experiment
     from sim.store import SweepStore
-    from sim.sweep import SchedulerUnreachable, SweepInterrupted, run_sweep
 
     check_workers("--workers", args.workers)
     check_workers("--dask-workers", args.dask_workers)
@@ -127,8 +126,20 @@ def _sweep(args: argparse.Namespace) -> int:
     _scheduler_address(args.scheduler)
     experiment, base = load_experiment(args.experiment, args.overrides)
     folder = output_folder(args.results, args.out, experiment.name)
-    backend = "dask" if args.dask_workers or args.scheduler else args.backend
     store = SweepStore(folder, flush_every=args.flush_every)
+    try:
+        return _sweep_into(store, experiment, base, args)
+    finally:
+        store.release()  # whatever happened, the folder is not left locked by this process
+
+
+def _sweep_into(store, experiment, base, args: argparse.Namespace) -> int:
+    """Open ``store``, run the experiment's missing runs into it, consolidate, draw figures."""
+    from sim.experiment import config_hash, design_size
+    from sim.sweep import SchedulerUnreachable, SweepInterrupted, run_sweep
+
+    folder = store.folder
+    backend = "dask" if args.dask_workers or args.scheduler else args.backend
     planned = design_size(experiment) * experiment.replications
     store.open(experiment.model_dump(mode="json"), config_hash(experiment),
                experiment.master_seed, planned=planned)  # fmt: skip

@@ -17,6 +17,10 @@ killed between the two) are ignored when reading and removed on resume, so
 their runs execute again. On resume the runs already stored with status
 ``ok`` are skipped; a run stored more than once (failed, then retried) is read
 back as its latest row.
+
+One writer at a time: :meth:`SweepStore.open` takes the folder's writer lock
+(:mod:`sim.store_lock`) before it touches anything; :meth:`SweepStore.close`
+lets it go.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from sim.io import atomic_write_parquet, atomic_write_text, remove_stale_temporaries
+from sim.store_lock import WriterLock
 
 STEP_TABLES = ("labs", "economy")
 PACKAGES = ("efficiency-race", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "SALib", "dask")
@@ -49,6 +54,7 @@ class SweepStore:
         self.flush_every = flush_every
         self._runs: list[dict[str, Any]] = []
         self._steps: dict[str, list[pd.DataFrame]] = {name: [] for name in STEP_TABLES}
+        self._lock = WriterLock(folder)
 
     # ------------------------------------------------------------ manifest
 
@@ -63,16 +69,29 @@ class SweepStore:
         return json.loads(self.manifest_path.read_text(encoding="utf-8"))
 
     def open(self, config: dict[str, Any], digest: str, master_seed: int, planned: int) -> None:
-        """Create the folder or check it belongs to this experiment; record the start.
+        """Take the folder's writer lock, check it belongs to this experiment; record the start.
 
-        Temporary files left by a sweep killed mid-write are removed first. The
-        stored config is replaced by this one (they differ at most in fields
-        that do not change results, such as the outputs analysed).
+        The lock comes first: until this process holds it, another sweep may be
+        writing here, and its temporary files are not stale. Temporary files
+        left by a sweep killed mid-write are then removed. The stored config is
+        replaced by this one (they differ at most in fields that do not change
+        results, such as the outputs analysed).
 
         Raises:
+            FolderLocked: if another process is writing into the folder.
             StoreMismatch: if the folder holds results of another configuration.
         """
         self.folder.mkdir(parents=True, exist_ok=True)
+        self._lock.acquire()
+        try:
+            self._check_and_start(config, digest, master_seed, planned)
+        except BaseException:
+            self.release()
+            raise
+
+    def _check_and_start(
+        self, config: dict[str, Any], digest: str, master_seed: int, planned: int
+    ) -> None:
         remove_stale_temporaries(self.folder)
         self.remove_uncommitted_parts()
         manifest = self.read_manifest()
@@ -96,10 +115,17 @@ class SweepStore:
         self._write_manifest(manifest)
 
     def close(self, status: str, counts: dict[str, int]) -> None:
-        """Record the end of a sweep (finished, interrupted) with its counts."""
-        manifest = self.read_manifest() or {}
-        manifest.update(status=status, ended=_now(), counts=counts)
-        self._write_manifest(manifest)
+        """Record the end of a sweep (finished, interrupted) with its counts; unlock the folder."""
+        try:
+            manifest = self.read_manifest() or {}
+            manifest.update(status=status, ended=_now(), counts=counts)
+            self._write_manifest(manifest)
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        """Let the folder's writer lock go (safe to call twice, or without :meth:`open`)."""
+        self._lock.release()
 
     def _write_manifest(self, manifest: dict[str, Any]) -> None:
         atomic_write_text(self.manifest_path, json.dumps(manifest, indent=2, default=str) + "\n")
