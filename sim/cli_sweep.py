@@ -135,7 +135,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _sweep_into(store, experiment, base, args: argparse.Namespace) -> int:
     """Open ``store``, run the experiment's missing runs into it, consolidate, draw figures."""
-    from sim.experiment import config_hash, design_size
+    from sim.experiment import config_hash, design_size, plan_runs
     from sim.sweep import SchedulerUnreachable, SweepInterrupted, run_sweep
 
     folder = store.folder
@@ -158,7 +158,7 @@ def _sweep_into(store, experiment, base, args: argparse.Namespace) -> int:
         print("\n".join(report.lines()), file=sys.stderr)
         print(f"interrupted: rerun the same command to resume into {folder}/", file=sys.stderr)
         return INTERRUPTED
-    store.consolidate()
+    store.consolidate({run.run_id for run in plan_runs(experiment)})
     store.close("finished" if not report.failed else "finished with failures", _counts(report))
     print("\n".join(report.lines()))
     print(f"results in {folder}/ (runs.parquet, manifest.json)")

@@ -102,10 +102,36 @@ def atomic_write_csv(frame: pd.DataFrame, path: str | Path, **to_csv_kwargs: Any
         frame.to_csv(handle, **to_csv_kwargs)
 
 
-def atomic_write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write ``frame`` as Parquet (pyarrow) atomically."""
+def atomic_write_parquet(
+    frame: pd.DataFrame, path: str | Path, metadata: dict[str, str] | None = None
+) -> None:
+    """Write ``frame`` as Parquet (pyarrow) atomically.
+
+    Args:
+        frame: the table.
+        path: the final Parquet file.
+        metadata: key-value pairs added to the file's schema metadata (read
+            them back with :func:`parquet_metadata`).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     with atomic_open(path, "wb") as handle:
-        frame.to_parquet(handle)
+        if not metadata:
+            frame.to_parquet(handle)
+            return
+        table = pa.Table.from_pandas(frame)
+        extra = {key.encode(): value.encode() for key, value in metadata.items()}
+        pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), **extra}),
+                       handle)  # fmt: skip
+
+
+def parquet_metadata(path: str | Path, key: str) -> str | None:
+    """One key of a Parquet file's schema metadata (None if absent), without reading the data."""
+    import pyarrow.parquet as pq
+
+    value = (pq.read_schema(path).metadata or {}).get(key.encode())
+    return value.decode() if value is not None else None
 
 
 def atomic_save_figure(figure: Any, path: str | Path, dpi: int = 150) -> None:

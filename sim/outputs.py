@@ -212,6 +212,8 @@ RUN_COLUMNS: dict[str, Entry] = {
     "status": ("-", "ok or failed"),
     "error": ("-", "traceback of a failed run (empty when ok)"),
     "duration_s": ("s", "wall-clock time of the run"),
+    "scenario_hash": ("-", "SHA-256 of the run's resolved scenario (sim.identity)"),
+    "engine_version": ("-", "package version and sim.identity.ENGINE_VERSION of the run"),
 }
 """Bookkeeping columns of a sweep's runs table (``run_id`` also tags its step tables)."""
 

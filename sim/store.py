@@ -19,8 +19,10 @@ their runs execute again. On resume the runs already stored with status
 back as its latest row.
 
 One writer at a time: :meth:`SweepStore.open` takes the folder's writer lock
-(:mod:`sim.store_lock`) before it touches anything; :meth:`SweepStore.close`
-lets it go.
+(:mod:`sim.store_lock`) before it touches anything. Every run row carries its identity
+(:mod:`sim.identity`), and every runs part the experiment config that wrote
+it (Parquet metadata ``race.experiment``), so a resume can tell which stored
+runs are the runs it would execute (:mod:`sim.reuse`).
 """
 
 from __future__ import annotations
@@ -34,11 +36,20 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
-from sim.io import atomic_write_parquet, atomic_write_text, remove_stale_temporaries
+from sim.identity import engine_version
+from sim.io import (
+    atomic_write_parquet,
+    atomic_write_text,
+    parquet_metadata,
+    remove_stale_temporaries,
+)
 from sim.store_lock import WriterLock
 
 STEP_TABLES = ("labs", "economy")
+CONFIG_KEY = "race.experiment"  # Parquet metadata key of a runs part: the config that wrote it
+IDENTITY_COLUMNS = ("scenario_hash", "engine_version")
 PACKAGES = ("efficiency-race", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "SALib", "dask")
 
 
@@ -55,6 +66,8 @@ class SweepStore:
         self._runs: list[dict[str, Any]] = []
         self._steps: dict[str, list[pd.DataFrame]] = {name: [] for name in STEP_TABLES}
         self._lock = WriterLock(folder)
+        self._config: dict[str, Any] | None = None
+        self._session: dict[str, Any] | None = None
 
     # ------------------------------------------------------------ manifest
 
@@ -69,47 +82,55 @@ class SweepStore:
         return json.loads(self.manifest_path.read_text(encoding="utf-8"))
 
     def open(self, config: dict[str, Any], digest: str, master_seed: int, planned: int) -> None:
-        """Take the folder's writer lock, check it belongs to this experiment; record the start.
+        """Take the folder for this process and clean up after a killed writer.
 
-        The lock comes first: until this process holds it, another sweep may be
-        writing here, and its temporary files are not stale. Temporary files
-        left by a sweep killed mid-write are then removed. The stored config is
-        replaced by this one (they differ at most in fields that do not change
-        results, such as the outputs analysed).
+        In order: create the folder, take its writer lock, then remove
+        temporary files and uncommitted step parts left by a sweep killed
+        mid-write. The manifest is written by
+        :meth:`start`, once the stored runs are known to belong to this
+        experiment (:func:`sim.reuse.reusable_runs`).
 
         Raises:
             FolderLocked: if another process is writing into the folder.
-            StoreMismatch: if the folder holds results of another configuration.
         """
         self.folder.mkdir(parents=True, exist_ok=True)
         self._lock.acquire()
         try:
-            self._check_and_start(config, digest, master_seed, planned)
+            remove_stale_temporaries(self.folder)
+            self.remove_uncommitted_parts()
         except BaseException:
             self.release()
             raise
+        self._config = config
+        self._session = {"config_hash": digest, "master_seed": master_seed,
+                         "planned_runs": planned}  # fmt: skip
 
-    def _check_and_start(
-        self, config: dict[str, Any], digest: str, master_seed: int, planned: int
-    ) -> None:
-        remove_stale_temporaries(self.folder)
-        self.remove_uncommitted_parts()
-        manifest = self.read_manifest()
-        if manifest is not None and manifest.get("config_hash") != digest:
-            raise StoreMismatch(
-                f"{self.folder} holds results of a different configuration "
-                f"(hash {manifest.get('config_hash', '?')[:12]}, this one {digest[:12]}); "
-                "choose another --out or remove the folder"
-            )
-        manifest = manifest or {"started": _now(), "config_hash": digest}
+    @property
+    def config(self) -> dict[str, Any] | None:
+        """The experiment config given to :meth:`open` (None if not opened)."""
+        return self._config
+
+    def start(self) -> None:
+        """Record the start of a sweep in the manifest (nothing if :meth:`open` was not called).
+
+        The config, its hash and the versions describe this session; every
+        session's start, git SHA, versions and engine are kept in ``sessions``,
+        so a resume on other code does not erase where earlier runs came from.
+        """
+        if self._session is None:
+            return
+        manifest = self.read_manifest() or {"started": _now()}
+        session = {"started": _now(), "git_sha": git_sha(), "engine_version": engine_version(),
+                   "versions": package_versions(), "python": platform.python_version()}  # fmt: skip
         manifest.update(
-            config=config,
-            master_seed=master_seed,
-            planned_runs=planned,
-            versions=package_versions(),
-            python=platform.python_version(),
-            git_sha=git_sha(),
-            last_started=_now(),
+            config=self._config,
+            **self._session,
+            versions=session["versions"],
+            python=session["python"],
+            git_sha=session["git_sha"],
+            engine_version=session["engine_version"],
+            last_started=session["started"],
+            sessions=[*manifest.get("sessions", []), session],
             status="running",
         )
         self._write_manifest(manifest)
@@ -153,7 +174,8 @@ class SweepStore:
             if frames:
                 frame = pd.concat(frames, ignore_index=True)
                 atomic_write_parquet(frame, self._part(("steps", name), number))
-        atomic_write_parquet(pd.DataFrame(self._runs), self._part(("runs",), number))
+        metadata = {CONFIG_KEY: json.dumps(self._config)} if self._config is not None else None
+        atomic_write_parquet(pd.DataFrame(self._runs), self._part(("runs",), number), metadata)
         self._runs = []
         self._steps = {name: [] for name in STEP_TABLES}
 
@@ -195,6 +217,33 @@ class SweepStore:
         runs = self.read_runs(columns=["run_id", "status"])
         return set(runs.loc[runs["status"] == "ok", "run_id"]) if not runs.empty else set()
 
+    def identities(self) -> pd.DataFrame:
+        """Latest row of every stored run: ``run_id``, ``status``, the identity columns, ``part``.
+
+        ``part`` is the number of the runs part holding the row (see
+        :meth:`part_config`); identity columns a part lacks (stored before runs
+        carried their identity) read as empty strings.
+        """
+        wanted = ["run_id", "status", *IDENTITY_COLUMNS]
+        frames = []
+        for path in self._part_files("runs"):
+            present = [c for c in wanted if c in pq.read_schema(path).names]
+            frames.append(pd.read_parquet(path, columns=present).assign(part=_part_number(path)))
+        if not frames:
+            return pd.DataFrame(columns=[*wanted, "part"])
+        runs = pd.concat(frames, ignore_index=True).reindex(columns=[*wanted, "part"])
+        for column in IDENTITY_COLUMNS:
+            runs[column] = runs[column].astype(object).where(runs[column].notna(), "")
+        return runs.drop_duplicates("run_id", keep="last").reset_index(drop=True)
+
+    def part_config(self, number: int) -> dict[str, Any] | None:
+        """The experiment config that wrote runs part ``number`` (None if it recorded none)."""
+        text = parquet_metadata(self._part_path("runs", number), CONFIG_KEY)
+        return json.loads(text) if text else None
+
+    def _part_path(self, table: str, number: int) -> Path:
+        return self.folder / table / f"part-{number:06d}.parquet"
+
     def read_runs(self, columns: list[str] | None = None) -> pd.DataFrame:
         """Every stored run, latest row per run id, sorted by run id."""
         files = self._part_files("runs")
@@ -221,10 +270,18 @@ class SweepStore:
         frame = frame.drop_duplicates(keys, keep="last")
         return frame.sort_values(keys, kind="stable").reset_index(drop=True)
 
-    def consolidate(self) -> Path:
-        """Write ``runs.parquet``: every run's latest row, sorted by run id."""
+    def consolidate(self, run_ids: set[str] | None = None) -> Path:
+        """Write ``runs.parquet``: every run's latest row (of ``run_ids`` if given), sorted by id.
+
+        Args:
+            run_ids: the runs the experiment plans now; stored runs it no longer
+                plans (fewer replications) stay in the parts but not in this table.
+        """
         path = self.folder / "runs.parquet"
-        atomic_write_parquet(self.read_runs(), path)
+        runs = self.read_runs()
+        if run_ids is not None and not runs.empty:
+            runs = runs[runs["run_id"].isin(run_ids)].reset_index(drop=True)
+        atomic_write_parquet(runs, path)
         return path
 
 

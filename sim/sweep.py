@@ -34,6 +34,8 @@ import pandas as pd
 
 from sim.config import parse_scenario
 from sim.experiment import SUMMARY_OUTPUTS, Experiment, RunSpec, plan_runs, run_scenario_data
+from sim.identity import engine_version, scenario_hash
+from sim.reuse import reusable_runs
 from sim.store import SweepStore
 
 Outcome = tuple[dict[str, Any], dict[str, pd.DataFrame] | None]
@@ -60,7 +62,11 @@ class SchedulerUnreachable(ValueError):
 
 
 def execute_run(run: RunSpec, base: dict[str, Any], name: str, record_steps: bool) -> Outcome:
-    """Run one design point and replicate; never raises (failures become rows)."""
+    """Run one design point and replicate; never raises (failures become rows).
+
+    The row carries the run's identity (:mod:`sim.identity`): the hash of the
+    scenario it executed (empty if that did not validate) and the engine version.
+    """
     from sim.runs import run_scenario
 
     start = time.perf_counter()
@@ -72,8 +78,10 @@ def execute_run(run: RunSpec, base: dict[str, Any], name: str, record_steps: boo
         **dict(run.levers),
     }
     steps = None
+    identity = {"scenario_hash": "", "engine_version": engine_version()}
     try:
         scenario = parse_scenario(run_scenario_data(base, run, name), run.run_id)
+        identity["scenario_hash"] = scenario_hash(scenario)
         result = run_scenario(scenario)
         row.update(status="ok", error="", leader=result.summary["leader"])
         row.update({key: float(result.summary[key]) for key in SUMMARY_OUTPUTS})
@@ -83,6 +91,7 @@ def execute_run(run: RunSpec, base: dict[str, Any], name: str, record_steps: boo
         row.update(status="failed", error=traceback.format_exc(), leader="")
         row.update(dict.fromkeys(SUMMARY_OUTPUTS, math.nan))
     row["duration_s"] = time.perf_counter() - start
+    row.update(identity)
     return row, steps
 
 
@@ -361,11 +370,22 @@ def run_sweep(
 ) -> SweepReport:
     """Run every run not already stored; stream outcomes into ``store``.
 
+    Stored runs are reused only if they are the runs planned now
+    (:func:`sim.reuse.reusable_runs`); the manifest records the start once
+    that is checked.
+
     Raises:
         SweepInterrupted: on Ctrl-C, after flushing what finished.
+        StoreMismatch: if the folder holds other runs under planned ids (the
+            folder is unlocked and nothing is written).
     """
     runs = plan_runs(experiment)
-    done = store.completed_ids()
+    try:
+        done = reusable_runs(store, runs, base, experiment.name)
+    except BaseException:
+        store.release()
+        raise
+    store.start()
     pending = [run for run in runs if run.run_id not in done]
     report = SweepReport(planned=len(runs), skipped=len(runs) - len(pending))
     backend = backend or experiment.backend

@@ -37,10 +37,10 @@ def _crash_after(monkeypatch, writes: int) -> None:
     real = sim.store.atomic_write_parquet
     done = []
 
-    def write(frame, path):
+    def write(frame, path, *args, **kwargs):
         if len(done) == writes:
             raise Killed(f"killed before writing {path}")
-        real(frame, path)
+        real(frame, path, *args, **kwargs)
         done.append(path)
 
     monkeypatch.setattr(sim.store, "atomic_write_parquet", write)
