@@ -75,11 +75,13 @@ def remove_stale_temporaries(folder: str | Path) -> list[Path]:
         The files removed.
     """
     removed = []
-    for stale in Path(folder).rglob(f".*{TEMP_SUFFIX}"):
-        if stale.is_file():
-            with contextlib.suppress(FileNotFoundError):
-                stale.unlink()
-                removed.append(stale)
+    for parent, _, files in os.walk(folder, followlinks=False):  # never into a linked folder
+        for name in files:
+            stale = Path(parent, name)
+            if name.startswith(".") and name.endswith(TEMP_SUFFIX) and not stale.is_symlink():
+                with contextlib.suppress(FileNotFoundError):
+                    stale.unlink()
+                    removed.append(stale)
     return removed
 
 

@@ -19,7 +19,8 @@ their runs execute again. On resume the runs already stored with status
 back as its latest row.
 
 One writer at a time: :meth:`SweepStore.open` takes the folder's writer lock
-(:mod:`sim.store_lock`) before it touches anything. Every run row carries its identity
+(:mod:`sim.store_lock`) before it touches anything, and refuses a folder with
+a symbolic link inside (:mod:`sim.paths`). Every run row carries its identity
 (:mod:`sim.identity`), and every runs part the experiment config that wrote
 it (Parquet metadata ``race.experiment``), so a resume can tell which stored
 runs are the runs it would execute (:mod:`sim.reuse`).
@@ -45,6 +46,7 @@ from sim.io import (
     parquet_metadata,
     remove_stale_temporaries,
 )
+from sim.paths import real_folder, refuse_links_in_tree
 from sim.store_lock import WriterLock
 
 STEP_TABLES = ("labs", "economy")
@@ -84,18 +86,20 @@ class SweepStore:
     def open(self, config: dict[str, Any], digest: str, master_seed: int, planned: int) -> None:
         """Take the folder for this process and clean up after a killed writer.
 
-        In order: create the folder, take its writer lock, then remove
-        temporary files and uncommitted step parts left by a sweep killed
-        mid-write. The manifest is written by
+        In order: create the folder, take its writer lock, refuse any symbolic
+        link inside it, then remove temporary files and uncommitted step parts
+        left by a sweep killed mid-write. The manifest is written by
         :meth:`start`, once the stored runs are known to belong to this
         experiment (:func:`sim.reuse.reusable_runs`).
 
         Raises:
             FolderLocked: if another process is writing into the folder.
+            LinkInResults: if the folder holds a symbolic link.
         """
         self.folder.mkdir(parents=True, exist_ok=True)
         self._lock.acquire()
         try:
+            refuse_links_in_tree(self.folder)
             remove_stale_temporaries(self.folder)
             self.remove_uncommitted_parts()
         except BaseException:
@@ -180,9 +184,7 @@ class SweepStore:
         self._steps = {name: [] for name in STEP_TABLES}
 
     def _part(self, parts: tuple[str, ...], number: int) -> Path:
-        folder = self.folder.joinpath(*parts)
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder / f"part-{number:06d}.parquet"
+        return real_folder(self.folder, *parts) / f"part-{number:06d}.parquet"
 
     def _next_part_number(self) -> int:
         return max(self._committed_numbers(), default=0) + 1
