@@ -29,7 +29,7 @@ import solara
 from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 
-from sim.config import PolicyConfig, Scenario, parse_scenario, read_yaml
+from sim.config import PolicyConfig, Scenario, parse_scenario, read_scenario_file
 from sim.dashboard_levers import (
     KEEP,
     UNBOUNDED_SPAN,
@@ -59,7 +59,7 @@ def config_path() -> Path:
 
 @lru_cache(maxsize=8)
 def _load(path: str, mtime: float) -> tuple[dict[str, Any], Scenario]:
-    data = read_yaml(path)
+    data = read_scenario_file(path)  # with the file it extends merged in
     return data, parse_scenario(data, path)
 
 

@@ -9,6 +9,7 @@ default switches it off.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import stat
@@ -412,9 +413,9 @@ class Scenario(Strict):
         """Names that collide as ledger accounts: across labs and suppliers, or reserved.
 
         Labs, chip suppliers and energy suppliers share one namespace of ledger
-        accounts with the reserved outside-world accounts (sim.ledger).
+        accounts with the reserved outside-world accounts (sim.economy.payments).
         """
-        from sim.ledger import RESERVED_ACCOUNTS
+        from sim.economy.payments import RESERVED_ACCOUNTS
 
         groups = {"labs": self.labs, "chip_suppliers": self.chip_suppliers,
                   "energy_suppliers": self.energy_suppliers}  # fmt: skip
@@ -599,14 +600,14 @@ SCENARIO_KEYS = frozenset({"labs", "chip_suppliers", "energy_suppliers", "extend
 """Top-level keys only a scenario has: a file with one and no ``base`` is not an experiment."""
 
 
-def refuse_an_experiment(data: Any, source: str) -> None:
+def refuse_an_experiment(data: Any, source: str, instead: str = "race sweep") -> None:
     """Refuse an experiment file where a scenario is expected (``race run``, ``compare``).
 
     Raises:
-        WrongKindOfFile: naming the file and ``race sweep``.
+        WrongKindOfFile: naming the file and what to use instead (``race sweep``).
     """
     if isinstance(data, dict) and EXPERIMENT_KEYS & data.keys():
-        raise WrongKindOfFile(source, "experiment", "scenario", "race sweep")
+        raise WrongKindOfFile(source, "experiment", "scenario", instead)
 
 
 def describe_errors(error: ValidationError) -> list[str]:
@@ -748,6 +749,80 @@ def _read_config_bytes(path: Path) -> bytes:
     return data
 
 
+EXTENDS = "extends"
+"""The top-level key of a scenario file naming the scenario file it extends."""
+
+
+def read_scenario_file(path: str | Path) -> Any:
+    """Read a scenario YAML file, with the file it ``extends`` (if any) merged under it.
+
+    ``extends: baseline.yaml`` (a path relative to the extending file) names a
+    scenario that the file's own keys override, deep-merged by
+    :func:`resolve_extends`. A file that extends another must set its own
+    ``name``, else its results would replace those of the file it extends.
+
+    Raises:
+        ConfigError: unreadable or invalid YAML in any file of the chain, a cycle,
+            an ``extends`` that is not a path, a missing ``name``.
+    """
+    path = Path(path)
+    data = read_yaml(path)
+    if isinstance(data, dict) and EXTENDS in data and "name" not in data:
+        raise ConfigError(str(path), [
+            f"name: a scenario that extends another needs its own name (else it would write "
+            f"into the results folder of {data[EXTENDS]!r})"])  # fmt: skip
+    return resolve_extends(data, path)
+
+
+def resolve_extends(data: Any, source: str | Path, chain: tuple[Path, ...] = ()) -> Any:
+    """``data`` (read from ``source``) merged over the scenario it ``extends``, recursively.
+
+    Mappings merge key by key, ``data``'s value winning; a list, a scalar or
+    ``null`` replaces the extended value whole (``labs: [...]`` replaces every
+    lab). The extended file may itself extend another; a cycle is refused.
+
+    Args:
+        data: a mapping read from a file (or an experiment's inline base).
+        source: the file ``data`` comes from; relative ``extends`` paths start in
+            its folder (for an inline base, the experiment file).
+        chain: the files extended so far, outermost first (cycle detection).
+
+    Raises:
+        ConfigError: naming the file at fault.
+    """
+    if not isinstance(data, dict) or EXTENDS not in data:
+        return data
+    data = dict(data)
+    source = Path(source)
+    target = data.pop(EXTENDS)
+    if not isinstance(target, str) or not target.strip():
+        raise ConfigError(str(source), [f"extends: expected a scenario file path, got {target!r}"])
+    here = (*chain, source.resolve())
+    parent_path = (source.parent / target).resolve()
+    if parent_path in here:
+        cycle = " -> ".join(p.name for p in (*here, parent_path))
+        raise ConfigError(str(source), [f"extends: a cycle of files: {cycle}"])
+    parent = read_yaml(parent_path)
+    refuse_an_experiment(parent, str(parent_path), f"a scenario in extends of {source}")
+    if not isinstance(parent, dict):
+        raise ConfigError(str(parent_path), ["(top level): expected a mapping"])
+    return deep_merge(resolve_extends(parent, parent_path, here), data)
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """A new mapping: ``base`` with ``override``'s keys, mappings merged recursively.
+
+    Anything but a mapping on both sides (lists included) is replaced whole.
+    """
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
     """Load and validate a scenario YAML file (safe loader: no object construction).
 
@@ -758,7 +833,7 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scena
     Raises:
         ConfigError: unreadable file, bad YAML or invalid scenario.
     """
-    data = read_yaml(path)
+    data = read_scenario_file(path)
     refuse_an_experiment(data, str(path))
     if isinstance(data, dict) and overrides:
         from sim.experiment import apply_overrides

@@ -39,7 +39,9 @@ from sim.config import (
     describe_yaml_error,
     param,
     parse_scenario,
+    read_scenario_file,
     read_yaml,
+    resolve_extends,
 )
 
 LEVER_PATH = r"^[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z0-9_-]+|\*))+$|^[A-Za-z_][A-Za-z0-9_]*$"
@@ -320,9 +322,12 @@ def load_experiment(
 ) -> tuple[Experiment, dict]:
     """Load an experiment and resolve its base scenario to a mapping.
 
-    ``--set`` overrides apply to the experiment after the base is inlined, so
-    ``base.policy.carbon_tax=50`` works whether the base is a path or inline.
-    Every design point's scenario is validated before anything runs.
+    ``--set`` overrides are routed by :func:`route_overrides`: experiment fields
+    (``replications=5``) to the experiment, any other path
+    (``policy.carbon_tax=50``, or ``base.policy.carbon_tax=50``) to the base
+    scenario, whether the base is a path or inline; a base path that a lever
+    varies is refused. Every design point's scenario is validated before
+    anything runs.
 
     Returns:
         The validated experiment and its base scenario mapping.
@@ -339,20 +344,119 @@ def load_experiment(
         raise ConfigError(str(path), ["(top level): expected a mapping"], EXPERIMENT)
     if "base" not in data and SCENARIO_KEYS & data.keys():
         raise WrongKindOfFile(str(path), "scenario", EXPERIMENT, "race run")
-    if isinstance(data.get("base"), str):
-        base_path = (path.parent / data["base"]).resolve()
-        data["base"] = read_yaml(base_path)
-        if isinstance(data["base"], dict) and EXPERIMENT_KEYS & data["base"].keys():
-            raise WrongKindOfFile(str(base_path), EXPERIMENT, "scenario",
-                                  f"a scenario as the base of {path}")  # fmt: skip
-    apply_overrides(data, overrides or [], str(path), EXPERIMENT)
+    _inline_base(data, path)
+    own, to_base = route_overrides(overrides or [])
+    apply_overrides(data, own, str(path), EXPERIMENT)
+    if isinstance(data.get("base"), dict):
+        apply_overrides(data["base"], [f"{p}={v}" for p, v in to_base], str(path), EXPERIMENT)
     try:
         experiment = Experiment.model_validate(data)
     except ValidationError as error:
         raise ConfigError(str(path), describe_errors(error), EXPERIMENT) from None
+    _refuse_overridden_levers(experiment, [p for p, _ in to_base], str(path))
     base = experiment.base if isinstance(experiment.base, dict) else {}
     check_design(experiment, base, str(path))
     return experiment, base
+
+
+def _inline_base(data: dict[str, Any], path: Path) -> None:
+    """Replace the experiment's ``base`` by its scenario mapping, ``extends`` resolved.
+
+    A path is relative to the experiment file, as is an inline base's ``extends``.
+
+    Raises:
+        ConfigError: unreadable base, an experiment as the base, a bad ``extends``.
+    """
+    base = data.get("base")
+    if isinstance(base, str):
+        base_path = (path.parent / base).resolve()
+        if EXPERIMENT_KEYS & _mapping_keys(read_yaml(base_path)):
+            raise WrongKindOfFile(str(base_path), EXPERIMENT, "scenario",
+                                  f"a scenario as the base of {path}")  # fmt: skip
+        data["base"] = read_scenario_file(base_path)
+    elif isinstance(base, dict):
+        data["base"] = resolve_extends(base, path)
+
+
+def _mapping_keys(data: Any) -> set[str]:
+    return set(data) if isinstance(data, dict) else set()
+
+
+BASE_PREFIX = "base."
+"""``--set base.policy.carbon_tax=50`` names a field of the base scenario explicitly."""
+
+SET_PER_RUN = {
+    "seed": "every run's seed comes from the experiment's master_seed: use --set master_seed=N",
+    "name": "every run is named after the experiment: use --set name=NAME",
+}
+"""Base fields each run overwrites, so a --set of them would have no effect."""
+
+
+def route_overrides(assignments: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Split an experiment's ``--set`` assignments into its own and its base scenario's.
+
+    A path whose first part is an experiment field (``levers.0.values``,
+    ``replications``, ``name``) sets the experiment; any other path
+    (``policy.carbon_tax``) sets the base scenario, as does an explicit
+    ``base.`` prefix (``base.description``, for a field both have).
+
+    Returns:
+        The experiment's assignments as given, and the base's as (path, raw value).
+
+    Raises:
+        ConfigError: for a malformed assignment or a base field every run overwrites.
+    """
+    parse_overrides(assignments)  # malformed assignments are reported first, all at once
+    own, to_base, problems = [], [], []
+    for text in assignments:
+        field_path, _, raw = text.partition("=")
+        field_path = field_path.strip()
+        if field_path.startswith(BASE_PREFIX):
+            base_path = field_path.removeprefix(BASE_PREFIX)
+        elif field_path.split(".")[0] in Experiment.model_fields:
+            own.append(text)
+            continue
+        else:
+            base_path = field_path
+        if base_path in SET_PER_RUN:
+            problems.append(f"--set {text!r}: {SET_PER_RUN[base_path]}")
+        to_base.append((base_path, raw))
+    if problems:
+        raise ConfigError("--set", problems, "override")
+    return own, to_base
+
+
+def _refuse_overridden_levers(experiment: Experiment, paths: list[str], source: str) -> None:
+    """Refuse a --set on the base that a lever (or design point) would overwrite in every run.
+
+    Raises:
+        ConfigError: naming the --set path and the lever.
+    """
+    varied = [(f"levers.{i}", lever.path) for i, lever in enumerate(experiment.levers)]
+    if not varied:
+        keys = sorted({key for point in experiment.points or [] for key in point})
+        varied = [("a key of the design's points", key) for key in keys]
+    problems = [
+        f"--set {path}: {lever} ({where}) is varied by the design, so every run would "
+        f"overwrite it; change the design instead"
+        + (f" (e.g. --set {where}.values=[...])" if where.startswith("levers.") else "")
+        for path in paths
+        for where, lever in varied
+        if paths_overlap(path, lever)
+    ]
+    if problems:
+        raise ConfigError(source, problems, EXPERIMENT)
+
+
+def paths_overlap(first: str, second: str) -> bool:
+    """Whether two dotted paths set a common field: one leads into the other.
+
+    ``*`` matches any list index: ``labs.*.cash`` overlaps ``labs.0`` and
+    ``labs.0.cash`` but not ``labs.0.spend_rate``.
+    """
+    return all(
+        a == b or "*" in (a, b) for a, b in zip(first.split("."), second.split("."), strict=False)
+    )
 
 
 def apply_overrides(

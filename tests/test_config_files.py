@@ -19,7 +19,8 @@ import yaml
 
 from sim import law
 from sim.cli import build_parser, main
-from sim.config import ConfigError, parse_scenario, read_yaml
+from sim.config import ConfigError, load_scenario, parse_scenario, read_yaml
+from sim.experiment import load_experiment
 from tests.builders import small_economy_dict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -225,3 +226,140 @@ def test_no_help_shows_a_literal_double_percent(capsys, command):
     assert done.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: race") and "%%" not in out
+
+
+# ------------------------------------------------------- --set on experiments
+
+
+CARBON_TAX_SWEEP = EXPERIMENTS / "carbon_tax_sweep.yaml"
+POWER_CAP_SWEEP = EXPERIMENTS / "power_cap_sweep.yaml"
+
+
+def test_set_on_an_experiment_applies_a_scenario_path_to_the_base():
+    """Issue case: --set policy.carbon_tax=50 on a sweep said "Extra inputs are not permitted"."""
+    experiment, base = load_experiment(POWER_CAP_SWEEP, ["policy.carbon_tax=50"])
+    assert base["policy"]["carbon_tax"] == 50
+    assert experiment.levers[0].path == "policy.power_caps.us"
+
+
+def test_set_routes_experiment_fields_to_the_experiment_and_base_prefix_to_the_base():
+    overrides = ["replications=1", "description=mine", "base.description=the base's",
+                 "labs.*.spend_rate=0.2"]  # fmt: skip
+    experiment, base = load_experiment(POWER_CAP_SWEEP, overrides)
+    assert experiment.replications == 1 and experiment.description == "mine"
+    assert base["description"] == "the base's"
+    assert {lab["spend_rate"] for lab in base["labs"]} == {0.2}
+
+
+def test_a_base_override_reaches_every_run(tmp_path, capsys):
+    sets = ["policy.carbon_tax=50", "replications=1", "levers.0.values=[8000]", "years=0.25"]
+    argv = ["sweep", str(POWER_CAP_SWEEP), *(a for s in sets for a in ("--set", s))]
+    argv += ["--results", str(tmp_path), "--backend", "serial", "--quiet", "--no-figures"]
+    assert main(argv) == 0, capsys.readouterr().err
+    manifest = json.loads((tmp_path / "power_cap_sweep" / "manifest.json").read_text("utf-8"))
+    assert manifest["config"]["base"]["policy"]["carbon_tax"] == 50
+
+
+@pytest.mark.parametrize(
+    "override", ["policy.carbon_tax=50", "base.policy.carbon_tax=50", "policy={carbon_tax: 5}"]
+)
+def test_a_set_on_a_lever_of_the_sweep_is_refused(tmp_path, capsys, override):
+    argv = ["sweep", str(CARBON_TAX_SWEEP), "--set", override, "--results", str(tmp_path)]
+    err = _rejected(argv, capsys)
+    assert "policy.carbon_tax (levers.0) is varied by the design, so every run would" in err
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_set_of_a_field_every_run_overwrites_is_refused(tmp_path, capsys):
+    argv = ["sweep", str(CARBON_TAX_SWEEP), "--set", "seed=3", "--results", str(tmp_path)]
+    assert "use --set master_seed=N" in _rejected(argv, capsys)
+
+
+def test_a_set_of_a_path_in_neither_is_named(tmp_path, capsys):
+    argv = ["sweep", str(CARBON_TAX_SWEEP), "--set", "polcy.carbon_tax=5",
+            "--results", str(tmp_path)]  # fmt: skip
+    err = _rejected(argv, capsys)
+    assert "base" in err and "polcy: Extra inputs are not permitted" in err
+
+
+# ------------------------------------------------------------------ extends
+
+
+def _scenario_file(folder: Path, name: str, data: dict) -> Path:
+    return _write(folder / name, yaml.safe_dump(data, sort_keys=False))
+
+
+def test_a_scenario_extends_another_with_a_deep_merge(tmp_path):
+    """Mappings merge key by key; lists are replaced whole."""
+    (tmp_path / "sub").mkdir()
+    _scenario_file(tmp_path, "parent.yaml", small_economy_dict())
+    child = {"extends": "../parent.yaml", "name": "child",
+             "policy": {"carbon_tax": 30.0}, "rnd": {"gamma_max": 1.0},
+             "labs": [small_economy_dict()["labs"][0]]}  # fmt: skip
+    scenario = load_scenario(_scenario_file(tmp_path / "sub", "child.yaml", child))
+    parent = small_economy_dict()
+    assert scenario.name == "child" and scenario.policy.carbon_tax == 30.0
+    assert scenario.rnd.gamma_max == 1.0 and scenario.rnd.noise == parent["rnd"]["noise"]
+    assert [lab.name for lab in scenario.labs] == [parent["labs"][0]["name"]]
+    assert scenario.hardware.chips[1].name == "B200"
+
+
+def test_extends_chains_and_set_applies_after_the_merge(tmp_path):
+    _scenario_file(tmp_path, "a.yaml", small_economy_dict())
+    _scenario_file(tmp_path, "b.yaml", {"extends": "a.yaml", "name": "b", "years": 2})
+    _scenario_file(tmp_path, "c.yaml", {"extends": "b.yaml", "name": "c", "seed": 9})
+    scenario = load_scenario(tmp_path / "c.yaml", ["years=1"])
+    assert (scenario.name, scenario.seed, scenario.years) == ("c", 9, 1)
+
+
+def test_a_cycle_of_extends_is_refused(tmp_path, capsys):
+    _scenario_file(tmp_path, "a.yaml", {"extends": "b.yaml", "name": "a"})
+    _scenario_file(tmp_path, "b.yaml", {"extends": "a.yaml", "name": "b"})
+    err = _rejected(["run", str(tmp_path / "a.yaml"), "--results", str(tmp_path / "r")], capsys)
+    assert "extends: a cycle of files: a.yaml -> b.yaml -> a.yaml" in err
+    _scenario_file(tmp_path, "self.yaml", {"extends": "self.yaml", "name": "s"})
+    err = _rejected(["run", str(tmp_path / "self.yaml"), "--results", str(tmp_path)], capsys)
+    assert "self.yaml -> self.yaml" in err
+
+
+@pytest.mark.parametrize(
+    ("child", "message"),
+    [
+        ({"extends": "missing.yaml", "name": "x"}, "missing.yaml: invalid scenario\n  cannot read"),
+        ({"extends": 3, "name": "x"}, "extends: expected a scenario file path, got 3"),
+        ({"extends": "parent.yaml"}, "name: a scenario that extends another needs its own name"),
+        ({"extends": "parent.yaml", "name": "x", "years": -1}, "years: Input should be greater"),
+    ],
+)
+def test_a_bad_extends_is_refused_naming_the_file(tmp_path, capsys, child, message):
+    _scenario_file(tmp_path, "parent.yaml", small_economy_dict())
+    path = _scenario_file(tmp_path, "child.yaml", child)
+    err = _rejected(["run", str(path), "--results", str(tmp_path / "r")], capsys)
+    assert message in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_extending_an_experiment_is_refused(tmp_path, capsys):
+    path = _scenario_file(tmp_path, "x.yaml", {"extends": str(POWER_CAP_SWEEP), "name": "x"})
+    err = _rejected(["run", str(path), "--results", str(tmp_path / "r")], capsys)
+    assert f"{POWER_CAP_SWEEP} is an experiment, not a scenario" in err
+
+
+def test_an_experiment_base_may_extend(tmp_path):
+    _scenario_file(tmp_path, "parent.yaml", small_economy_dict())
+    _scenario_file(tmp_path, "child.yaml", {"extends": "parent.yaml", "name": "child",
+                                            "policy": {"carbon_tax": 7.0}})  # fmt: skip
+    inline = {"extends": "parent.yaml", "policy": {"carbon_tax": 8.0}}
+    for base, tax in (("child.yaml", 7.0), (inline, 8.0)):
+        experiment = {"name": "x", "base": base, "levers": [
+            {"path": "rnd.gamma_max", "values": [1.0, 2.0]}]}  # fmt: skip
+        _, resolved = load_experiment(_scenario_file(tmp_path, "x.yaml", experiment))
+        assert resolved["policy"]["carbon_tax"] == tax and "extends" not in resolved
+        assert resolved["labs"] == small_economy_dict()["labs"]
+
+
+def test_the_shipped_export_controls_scenario_extends_the_baseline():
+    """It was a 200-line copy of baseline.yaml; now a few lines of overrides."""
+    path = EXPERIMENTS / "baseline_export_controls.yaml"
+    assert len(path.read_text(encoding="utf-8").splitlines()) <= 15
+    assert read_yaml(path)["extends"] == "baseline.yaml"
