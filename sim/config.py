@@ -399,7 +399,7 @@ class Scenario(Strict):
         return self
 
     def _horizon_problems(self) -> list[str]:
-        """A horizon shorter than half a step rounds to zero steps: nothing would run."""
+        """A horizon of at most half a step rounds to zero steps (n_steps): nothing would run."""
         if self.n_steps >= 1:
             return []
         return [
