@@ -8,6 +8,7 @@ import re
 import sys
 
 from sim.paths import DEFAULT_RESULTS, output_folder
+from sim.stop_signals import StopSignals
 
 INTERRUPTED = 130
 RUNS_FAILED = 1
@@ -127,13 +128,29 @@ def _sweep(args: argparse.Namespace) -> int:
     experiment, base = load_experiment(args.experiment, args.overrides)
     folder = output_folder(args.results, args.out, experiment.name)
     store = SweepStore(folder, flush_every=args.flush_every)
-    try:
-        return _sweep_into(store, experiment, base, args)
-    finally:
-        store.release()  # whatever happened, the folder is not left locked by this process
+    with StopSignals() as stop:
+        try:
+            return _sweep_into(store, experiment, base, args, stop)
+        except KeyboardInterrupt:  # outside the runs: the final flush, consolidation, figures
+            return _stopped(store, stop)
+        finally:
+            store.release()  # whatever happened, the folder is not left locked by this process
 
 
-def _sweep_into(store, experiment, base, args: argparse.Namespace) -> int:
+def _stopped(store, stop: StopSignals) -> int:
+    """Ctrl-C or SIGTERM outside the runs: mark an open store interrupted; one line, no traceback.
+
+    Every part is written atomically and the runs part commits a flush, so
+    whatever was cut short is redone by the rerun.
+    """
+    if store.held:
+        store.close("interrupted")
+    print(f"interrupted ({stop.name}): rerun the same command to resume into {store.folder}/",
+          file=sys.stderr)  # fmt: skip
+    return stop.exit_code
+
+
+def _sweep_into(store, experiment, base, args: argparse.Namespace, stop: StopSignals) -> int:
     """Open ``store``, run the experiment's missing runs into it, consolidate, draw figures."""
     from sim.experiment import config_hash, design_size, plan_runs
     from sim.sweep import SchedulerUnreachable, SweepInterrupted, run_sweep
@@ -156,8 +173,9 @@ def _sweep_into(store, experiment, base, args: argparse.Namespace) -> int:
         report = interrupted.args[0]
         store.close("interrupted", _counts(report))
         print("\n".join(report.lines()), file=sys.stderr)
-        print(f"interrupted: rerun the same command to resume into {folder}/", file=sys.stderr)
-        return INTERRUPTED
+        print(f"interrupted ({stop.name}): rerun the same command to resume into {folder}/",
+              file=sys.stderr)  # fmt: skip
+        return stop.exit_code
     store.consolidate({run.run_id for run in plan_runs(experiment)})
     store.close("finished" if not report.failed else "finished with failures", _counts(report))
     print("\n".join(report.lines()))

@@ -139,11 +139,23 @@ class SweepStore:
         )
         self._write_manifest(manifest)
 
-    def close(self, status: str, counts: dict[str, int]) -> None:
-        """Record the end of a sweep (finished, interrupted) with its counts; unlock the folder."""
+    @property
+    def held(self) -> bool:
+        """Whether this store holds the folder's writer lock (opened and not yet closed)."""
+        return self._lock.held
+
+    def close(self, status: str, counts: dict[str, int] | None = None) -> None:
+        """Record the end of a sweep (finished, interrupted) and its counts; unlock the folder.
+
+        Args:
+            status: the manifest's new status.
+            counts: planned, skipped, ok and failed runs (None keeps the stored counts).
+        """
         try:
             manifest = self.read_manifest() or {}
-            manifest.update(status=status, ended=_now(), counts=counts)
+            manifest.update(status=status, ended=_now())
+            if counts is not None:
+                manifest["counts"] = counts
             self._write_manifest(manifest)
         finally:
             self.release()

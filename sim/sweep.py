@@ -211,12 +211,17 @@ def _worker_context() -> multiprocessing.context.BaseContext:
 
 
 def init_worker(parent: int) -> None:
-    """Pool initializer: ignore SIGINT and exit as soon as the parent process is gone.
+    """Pool initializer: ignore SIGINT, die on SIGTERM, exit as soon as the parent is gone.
+
+    A forked worker inherits the parent's SIGTERM handler (:mod:`sim.stop_signals`),
+    which would turn the pool's own ``terminate()`` into a KeyboardInterrupt the
+    worker survives; the default action is restored.
 
     Args:
         parent: the pid of the process that owns the pool.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     watcher = threading.Thread(
         target=_exit_when_orphaned, args=(parent,), name="exit-with-parent", daemon=True

@@ -192,7 +192,10 @@ def _wait_for_parts(folder: Path, count: int, seconds: float) -> None:
     raise TimeoutError("the sweep wrote no parts in time")
 
 
-@pytest.mark.parametrize("how", ["kill -9", "ctrl-c"])
+SIGNALS = {"kill -9": signal.SIGKILL, "ctrl-c": signal.SIGINT, "sigterm": signal.SIGTERM}
+
+
+@pytest.mark.parametrize("how", list(SIGNALS))
 def test_interrupted_sweep_resumes_to_the_uninterrupted_dataset(tmp_path, how):
     path = _experiment(tmp_path, replications=12, base={**small_economy_dict(), "years": 1})
     total = 48
@@ -200,12 +203,12 @@ def test_interrupted_sweep_resumes_to_the_uninterrupted_dataset(tmp_path, how):
     process = _start_sweep(path, tmp_path / "broken")
     folder = tmp_path / "broken" / "tiny"
     _wait_for_parts(folder, 1, 120)
-    os.kill(process.pid, signal.SIGKILL if how == "kill -9" else signal.SIGINT)
+    os.kill(process.pid, SIGNALS[how])
     _, stderr = process.communicate(timeout=60)
     stored = len(SweepStore(folder).completed_ids())
     assert 0 < stored < total, f"interrupt the sweep in the middle ({stderr[-500:]})"
-    if how == "ctrl-c":
-        assert process.returncode == 130
+    if how != "kill -9":
+        assert process.returncode == 128 + SIGNALS[how]
         assert "Traceback" not in stderr and "resume" in stderr
         assert SweepStore(folder).read_manifest()["status"] == "interrupted"
     result = subprocess.run(

@@ -58,7 +58,9 @@ def test_a_grown_sweep_reuses_the_stored_runs_and_equals_a_fresh_one(
     out = capsys.readouterr().out
     assert f"{planned} runs planned, {stored} already stored, {planned - stored} run" in out
     assert sweep_quietly(_experiment(tmp_path / "b", **large), tmp_path / "fresh") == 0
-    pd.testing.assert_frame_equal(_runs(tmp_path / "fresh" / "tiny"), _runs(tmp_path / "grown" / "tiny"))
+    pd.testing.assert_frame_equal(
+        _runs(tmp_path / "fresh" / "tiny"), _runs(tmp_path / "grown" / "tiny")
+    )
 
 
 def test_a_shrunk_sweep_keeps_its_runs_table_to_the_planned_runs(tmp_path, capsys):
