@@ -173,6 +173,43 @@ class DashboardModel(RaceModel):
             history.energy_price.setdefault(s.name, []).append(price)
 
 
+def _pass_every_parameter_to_the_model() -> None:
+    """Mesa >= 3.4 workaround: SolaraViz treats ``model.scenario`` as a Mesa Scenario.
+
+    Mesa 3.4 added ``mesa.experimental.scenarios``: SolaraViz's (private)
+    ``_check_model_params`` and ``_build_model_init_kwargs`` read
+    ``model.scenario``, refuse anything but a Mesa ``Scenario`` and split the
+    parameters between it and the model. ``RaceModel.scenario`` is the race's
+    validated config, so for a :class:`DashboardModel` both get Mesa 3.3's
+    behaviour: every parameter goes to ``__init__``. Other models and Mesa 3.3
+    (which has neither function) are untouched.
+    """
+    from mesa.visualization import solara_viz
+
+    check = getattr(solara_viz, "_check_model_params", None)
+    build = getattr(solara_viz, "_build_model_init_kwargs", None)
+    if build is None or getattr(build, "race_workaround", False):
+        return
+
+    def check_params(model_or_func: Any, params: dict[str, Any]) -> None:
+        if isinstance(model_or_func, DashboardModel):
+            model_or_func = type(model_or_func).__init__  # checked against the signature only
+        check(model_or_func, params)
+
+    def build_kwargs(model: Any, params: dict[str, Any], **options: Any) -> dict[str, Any]:
+        if isinstance(model, DashboardModel):
+            return dict(params)
+        return build(model, params, **options)
+
+    build_kwargs.race_workaround = True  # type: ignore[attr-defined]
+    if check is not None:
+        solara_viz._check_model_params = check_params
+    solara_viz._build_model_init_kwargs = build_kwargs
+
+
+_pass_every_parameter_to_the_model()
+
+
 # ------------------------------------------------------------- components
 
 

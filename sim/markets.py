@@ -72,21 +72,16 @@ def _floats(name: str, values: np.ndarray | list[float], *, low: float = 0.0) ->
     return numbers
 
 
-_NUMPY_PAIRWISE_FROM = 8
-
-
 def _largest_sum(values: list[float], exact: float | None = None) -> float:
-    """The largest of the exact, left-to-right and numpy pairwise sums of ``values``.
+    """The largest of the exact, left-to-right and numpy sums of ``values``.
 
     Callers add fills up in any of these orders; rounding must not let any of
     them exceed capacity. ``exact`` is ``math.fsum(values)`` if the caller has it.
     """
     if exact is None:
         exact = math.fsum(values)
-    exact_and_sequential = max(exact, sum(values))
-    if len(values) < _NUMPY_PAIRWISE_FROM:
-        return exact_and_sequential  # numpy sums fewer elements left to right too
-    return max(exact_and_sequential, float(np.sum(values)))
+    # numpy >= 2.5 sums even short arrays in its own order, not left to right
+    return max(exact, sum(values), float(np.sum(values)))
 
 
 _ROUNDING_SLACK = 2.0**-51
