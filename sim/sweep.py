@@ -311,9 +311,17 @@ def run_dask(
 def _connect(client_class: type, address: str) -> Any:
     """A Dask client of the scheduler at ``address``, or a clear error within a few seconds.
 
+    The address is probed first (:func:`sim.scheduler_probe.is_scheduler`):
+    the client's own timeout covers only the TCP connect, and it waits forever
+    for a handshake from a port where something else listens.
+
     Raises:
-        SchedulerUnreachable: if nothing answers at ``address`` in time.
+        SchedulerUnreachable: if no Dask scheduler answers at ``address`` in time.
     """
+    from sim.scheduler_probe import is_scheduler
+
+    if not is_scheduler(address, SCHEDULER_TIMEOUT_S):
+        raise SchedulerUnreachable(address)
     try:
         return client_class(address, timeout=SCHEDULER_TIMEOUT_S)
     except OSError:  # TimeoutError included

@@ -168,6 +168,20 @@ def test_an_unreachable_scheduler_is_a_clear_error_within_seconds(tmp_path):
     assert SweepStore(tmp_path / "r" / "tiny").read_manifest()["status"] == "scheduler unreachable"
 
 
+def test_a_port_where_no_dask_scheduler_listens_is_a_clear_error(tmp_path):
+    """The issue's case: --scheduler at a port where something else listens hung forever."""
+    with socket.socket() as listener:  # accepts connections (the kernel does), never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+        argv = [sys.executable, "-m", "sim.cli", "sweep", str(_experiment(tmp_path)),
+                "--results", str(tmp_path / "r"), "--quiet", "--scheduler", address]  # fmt: skip
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"--scheduler {address}: no Dask scheduler answered there" in result.stderr
+
+
 @pytest.mark.parametrize("address", ["127.0.0.1:8786", "tcp://host", "http://h:1", "tcp://a b:1"])
 def test_a_malformed_scheduler_address_is_rejected_before_anything_is_written(
     tmp_path, capsys, address
