@@ -27,12 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.config import Scenario  # noqa: E402
+from sim.config import Scenario, load_scenario  # noqa: E402
 from sim.runs import run_scenario  # noqa: E402
 
 REFERENCE = ROOT / "benchmarks" / "migration_reference.json"
@@ -42,7 +41,8 @@ GENERATED_CASES = 24
 
 
 def _scenario_data(name: str) -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "experiments" / name).read_text(encoding="utf-8"))
+    """The shipped scenario as validated data (``extends`` resolved)."""
+    return load_scenario(ROOT / "experiments" / name).model_dump()
 
 
 def _set(data: dict[str, Any], path: str, value: Any) -> None:

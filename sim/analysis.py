@@ -14,8 +14,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from sim.ledger import GOVERNMENT
-from sim.markets import hhi
+from sim.economy.clearing import hhi
+from sim.economy.payments import GOVERNMENT
 
 LOSS_POINT = 0.01  # nats: "cost per loss point" is USD per 0.01 nats of loss reduction
 
@@ -197,8 +197,8 @@ def run_summary(tables: dict[str, pd.DataFrame], labs_summary: pd.DataFrame) -> 
         "leader_final_loss": float(labs_summary["final_loss"].iloc[leader]),
         "mean_final_loss": _mean(column(labs, "loss", final)),
         "mean_realized_gamma": _mean(labs_summary["realized_gamma"].to_numpy(dtype=float)),
-        "hhi_compute": hhi(column(labs, "compute", final)),
-        "hhi_market_share": hhi(column(labs, "market_share", final)),
+        "hhi_compute": float(hhi(column(labs, "compute", final))),
+        "hhi_market_share": float(hhi(column(labs, "market_share", final))),
         "total_compute": _sum(column(labs, "compute", final)),
         "total_energy_mwh": _sum(column(markets, "energy_mwh", energy)),
         "total_emissions_t": _sum(column(markets, "emissions_t", energy)),

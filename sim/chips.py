@@ -191,36 +191,3 @@ def extrapolate_roadmap(
         new.append(ChipModel(f"Gen{year:g}", year, flops, watts, price))
         k += 1
     return chips + tuple(new)
-
-
-def available(
-    roadmap: Iterable[ChipModel], year: float, max_tpp: float = math.inf
-) -> list[ChipModel]:
-    """Chips released by ``year``, derated to ``max_tpp`` where they exceed it.
-
-    Args:
-        roadmap: Chips on offer (any order); output keeps that order.
-        year: Calendar year; a chip is available if ``chip.year <= year``.
-        max_tpp: Export threshold in [0, inf]; inf = uncontrolled, 0 = banned
-            (returns an empty list).
-
-    Raises:
-        ValueError: if ``year`` is not finite or ``max_tpp`` is not in [0, inf].
-    """
-    when = number("year", year, -math.inf)
-    limit = number("max_tpp", max_tpp, 0.0, allow_inf=True)
-    if limit == 0.0:
-        return []
-    return [chip.derated(limit) for chip in roadmap if chip.year <= when]
-
-
-def best_value(roadmap: Iterable[ChipModel], year: float, max_tpp: float = math.inf) -> ChipModel:
-    """The available chip with the highest FLOP/s per USD (ties: newer, then faster).
-
-    Raises:
-        ValueError: if no chip is available at ``year`` under ``max_tpp``.
-    """
-    chips = available(roadmap, year, max_tpp)
-    if not chips:
-        raise ValueError(f"no chip available at year={year!r} with max_tpp={max_tpp!r}")
-    return max(chips, key=lambda c: (c.flops_per_dollar, c.year, c.flops))

@@ -8,10 +8,8 @@ Nodes are labs and suppliers, keyed by the agents' integer ids; an edge
     tariff:      ad valorem import tariff on chip purchases (0.1 = +10%)
     max_tpp:     export-control threshold in TPP (inf = uncontrolled); chips
                  above it are sold as derated variants (``ChipModel.derated``)
-    cap:         quantity cap per step set by policy (inf = none); units are
-                 the model's (chips per step, or MW for energy edges)
     allowed:     False when trade is banned (e.g. export ban, max_tpp == 0)
-    quantity, value:          flows of the last step (units, USD)
+    quantity, value:          flows of the last step (GPUs or MWh, USD)
     cum_quantity, cum_value:  flows since the start of the run
 
 Policy functions mutate the graph in place and also return it, so they chain.
@@ -34,19 +32,6 @@ ENERGY = "energy"
 EDGE_KINDS = (CHIPS, ENERGY)
 NODE_KINDS = ("lab", "chip_supplier", "energy_supplier")
 
-EDGE_ROW_KEYS = (
-    "step",
-    "supplier",
-    "lab",
-    "kind",
-    "tariff",
-    "max_tpp",
-    "allowed",
-    "quantity",
-    "value",
-)
-"""Columns of the per-step x edge output table, in order."""
-
 
 def _edge_defaults(kind: str) -> dict[str, object]:
     """Attributes of a fresh edge: no tariff, no control, no cap, no flows."""
@@ -54,7 +39,6 @@ def _edge_defaults(kind: str) -> dict[str, object]:
         "kind": kind,
         "tariff": 0.0,
         "max_tpp": math.inf,
-        "cap": math.inf,
         "allowed": True,
         "quantity": 0.0,
         "value": 0.0,
@@ -175,113 +159,3 @@ def apply_tariffs(graph: nx.DiGraph, tariffs: dict[str, float]) -> nx.DiGraph:
         if lab_region in rates and _region(graph, supplier) != lab_region:
             data["tariff"] = rates[lab_region]
     return graph
-
-
-def apply_edge_caps(graph: nx.DiGraph, kind: str, cap: float) -> nx.DiGraph:
-    """Set the per-step quantity cap of every edge of one kind.
-
-    Args:
-        graph: Supply network, mutated in place.
-        kind: "chips" or "energy".
-        cap: Cap in [0, inf] in the model's units (inf removes caps).
-
-    Returns:
-        The same graph.
-    """
-    if kind not in EDGE_KINDS:
-        raise ValueError(f"kind must be one of {EDGE_KINDS}, got {kind!r}")
-    limit = number("cap", cap, 0.0, allow_inf=True)
-    for _, _, data in _edges_of_kind(graph, kind):
-        data["cap"] = limit
-    return graph
-
-
-def _edge(graph: nx.DiGraph, supplier: int, lab: int) -> dict:
-    """Attributes of edge ``supplier -> lab``; ValueError if there is none."""
-    if not graph.has_edge(supplier, lab):
-        raise ValueError(f"no supply edge from {supplier!r} to {lab!r}")
-    return graph.edges[supplier, lab]
-
-
-def record_trade(graph: nx.DiGraph, supplier: int, lab: int, quantity: float, value: float) -> None:
-    """Record a trade on its edge: adds to this step's and the cumulative flows.
-
-    Several trades on one edge in one step (e.g. two chip models) add up; call
-    ``reset_step_flows`` once at the start of each step.
-
-    Args:
-        graph: Supply network.
-        supplier, lab: Edge endpoints.
-        quantity: Units traded (chips, or MWh for energy), in [0, inf).
-        value: USD paid, in [0, inf).
-
-    Raises:
-        ValueError: if the edge does not exist, is disallowed, or a value is bad.
-    """
-    data = _edge(graph, supplier, lab)
-    amount = number("quantity", quantity, 0.0)
-    paid = number("value", value, 0.0)
-    if not data["allowed"] and amount > 0.0:
-        raise ValueError(f"trade on disallowed edge {supplier!r} -> {lab!r}")
-    add_flow(data, amount, paid)
-
-
-def add_flow(data: dict, quantity: float, value: float) -> None:
-    """Add a trade to an edge's attribute dict, without the checks of :func:`record_trade`.
-
-    For the model's per-step hot path: it holds the attribute dicts of the
-    edges it trades on (``graph.edges[u, v]``), trades only on allowed edges
-    and only non-negative, finite amounts.
-    """
-    data["quantity"] += quantity
-    data["value"] += value
-    data["cum_quantity"] += quantity
-    data["cum_value"] += value
-
-
-def reset_step_flows(graph: nx.DiGraph) -> None:
-    """Zero the last-step ``quantity`` and ``value`` of every edge (cumulative kept)."""
-    reset_flows(data for _, _, data in graph.edges(data=True))
-
-
-def reset_flows(edges: Iterable[dict]) -> None:
-    """:func:`reset_step_flows` on edge attribute dicts the caller already holds."""
-    for data in edges:
-        data["quantity"] = 0.0
-        data["value"] = 0.0
-
-
-def edge_rows(graph: nx.DiGraph, step: int) -> list[dict]:
-    """One row per edge for the step x edge output table (keys: ``EDGE_ROW_KEYS``)."""
-    return [
-        {
-            "step": step,
-            "supplier": supplier,
-            "lab": lab,
-            "kind": data["kind"],
-            "tariff": data["tariff"],
-            "max_tpp": data["max_tpp"],
-            "allowed": data["allowed"],
-            "quantity": data["quantity"],
-            "value": data["value"],
-        }
-        for supplier, lab, data in graph.edges(data=True)
-    ]
-
-
-def allowed_chip_edges(graph: nx.DiGraph, lab: int) -> list[tuple[int, float, float]]:
-    """Chip suppliers a lab may buy from: ``(supplier, max_tpp, tariff)``, by supplier id."""
-    return sorted(
-        (supplier, data["max_tpp"], data["tariff"])
-        for supplier, _, data in graph.in_edges(lab, data=True)
-        if data["kind"] == CHIPS and data["allowed"]
-    )
-
-
-def allowed_energy_edges(graph: nx.DiGraph, lab: int) -> list[tuple[int, float]]:
-    """Energy suppliers a lab may buy from: ``(supplier, cap)``, by supplier id."""
-    return sorted(
-        (supplier, data["cap"])
-        for supplier, _, data in graph.in_edges(lab, data=True)
-        if data["kind"] == ENERGY and data["allowed"]
-    )

@@ -25,9 +25,9 @@ import yaml
 from sim.analysis import lab_summary, run_summary, trailing_gamma
 from sim.config import Scenario
 from sim.economy.engine import BatchRun, run_batch
+from sim.economy.model import RaceModel
 from sim.economy.tables import run_tables
 from sim.io import atomic_write_parquet, atomic_write_text
-from sim.model import RaceModel
 from sim.staging import replace_outputs
 
 RUN_FIGURE_NAMES = ("loss", "market_share", "compute", "chip_market", "energy", "network")
@@ -72,7 +72,7 @@ def batch_result(batch: BatchRun, run: int) -> RunResult:
 
 def summarize(model: RaceModel) -> RunResult:
     """The tables and summaries of a model that has run (it stays usable)."""
-    return _result(model.scenario, model.seed_used, model.recorder.tables())
+    return _result(model.scenario, model.seed_used, model.tables())
 
 
 def _result(scenario: Scenario, seed: int, tables: dict[str, pd.DataFrame]) -> RunResult:

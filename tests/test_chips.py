@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,8 +9,6 @@ from hypothesis import strategies as st
 from sim.chips import (
     CALIBRATED_CHIPS,
     ChipModel,
-    available,
-    best_value,
     extrapolate_roadmap,
 )
 
@@ -136,33 +132,3 @@ def test_roadmap_validates(kwargs, name):
 def test_roadmap_rejects_empty():
     with pytest.raises(ValueError, match="chips"):
         extrapolate_roadmap((), 2030)
-
-
-def test_available_filters_by_year_and_derates():
-    names = [c.name for c in available(CALIBRATED_CHIPS, 2022.5)]
-    assert names == ["A100", "H100"]
-    controlled = available(CALIBRATED_CHIPS, 2022.5, max_tpp=4800)
-    # The A100 (TPP 4992) is itself above 4800, as under the real Oct 2023 rule.
-    assert [c.name for c in controlled] == ["A100-export", "H100-export"]
-    assert [c.name for c in available(CALIBRATED_CHIPS, 2022.5, max_tpp=6000)] == [
-        "A100",
-        "H100-export",
-    ]
-    assert all(c.tpp <= 4800 * (1 + 1e-12) for c in controlled)
-    assert available(CALIBRATED_CHIPS, 2030, max_tpp=0) == []
-
-
-def test_best_value_picks_highest_flops_per_dollar():
-    assert best_value(CALIBRATED_CHIPS, 2025).name == "GB200"
-    assert best_value(CALIBRATED_CHIPS, 2023).name == "H100"
-    roadmap = extrapolate_roadmap(CALIBRATED_CHIPS, 2030)
-    assert best_value(roadmap, 2030).name == "Gen2029"
-    with pytest.raises(ValueError, match="no chip"):
-        best_value(CALIBRATED_CHIPS, 2019)
-
-
-def test_best_value_under_controls_is_derated():
-    chip = best_value(CALIBRATED_CHIPS, 2025, max_tpp=4800)
-    assert chip.tpp <= 4800 * (1 + 1e-12)
-    assert chip.name.endswith("-export")
-    assert math.isfinite(chip.flops_per_dollar)

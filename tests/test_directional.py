@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from sim.analysis import lab_summary
-from sim.model import RaceModel
+from sim.economy.model import RaceModel
 from tests.builders import build, small_economy_dict
 
 
@@ -26,7 +26,7 @@ def _base() -> dict[str, Any]:
 
 def _run(data: dict[str, Any], **changes: Any) -> dict[str, pd.DataFrame]:
     model = RaceModel(build(data, **changes)).run()
-    return model.recorder.tables()
+    return model.tables()
 
 
 def _summary(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from sim.config import PolicyConfig
+from sim.economy.tables import EDGE_COLUMNS, LAB_COLUMNS, LEDGER_COLUMNS, MARKET_COLUMNS
 from sim.paramdoc import (
     COLUMNS,
     parameter_rows,
     parameter_table_markdown,
 )
-from sim.recorder import EDGE_COLUMNS, LAB_COLUMNS, LEDGER_COLUMNS, MARKET_COLUMNS
 from tests.builders import build, small_economy_dict
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "model.md"

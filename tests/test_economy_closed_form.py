@@ -4,7 +4,7 @@ import pytest
 
 from sim import law
 from sim.analysis import realized_gamma
-from sim.model import RaceModel
+from sim.economy.model import RaceModel
 from tests.builders import build, closed_form_dict
 
 
@@ -29,13 +29,13 @@ def test_full_economy_matches_relative_loss_every_step(gamma, steps_per_year):
 @pytest.mark.parametrize("gamma", [0.5, 2.0])
 def test_realized_gamma_recovers_the_exogenous_rate(gamma):
     model = RaceModel(build(closed_form_dict(gamma, years=5))).run()
-    labs = model.recorder.tables()["labs"].iloc[1:]
+    labs = model.tables()["labs"].iloc[1:]
     assert realized_gamma(labs["t"], labs["efficiency"]) == pytest.approx(gamma, abs=1e-9)
 
 
 def test_closed_form_lab_spends_only_on_power():
     model = RaceModel(build(closed_form_dict(1.0, years=2))).run()
-    labs = model.recorder.tables()["labs"]
+    labs = model.tables()["labs"]
     for column in ("spend_capex", "spend_rnd", "spend_projects", "spend_carbon_tax"):
         assert labs[column].sum() == 0.0
     assert (labs["running_units"].iloc[1:] == 100_000).all()

@@ -11,10 +11,16 @@ import yaml
 
 from sim.analysis import target_column
 from sim.cli import main
+from sim.economy.tables import (
+    ECONOMY_COLUMNS,
+    EDGE_COLUMNS,
+    LAB_COLUMNS,
+    LEDGER_COLUMNS,
+    MARKET_COLUMNS,
+)
 from sim.experiment import SUMMARY_OUTPUTS
 from sim.export import TIDY_COLUMNS, id_columns, parameter_path, read_results
 from sim.outputs import OUTPUT_COLUMNS, describe_output
-from sim.recorder import ECONOMY_COLUMNS, EDGE_COLUMNS, LAB_COLUMNS, LEDGER_COLUMNS, MARKET_COLUMNS
 from tests.builders import small_economy_dict, sweep_quietly
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "model.md"

@@ -9,18 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.network import (
-    EDGE_ROW_KEYS,
-    allowed_chip_edges,
-    allowed_energy_edges,
-    apply_edge_caps,
-    apply_export_controls,
-    apply_tariffs,
-    build_supply_network,
-    edge_rows,
-    record_trade,
-    reset_step_flows,
-)
+from sim.network import apply_export_controls, apply_tariffs, build_supply_network
 
 LABS = [(1, "OpenLab", "US"), (2, "EuroLab", "EU"), (3, "DragonLab", "CN")]
 CHIP_SUPPLIERS = [(10, "Fab-TW", "TW"), (11, "Fab-US", "US"), (12, "Fab-CN", "CN")]
@@ -45,7 +34,6 @@ def test_nodes_and_edges():
         "kind": "chips",
         "tariff": 0.0,
         "max_tpp": math.inf,
-        "cap": math.inf,
         "allowed": True,
         "quantity": 0.0,
         "value": 0.0,
@@ -76,7 +64,8 @@ def test_export_controls_keep_the_stricter_threshold_and_zero_bans():
     apply_export_controls(g, ["CN"], 0.0, exporter_regions=["US"])
     assert not g.edges[11, 3]["allowed"]
     assert g.edges[10, 3]["allowed"]
-    assert allowed_chip_edges(g, 3) == [(10, 4800.0, 0.0), (12, math.inf, 0.0)]
+    allowed = [(s, d["max_tpp"]) for s, lab, d in g.edges(data=True) if lab == 3 and d["allowed"]]
+    assert allowed == [(10, 4800.0), (12, math.inf), (22, math.inf)]
 
 
 @settings(max_examples=50, deadline=None)
@@ -108,50 +97,3 @@ def test_tariffs_apply_to_imports_only():
     assert g.edges[20, 1]["tariff"] == 0.0  # energy untouched
     with pytest.raises(ValueError, match="tariffs"):
         apply_tariffs(g, {"US": -0.1})
-
-
-def test_edge_caps():
-    g = apply_edge_caps(network(), "energy", 500.0)
-    assert all(d["cap"] == 500.0 for _, _, d in g.edges(data=True) if d["kind"] == "energy")
-    assert all(d["cap"] == math.inf for _, _, d in g.edges(data=True) if d["kind"] == "chips")
-    assert allowed_energy_edges(g, 1) == [(20, 500.0)]
-    with pytest.raises(ValueError, match="kind"):
-        apply_edge_caps(g, "water", 1.0)
-    with pytest.raises(ValueError, match="cap"):
-        apply_edge_caps(g, "chips", -1.0)
-
-
-def test_record_trade_and_rows():
-    g = network()
-    record_trade(g, 10, 1, 100.0, 2.75e6)
-    record_trade(g, 10, 1, 50.0, 1e6)
-    assert g.edges[10, 1]["quantity"] == 150.0
-    assert g.edges[10, 1]["cum_value"] == pytest.approx(3.75e6)
-    rows = edge_rows(g, step=3)
-    assert len(rows) == g.number_of_edges()
-    assert all(tuple(row) == EDGE_ROW_KEYS for row in rows)
-    row = next(r for r in rows if (r["supplier"], r["lab"]) == (10, 1))
-    assert row["step"] == 3 and row["quantity"] == 150.0 and row["kind"] == "chips"
-    reset_step_flows(g)
-    assert g.edges[10, 1]["quantity"] == 0.0 and g.edges[10, 1]["value"] == 0.0
-    assert g.edges[10, 1]["cum_quantity"] == 150.0
-    record_trade(g, 10, 1, 10.0, 1.0)
-    assert g.edges[10, 1]["cum_quantity"] == 160.0
-
-
-def test_record_trade_validates():
-    g = apply_export_controls(network(), ["CN"], 0.0)
-    with pytest.raises(ValueError, match="no supply edge"):
-        record_trade(g, 20, 2, 1.0, 1.0)  # US grid cannot serve an EU lab
-    with pytest.raises(ValueError, match="disallowed"):
-        record_trade(g, 10, 3, 1.0, 1.0)
-    with pytest.raises(ValueError, match="quantity"):
-        record_trade(g, 10, 1, -1.0, 1.0)
-
-
-def test_allowed_chip_edges_default():
-    assert allowed_chip_edges(network(), 2) == [
-        (10, math.inf, 0.0),
-        (11, math.inf, 0.0),
-        (12, math.inf, 0.0),
-    ]

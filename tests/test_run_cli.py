@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from sim.cli import main
-from sim.recorder import LAB_COLUMNS, MARKET_COLUMNS
+from sim.economy.tables import LAB_COLUMNS, MARKET_COLUMNS
 from tests.builders import small_economy_dict
 
 TABLES = ("labs", "markets", "edges", "economy", "ledger", "lab_summary", "summary")

@@ -20,7 +20,8 @@ from sim import network as net
 from sim.chips import ChipModel, extrapolate_roadmap
 from sim.config import Scenario
 from sim.economy import params as p
-from sim.economy.state import ChipMarketState, EnergyState, Fleet, LabState, State
+from sim.economy.fleet import tally
+from sim.economy.state import ChipMarketState, EnergyState, LabState, State
 from sim.law import SECONDS_PER_YEAR, parameter_set
 from sim.strategies import make_strategy
 
@@ -101,20 +102,42 @@ def _pad(values: list[float], size: int, fill: float) -> np.ndarray:
     return np.array(values + [fill] * (size - len(values)), dtype=float)
 
 
-def _hardware(s: Scenario, chips: tuple[ChipModel, ...], size: int) -> p.Hardware:
+def _variants(offer_flops: np.ndarray, flops: np.ndarray, watts: np.ndarray):
+    """(N, V) FLOP/s and watts of every variant, and the dispatch order (most FLOP/W first).
+
+    Variants ``0..R-1`` are the roadmap chips as held at the start; variant
+    ``R (1 + s) + r`` is chip ``r`` as supplier ``s`` sells it on the lab's edge.
+    """
+    n_suppliers, n_labs, n_chips = offer_flops.shape
+    bought = offer_flops.transpose(1, 0, 2).reshape(n_labs, n_suppliers * n_chips)
+    v_flops = np.concatenate([np.broadcast_to(flops, (n_labs, n_chips)), bought], axis=1)
+    v_watts = np.tile(watts, (n_labs, n_suppliers + 1))
+    order = np.argsort(-(v_flops / v_watts), axis=1, kind="stable")
+    return v_flops, v_watts, order
+
+
+def _hardware(
+    s: Scenario, chips: tuple[ChipModel, ...], size: int, offer_flops: np.ndarray
+) -> p.Hardware:
     hw = s.hardware
     watts_factor = hw.pue * hw.server_overhead
     mwh_per_watt = watts_factor / 1e6 * HOURS_PER_YEAR * hw.lifetime_years
     lifetime_mwh = [c.watts * mwh_per_watt for c in chips]
+    flops = _pad([c.flops for c in chips], size, 0.0)
+    watts = _pad([c.watts for c in chips], size, 1.0)
+    v_flops, v_watts, order = _variants(offer_flops, flops, watts)
     return p.Hardware(
         mfu=np.float64(hw.mfu),
         watts_factor=np.float64(watts_factor),
         lifetime=np.float64(hw.lifetime_years),
         chip_year=_pad([c.year for c in chips], size, math.inf),
-        chip_flops=_pad([c.flops for c in chips], size, 0.0),
-        chip_watts=_pad([c.watts for c in chips], size, 1.0),
+        chip_flops=flops,
+        chip_watts=watts,
         chip_price=_pad([c.price for c in chips], size, 1.0),
         chip_lifetime_mwh=_pad(lifetime_mwh, size, 0.0),
+        variant_flops=v_flops,
+        variant_watts=v_watts,
+        dispatch_order=order,
     )
 
 
@@ -215,34 +238,32 @@ def _energy_prices(s: Scenario) -> tuple[np.ndarray, np.ndarray]:
 
 def _strategy_parameters(name: str) -> tuple[float, float, float, bool, float, float, float]:
     """(capex share, R&D share, project share, adaptive, adjustment, floor, spend share)."""
-    strategy = make_strategy(name)
-    adaptive = getattr(strategy, "uses_marginals", False)
-    spend = getattr(strategy, "spend_share", 1.0)
-    rnd = spend - strategy.capex_share if adaptive else strategy.rnd_share
+    s = make_strategy(name)
     return (
-        strategy.capex_share, rnd, strategy.project_share, adaptive,
-        getattr(strategy, "adjustment", 0.0), getattr(strategy, "floor", 0.0), spend,
+        s.capex_share, s.rnd_share, s.project_share, s.adaptive, s.adjustment, s.floor,
+        s.spend_share,
     )  # fmt: skip
 
 
 def _fleet_items(s: Scenario, chips: tuple[ChipModel, ...], slots: int) -> np.ndarray:
-    """(4, N, slots): units, FLOP/s, watts and purchase time of each lab's initial cohorts."""
-    by_name = {c.name: c for c in chips}
-    items = np.zeros((4, len(s.labs), slots))
+    """(3, N, slots): units, chip (its variant index) and purchase time of the initial cohorts."""
+    index = {c.name: i for i, c in enumerate(chips)}
+    items = np.zeros((3, len(s.labs), slots))
     for i, lab in enumerate(s.labs):
         cohorts = sorted(
-            ((by_name[f.chip], f.units, -f.age_years) for f in lab.fleet if f.units > 0),
+            ((f.units, index[f.chip], -f.age_years) for f in lab.fleet if f.units > 0),
             key=lambda cohort: cohort[2],
         )
-        for k, (chip, units, bought) in enumerate(cohorts):
-            items[:, i, k] = units, chip.flops, chip.watts, bought
+        for k, cohort in enumerate(cohorts):
+            items[:, i, k] = cohort
     return items
 
 
 def _labs(s: Scenario, items: np.ndarray) -> p.Labs:
     specs = s.labs
     strategies = np.array([_strategy_parameters(lab.strategy) for lab in specs], dtype=float)
-    one_year = (items[0] * items[1]).sum(axis=1) * s.hardware.mfu * SECONDS_PER_YEAR
+    flops = np.array([c.flops for c in roadmap(s)])[items[1].astype(int)]
+    one_year = (items[0] * flops).sum(axis=1) * s.hardware.mfu * SECONDS_PER_YEAR
     pairs = zip(specs, one_year, strict=True)
     initial = np.array([lab.initial_compute or year for lab, year in pairs])
     cheapest, worst = _energy_prices(s)
@@ -329,26 +350,26 @@ def build(
     slots = max(max((len(lab.fleet) for lab in s.labs), default=0) for s in scenarios) + n_steps
     graphs = [supply_network(s) for s in scenarios]
     items = [_fleet_items(s, r, slots) for s, r in zip(scenarios, roadmaps, strict=True)]
+    suppliers = [
+        _chip_suppliers(s, g, r, chips) for s, g, r in zip(scenarios, graphs, roadmaps, strict=True)
+    ]
+    hardware = [
+        _hardware(s, r, chips, c.offer_flops)
+        for s, r, c in zip(scenarios, roadmaps, suppliers, strict=True)
+    ]
     params = p.Params(
         n_steps=n_steps,
         clock=p.stack([_clock(s) for s in scenarios]),
         law=p.stack([_law(s) for s in scenarios]),
-        hardware=p.stack(
-            [_hardware(s, r, chips) for s, r in zip(scenarios, roadmaps, strict=True)]
-        ),
-        chips=p.stack(
-            [
-                _chip_suppliers(s, g, r, chips)
-                for s, g, r in zip(scenarios, graphs, roadmaps, strict=True)
-            ]
-        ),
+        hardware=p.stack(hardware),
+        chips=p.stack(suppliers),
         energy=p.stack([_energy_suppliers(s, g) for s, g in zip(scenarios, graphs, strict=True)]),
         labs=p.stack([_labs(s, i) for s, i in zip(scenarios, items, strict=True)]),
         rnd=p.stack([_rnd(s, projects) for s in scenarios]),
         policy=p.stack([_policy(s) for s in scenarios]),
         market=p.stack([_market(s) for s in scenarios]),
     )
-    fleet = np.stack(items, axis=1)  # (4, B, N, K)
+    fleet = np.stack(items, axis=1)  # (3, B, N, K)
     return params, initial_state(params, fleet, projects), shocks(scenarios, seeds)
 
 
@@ -374,10 +395,15 @@ def initial_state(params: p.Params, fleet: np.ndarray, projects: int) -> State:
             last_power_mw=zeros,
             last_energy_bill=zeros,
         ),
-        fleet=Fleet(
-            units=fleet[0], flops=fleet[1], watts=fleet[2], bought=fleet[3],
-            pending_units=zeros, pending_flops=zeros, pending_watts=zeros, pending_bought=zeros,
-        ),  # fmt: skip
+        fleet=tally(
+            params.hardware,
+            cohort_units=fleet[0],
+            cohort_variant=fleet[1].astype(np.int64),
+            cohort_bought=fleet[2],
+            pending_units=zeros,
+            pending_variant=np.zeros(zeros.shape, dtype=np.int64),
+            pending_bought=zeros,
+        ),
         chips=ChipMarketState(price_index=np.ones(params.chips.capacity_per_year.shape)),
         energy=EnergyState(
             capacity_mw=params.energy.capacity_mw.copy(),

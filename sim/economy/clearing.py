@@ -19,15 +19,18 @@ _ROUNDING_MARGIN = 2.0**-50
 def pro_rata(requests: np.ndarray, capacity: np.ndarray) -> np.ndarray:
     """Fill ``requests`` (B, buyers) at one common fraction per run within ``capacity`` (B,).
 
-    When a run's requests fit, everyone gets what they asked for; otherwise
-    each request is filled at ``capacity / total``, shaved by a few ulps so
-    that the fills add up to at most the capacity in any summation order.
+    When a run's requests fit with room for rounding (a few ulps), everyone
+    gets exactly what they asked for; otherwise each request is filled at
+    ``capacity / total``, shaved by a few ulps so that the fills add up to at
+    most the capacity in any summation order.
     """
     total = requests.sum(axis=-1)
     buyers = requests.shape[-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         fraction = capacity / total * (1.0 - buyers * _ROUNDING_MARGIN)
-    fraction = np.where(total <= capacity, 1.0, np.minimum(fraction, 1.0))
+    # numpy's total may round below another order's sum: in full only with room to spare
+    fits = total <= capacity * (1.0 - buyers * _ROUNDING_MARGIN)
+    fraction = np.where(fits, 1.0, np.minimum(fraction, 1.0))
     return requests * fraction[..., None]
 
 
@@ -35,22 +38,27 @@ def by_bid(requests: np.ndarray, bids: np.ndarray, capacity: np.ndarray) -> np.n
     """Serve the highest bids first; requests with equal bids share pro rata.
 
     Each bid level takes what the higher levels left, ``max(0, capacity -
-    requested above)``, pro rata within the level. Bids rank buyers only.
+    requested above)`` (capacity shaved by a few ulps for rounding), pro rata
+    within the level; below a rationed level nothing is left, not even
+    rounding dust. Bids rank buyers only.
     """
     higher = bids[..., None, :] > bids[..., :, None]  # [.., i, j]: j bids more than i
     level = bids[..., None, :] == bids[..., :, None]
     above = (higher * requests[..., None, :]).sum(axis=-1)
     at_level = (level * requests[..., None, :]).sum(axis=-1)
-    left = np.maximum(capacity[..., None] - above, 0.0)
     shave = 1.0 - requests.shape[-1] * _ROUNDING_MARGIN
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fraction = np.where(at_level > left, left / at_level * shave, 1.0)
-    return requests * fraction
+    # the shave covers the rounding of ``above`` too, not only of this level's fills
+    left = np.maximum(capacity[..., None] * shave - above, 0.0)
+    rationed = at_level > left
+    with np.errstate(all="ignore"):
+        fraction = np.where(rationed, left / at_level * shave, 1.0)
+    below_rationed = (higher & rationed[..., None, :]).any(axis=-1)
+    return requests * np.where(below_rationed, 0.0, fraction)
 
 
 def utilization(requested: np.ndarray, available: np.ndarray) -> np.ndarray:
     """Requested over available, capped at 1; 1 when demand meets zero supply, 0 without demand."""
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         ratio = np.minimum(requested / available, 1.0)
     return np.where(requested <= 0.0, 0.0, np.where(available <= 0.0, 1.0, ratio))
 
@@ -75,7 +83,7 @@ def adjust_price_index(
     The demand ratio is capped at :data:`MAX_DEMAND_RATIO` (zero supply counts
     as the cap, or as 1 without demand) and the exponent at 700.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         ratio = np.minimum(demand / supply, MAX_DEMAND_RATIO)
     no_supply = np.where(demand > 0.0, MAX_DEMAND_RATIO, 1.0)
     ratio = np.where(supply > 0.0, ratio, no_supply)
@@ -93,6 +101,6 @@ def logit_shares(losses: np.ndarray, temperature: np.ndarray) -> np.ndarray:
 def hhi(values: np.ndarray) -> np.ndarray:
     """Herfindahl-Hirschman index (0..1) of non-negative quantities (B, N); 0 if all are 0."""
     total = values.sum(axis=-1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         index = ((values / total) ** 2).sum(axis=-1)
     return np.where(total[..., 0] > 0.0, index, 0.0)

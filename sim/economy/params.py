@@ -55,6 +55,9 @@ class Hardware:
     chip_watts: np.ndarray  # (R) W, board power
     chip_price: np.ndarray  # (R) USD, list price
     chip_lifetime_mwh: np.ndarray  # (R) MWh one GPU draws over its lifetime, facility included
+    variant_flops: np.ndarray  # (N, V) FLOP/s per GPU of each chip variant a lab can hold
+    variant_watts: np.ndarray  # (N, V) W per GPU
+    dispatch_order: np.ndarray  # (N, V) int: variants most FLOP per watt first
 
 
 @dataclass(frozen=True)

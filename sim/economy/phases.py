@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from sim.economy import clearing
+from sim.economy.fleet import dispatch, install_pending, retire
 from sim.economy.params import Params
 from sim.economy.payments import pay
 from sim.economy.state import State
@@ -37,9 +38,6 @@ from sim.law import LN2, SECONDS_PER_YEAR, exponential_integral
 
 HOURS_PER_YEAR = 8766.0
 """Hours in a Julian year: MW over ``dt`` years is ``MW x 8766 x dt`` MWh."""
-
-_RETIREMENT_SLACK = 1e-12
-"""Years: a cohort exactly one lifetime old at ``t`` retires despite rounding."""
 
 _COMMISSION_SLACK = 1e-9
 """Relative: a build due at ``t`` comes online at ``t`` despite rounding."""
@@ -89,29 +87,12 @@ def infrastructure(state: State, params: Params, t: np.ndarray) -> tuple[State, 
         order_mw=order_mw,
         order_due=np.where(due, np.inf, order_due),
     )
-    fleet = _retire(_install_pending(state), t, params.hardware.lifetime)
-    return replace(state, energy=energy, fleet=fleet), Built(ordered, online)
-
-
-def _install_pending(state: State):
-    """The fleet with last step's deliveries in their cohort slot (one slot per step)."""
     fleet = state.fleet
-    if state.step == 0:
-        return fleet
-    slot = fleet.units.shape[2] - state.energy.order_mw.shape[2] + state.step - 1
-    arrays = {name: getattr(fleet, name).copy() for name in ("units", "flops", "watts", "bought")}
-    for name, array in arrays.items():
-        array[:, :, slot] = getattr(fleet, f"pending_{name}")
-    zeros = np.zeros_like(fleet.pending_units)
-    return replace(
-        fleet, **arrays,
-        pending_units=zeros, pending_flops=zeros, pending_watts=zeros, pending_bought=zeros,
-    )  # fmt: skip
-
-
-def _retire(fleet, t: np.ndarray, lifetime: np.ndarray):
-    old = t[:, None, None] - fleet.bought >= (lifetime - _RETIREMENT_SLACK)[:, None, None]
-    return replace(fleet, units=np.where(old, 0.0, fleet.units))
+    if state.step > 0:  # last step's deliveries go to that step's cohort slot
+        slot = fleet.cohort_units.shape[2] - params.n_steps + state.step - 1
+        fleet = install_pending(fleet, params.hardware, slot)
+    fleet = retire(fleet, params.hardware, t)
+    return replace(state, energy=energy, fleet=fleet), Built(ordered, online)
 
 
 # ------------------------------------------------------------------- 2. funding
@@ -134,7 +115,7 @@ def funding(state: State, params: Params, t: np.ndarray) -> tuple[State, Funding
     """
     labs, dt = state.labs, params.clock.dt[:, None]
     mwh = labs.last_power_mw * HOURS_PER_YEAR * dt
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         paid = labs.last_energy_bill / mwh
     expected = np.where(mwh > 0.0, paid, params.labs.cheapest_energy_price)
     received = params.labs.funding_per_year * growth_integral(
@@ -224,7 +205,7 @@ def buy_projects(
     candidate = real & ~labs.projects_done & (gain > 0.0)
     units = state.fleet.total_units[..., None]
     cost = rnd.project_cost_per_gpu[:, None, :] * units
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         value = np.where(cost > 0.0, gain / cost, np.inf)
     best = np.where(candidate, value, -np.inf).argmax(axis=2)[..., None]
     best_cost = np.take_along_axis(cost, best, axis=2)[..., 0]
@@ -290,7 +271,7 @@ def split_budget(
     software = 2.0**labs.log2_software
     slope = params.law.kappa[:, None] * (loss(params, labs.compute) - params.law.E[:, None])
     slope = slope / labs.compute
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         per_gpu_year = offer.flops * mfu_seconds * software / offer.ownership_cost
     capex_gain = np.where(offer.found, slope * per_gpu_year, 0.0)
     one_year = state.fleet.total_flops * mfu_seconds * software
@@ -396,7 +377,7 @@ def chip_market(
     """
     c, offer = params.chips, decision.offer
     budget = np.where(offer.found, decision.capex_budget, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         units = np.where(budget > 0.0, budget / offer.ownership_cost, 0.0)
     n_suppliers = c.capacity_per_year.shape[1]
     to_supplier = offer.supplier[:, None, :] == np.arange(n_suppliers)[None, :, None]
@@ -417,12 +398,11 @@ def chip_market(
         c.price_floor, c.price_ceiling,
     )  # fmt: skip
     received = filled.sum(axis=1)
-    b, n = np.ogrid[: offer.chip.shape[0], : offer.chip.shape[1]]
+    n_chips = params.hardware.chip_year.shape[1]
     fleet = replace(
         state.fleet,
         pending_units=received,
-        pending_flops=offer.flops,
-        pending_watts=params.hardware.chip_watts[b, offer.chip],
+        pending_variant=n_chips * (1 + offer.supplier) + offer.chip,
         pending_bought=np.broadcast_to(t[:, None], received.shape).copy(),
     )
     chips_paid = value.transpose(0, 2, 1)
@@ -471,7 +451,7 @@ def regional_limit(state: State, params: Params) -> np.ndarray:
     """
     e, capacity = params.energy, state.energy.capacity_mw
     regional = np.einsum("bij,bj->bi", e.same_region.astype(float), capacity)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         share = e.region_cap_mw * capacity / regional
     share = np.where(np.isfinite(e.region_cap_mw), share, np.inf)
     return np.minimum(capacity, share)
@@ -529,29 +509,6 @@ class Training:
     compliance: np.ndarray
 
 
-def dispatch(state: State, power_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """GPUs and FLOP/s that ``power_w`` (B, N) watts of board power run, most FLOP/W first."""
-    fleet = state.fleet
-    full = power_w >= fleet.total_watts
-    if full.all():
-        return fleet.total_units, fleet.total_flops
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(fleet.units > 0.0, fleet.flops / fleet.watts, -np.inf)
-    order = np.argsort(-ratio, axis=2, kind="stable")
-    units, flops, watts = (
-        np.take_along_axis(a, order, axis=2) for a in (fleet.units, fleet.flops, fleet.watts)
-    )
-    draw = units * watts
-    before = np.cumsum(draw, axis=2) - draw
-    left = np.maximum(power_w[..., None] - before, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        run = np.where(units > 0.0, np.minimum(left / watts, units), 0.0)
-    return (
-        np.where(full, fleet.total_units, run.sum(axis=2)),
-        np.where(full, fleet.total_flops, (run * flops).sum(axis=2)),
-    )
-
-
 def train(
     state: State, params: Params, t: np.ndarray, energy: EnergyTrades
 ) -> tuple[State, Training]:
@@ -565,7 +522,7 @@ def train(
     """
     labs, hw, policy, dt = state.labs, params.hardware, params.policy, params.clock.dt[:, None]
     power_mw = energy.power_mw
-    units, flops = dispatch(state, power_mw * 1e6 / hw.watts_factor[:, None])
+    units, flops = dispatch(state.fleet, hw, power_mw * 1e6 / hw.watts_factor[:, None])
     threshold = policy.threshold_flop[:, None]
     ceiling = np.where(policy.threshold_cap[:, None], threshold, np.inf)
     headroom = np.maximum(ceiling - labs.compute, 0.0)

@@ -34,31 +34,24 @@ class LabState:
 
 @dataclass(frozen=True)
 class Fleet:
-    """GPU cohorts per lab; a retired or empty cohort has zero units."""
+    """Each lab's GPUs: per chip variant (for dispatch) and per cohort (for retirement).
 
-    units: np.ndarray  # (B, N, K) GPUs
-    flops: np.ndarray  # (B, N, K) FLOP/s per GPU of the cohort's chip
-    watts: np.ndarray  # (B, N, K) W per GPU, board power
-    bought: np.ndarray  # (B, N, K) yr, model time of purchase
+    A chip variant ``V`` is a roadmap chip as held at the start, or as sold
+    by one supplier on the lab's edge (derated under export controls);
+    :class:`sim.economy.params.Hardware` gives each variant's FLOP/s and watts.
+    A retired or empty cohort has zero units.
+    """
+
+    units: np.ndarray  # (B, N, V) GPUs installed per chip variant
+    total_units: np.ndarray  # (B, N) GPUs installed
+    total_flops: np.ndarray  # (B, N) FLOP/s, peak, installed
+    total_watts: np.ndarray  # (B, N) W, board power installed
+    cohort_units: np.ndarray  # (B, N, K) GPUs
+    cohort_variant: np.ndarray  # (B, N, K) int, the cohort's chip variant
+    cohort_bought: np.ndarray  # (B, N, K) yr, model time of purchase
     pending_units: np.ndarray  # (B, N) GPUs delivered last step, installed this step
-    pending_flops: np.ndarray  # (B, N) FLOP/s per pending GPU
-    pending_watts: np.ndarray  # (B, N) W per pending GPU
+    pending_variant: np.ndarray  # (B, N) int
     pending_bought: np.ndarray  # (B, N) yr
-
-    @property
-    def total_units(self) -> np.ndarray:
-        """(B, N) GPUs installed."""
-        return self.units.sum(axis=2)
-
-    @property
-    def total_flops(self) -> np.ndarray:
-        """(B, N) peak FLOP/s installed."""
-        return (self.units * self.flops).sum(axis=2)
-
-    @property
-    def total_watts(self) -> np.ndarray:
-        """(B, N) board power installed, W."""
-        return (self.units * self.watts).sum(axis=2)
 
 
 @dataclass(frozen=True)

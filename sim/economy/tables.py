@@ -51,10 +51,10 @@ ECONOMY_COLUMNS = (
 )  # fmt: skip
 
 
-def run_tables(batch: BatchRun, run: int) -> dict[str, pd.DataFrame]:
-    """The tables of run ``run`` of a finished batch."""
+def run_tables(batch: BatchRun, run: int, rows: int | None = None) -> dict[str, pd.DataFrame]:
+    """The tables of run ``run`` of a batch, over its first ``rows`` steps (default: all)."""
     scenario = batch.scenarios[run]
-    view = _RunView(batch, run)
+    view = _RunView(batch, run, rows or batch.params.n_steps + 1)
     return {
         "labs": _labs(view, scenario),
         "markets": _markets(view, scenario),
@@ -67,15 +67,14 @@ def run_tables(batch: BatchRun, run: int) -> dict[str, pd.DataFrame]:
 class _RunView:
     """One run's series (steps first) and parameters."""
 
-    def __init__(self, batch: BatchRun, run: int):
+    def __init__(self, batch: BatchRun, run: int, rows: int):
         self.params = batch.params.select(slice(run, run + 1))
         self.series = {
-            table: {name: values[run] for name, values in named.items()}
+            table: {name: values[run, :rows] for name, values in named.items()}
             for table, named in batch.trace.series.items()
         }
-        self.payments = {name: values[run] for name, values in batch.trace.payments.items()}
-        steps = batch.params.n_steps + 1
-        self.step = np.arange(steps)
+        self.payments = {name: values[run, :rows] for name, values in batch.trace.payments.items()}
+        self.step = np.arange(rows)
         self.dt = float(batch.params.clock.dt[run])
         self.t = self.step * self.dt
         self.year = float(batch.params.clock.start_year[run]) + self.t
@@ -103,7 +102,7 @@ def _labs(view: _RunView, scenario: Scenario) -> pd.DataFrame:
     compute = series["compute"]
     added = np.full(compute.shape, np.nan)
     added[1:] = compute[1:] - compute[:-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         hardware = series["running_flops"] * mfu * SECONDS_PER_YEAR / power
         efficiency = added / (power * view.dt)
     codes = np.tile(np.arange(n_labs), len(view.step))
@@ -126,7 +125,7 @@ def _markets(view: _RunView, scenario: Scenario) -> pd.DataFrame:
     chips, energy = view.series["chips"], view.series["energy"]
     steps = len(view.step)
     n_chips, n_energy = len(scenario.chip_suppliers), len(scenario.energy_suppliers)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         chip_use = np.where(chips["supply"] > 0, chips["sold"] / chips["supply"], np.nan)
     emissions = energy["energy_mwh"] * view.params.energy.carbon_intensity[0]
     zeros = np.zeros((steps, n_chips))
