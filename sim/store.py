@@ -9,8 +9,10 @@ Layout of ``results/<experiment>/``::
     runs.parquet             all runs, sorted by run id, written when a sweep ends
 
 Finished runs are buffered and flushed as a new part every ``flush_every``
-runs, each part written atomically, so memory stays flat however many runs
-there are, and a sweep killed at any moment leaves only whole files. A flush
+runs, or as soon as their buffered step rows take ``flush_bytes`` of memory
+(a few runs of a large weekly economy already do), each part written
+atomically, so memory stays flat however many runs there are and however
+big they are, and a sweep killed at any moment leaves only whole files. A flush
 writes its step parts first and its runs part last: the runs part is the
 commit point. Step parts without the runs part of the same number (a sweep
 killed between the two) are ignored when reading and removed on resume, so
@@ -52,6 +54,9 @@ from sim.store_lock import WriterLock
 STEP_TABLES = ("labs", "economy")
 CONFIG_KEY = "race.experiment"  # Parquet metadata key of a runs part: the config that wrote it
 IDENTITY_COLUMNS = ("scenario_hash", "engine_version")
+FLUSH_BYTES = 64 * 2**20
+"""Buffered step rows that trigger a flush: with the copies a flush makes (concatenation,
+Arrow table) the parent's peak stays a few times this, well under 1 GB."""
 PACKAGES = ("efficiency-race", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "SALib", "dask")
 
 
@@ -62,9 +67,11 @@ class StoreMismatch(ValueError):
 class SweepStore:
     """Append-only Parquet parts for one experiment's results folder."""
 
-    def __init__(self, folder: Path, flush_every: int = 100):
+    def __init__(self, folder: Path, flush_every: int = 100, flush_bytes: int = FLUSH_BYTES):
         self.folder = folder
         self.flush_every = flush_every
+        self.flush_bytes = flush_bytes
+        self._buffered_bytes = 0
         self._runs: list[dict[str, Any]] = []
         self._steps: dict[str, list[pd.DataFrame]] = {name: [] for name in STEP_TABLES}
         self._lock = WriterLock(folder)
@@ -170,12 +177,18 @@ class SweepStore:
     # ------------------------------------------------------------ writing
 
     def add(self, row: dict[str, Any], steps: dict[str, pd.DataFrame] | None = None) -> None:
-        """Buffer one finished run; flush a part when the buffer is full."""
+        """Buffer one finished run; flush a part when the buffer holds enough runs or bytes."""
         self._runs.append(row)
         for name, frame in (steps or {}).items():
             self._steps[name].append(frame)
-        if len(self._runs) >= self.flush_every:
+            self._buffered_bytes += int(frame.memory_usage(index=True, deep=True).sum())
+        if len(self._runs) >= self.flush_every or self._buffered_bytes >= self.flush_bytes:
             self.flush()
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Memory taken by the buffered step rows (what :attr:`flush_bytes` bounds)."""
+        return self._buffered_bytes
 
     def flush(self) -> None:
         """Write the buffered runs as new parts: step rows first, the runs part last.
@@ -194,6 +207,7 @@ class SweepStore:
         atomic_write_parquet(pd.DataFrame(self._runs), self._part(("runs",), number), metadata)
         self._runs = []
         self._steps = {name: [] for name in STEP_TABLES}
+        self._buffered_bytes = 0
 
     def _part(self, parts: tuple[str, ...], number: int) -> Path:
         return real_folder(self.folder, *parts) / f"part-{number:06d}.parquet"

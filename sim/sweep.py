@@ -126,8 +126,10 @@ def batch_size(pending: int, workers: int) -> int:
     return max(1, min(16, pending // max(1, workers * 8)))
 
 
-def _guided_batches(runs: list[RunSpec], workers: int) -> Iterator[list[RunSpec]]:
-    """Batches sized by :func:`batch_size` of the runs still to hand out.
+def _guided_batches(
+    runs: list[RunSpec], workers: int, record_steps: bool = False
+) -> Iterator[list[RunSpec]]:
+    """Batches sized by :func:`batch_size` of the runs still to hand out (one run with steps).
 
     Batches shrink as the sweep nears its end (guided self-scheduling), so
     the last tasks are single runs and no worker idles while another works
@@ -135,7 +137,7 @@ def _guided_batches(runs: list[RunSpec], workers: int) -> Iterator[list[RunSpec]
     """
     start = 0
     while start < len(runs):
-        size = batch_size(len(runs) - start, workers)
+        size = 1 if record_steps else batch_size(len(runs) - start, workers)
         yield runs[start : start + size]
         start += size
 
@@ -237,18 +239,22 @@ def _exit_when_orphaned(parent: int) -> None:
 
 
 def run_processes(
-    runs: list[RunSpec], task: Callable[[list[RunSpec]], list[Outcome]], workers: int
+    runs: list[RunSpec],
+    task: Callable[[list[RunSpec]], list[Outcome]],
+    workers: int,
+    record_steps: bool = False,
 ) -> Iterator[Outcome]:
     """Run batches on a local process pool (:func:`_worker_context`) with bounded in-flight work.
 
     Workers ignore SIGINT and exit when this process dies (:func:`init_worker`).
     No more workers start than there are runs: ``--workers 1024`` for three
-    runs starts three processes, not 1024.
+    runs starts three processes, not 1024. With ``record_steps`` every task is
+    one run, so what is in flight is a few runs' step rows, not 16 each.
     """
     if not runs:
         return
     workers = min(workers, len(runs))
-    batches = _guided_batches(runs, workers)
+    batches = _guided_batches(runs, workers, record_steps)
     with ProcessPoolExecutor(
         max_workers=workers,
         mp_context=_worker_context(),
@@ -256,10 +262,20 @@ def run_processes(
         initargs=(os.getpid(),),
     ) as pool:
         try:
-            yield from _bounded(batches, pool.submit, task, limit=workers * 2)
+            yield from _bounded(batches, pool.submit, task, limit=_in_flight(workers, record_steps))
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+
+
+def _in_flight(workers: int, record_steps: bool) -> int:
+    """Tasks in flight: two per worker, or one each and one queued when runs bring steps back.
+
+    With recorded steps an outcome can hold ~100 MB (200 labs, weekly, 30
+    years), so the parent holds at most ``workers + 1`` of them besides the
+    store's buffer (:attr:`sim.store.SweepStore.flush_bytes`).
+    """
+    return workers + 1 if record_steps else workers * 2
 
 
 def _bounded(batches: Iterator, submit: Callable, task: Callable, limit: int) -> Iterator[Outcome]:
@@ -281,6 +297,7 @@ def run_dask(
     task: Callable[[list[RunSpec]], list[Outcome]],
     scheduler: str | None,
     workers: int,
+    record_steps: bool = False,
 ) -> Iterator[Outcome]:
     """Run batches on Dask: an existing scheduler, or a local cluster started here."""
     from dask.distributed import Client, LocalCluster, as_completed
@@ -295,8 +312,8 @@ def run_dask(
         )
     client = _connect(Client, scheduler) if cluster is None else Client(cluster)
     try:
-        batches = _guided_batches(runs, workers)
-        limit = max(2, workers * 2)
+        batches = _guided_batches(runs, workers, record_steps)
+        limit = _in_flight(max(1, workers), record_steps)
         futures = as_completed([client.submit(task, b, pure=False) for b in _take(batches, limit)])
         for future in futures:
             yield from future.result()
@@ -404,7 +421,8 @@ def run_sweep(
     backend = backend or experiment.backend
     workers = workers or experiment.workers or default_workers()
     task = partial(execute_batch, base=base, name=experiment.name, record=experiment.record_steps)
-    outcomes = _outcomes(pending, task, backend, workers, scheduler or experiment.scheduler)
+    where = scheduler or experiment.scheduler
+    outcomes = _outcomes(pending, task, backend, workers, where, experiment.record_steps)
     start = time.perf_counter()
     try:
         _consume(outcomes, store, report, progress, len(pending), on_outcome)
@@ -418,15 +436,15 @@ def run_sweep(
 
 
 def _outcomes(
-    pending, task, backend: str, workers: int, scheduler: str | None
+    pending, task, backend: str, workers: int, scheduler: str | None, record_steps: bool
 ) -> Iterable[Outcome]:
     if not pending:
         return iter(())
     if backend == "serial":
         return run_serial(pending, task)
     if backend == "processes":
-        return run_processes(pending, task, workers)
-    return run_dask(pending, task, scheduler, workers)
+        return run_processes(pending, task, workers, record_steps)
+    return run_dask(pending, task, scheduler, workers, record_steps)
 
 
 def progress_bar(total: int, show: bool):
