@@ -43,18 +43,14 @@ from sim.config import (
     read_yaml,
     resolve_extends,
 )
+from sim.economy.outputs import RUN_OUTPUTS
 
 LEVER_PATH = r"^[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z0-9_-]+|\*))+$|^[A-Za-z_][A-Za-z0-9_]*$"
 SCHEDULER_PATTERN = r"^tcp://[A-Za-z0-9.\-\[\]:]+:\d{1,5}$"
 MAX_RUNS = 1_000_000
 EXPERIMENT = "experiment"  # the kind of file in ConfigError headings
 SAMPLED_DESIGNS = ("lhs", "sobol", "morris")  # designs that sample levers between bounds
-SUMMARY_OUTPUTS = (
-    "leader_final_loss", "mean_final_loss", "mean_realized_gamma", "hhi_compute",
-    "hhi_market_share", "total_compute", "total_energy_mwh", "total_emissions_t",
-    "mean_energy_price", "max_chip_price_index", "total_chip_shortage", "total_chips_sold",
-    "government_net_revenue", "total_lab_spend",
-)  # fmt: skip
+SUMMARY_OUTPUTS = tuple(output.name for output in RUN_OUTPUTS)
 
 
 class Lever(Strict):

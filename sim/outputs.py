@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from sim.economy.outputs import LAB_OUTPUTS, RUN_OUTPUTS, TARGET_DESCRIPTION
 from sim.experiment import SUMMARY_OUTPUTS
 
 Entry = tuple[str, str]
@@ -150,34 +151,7 @@ _LAB_SUMMARY: dict[str, Entry] = {
     "lab": ("-", "lab name"),
     "region": ("-", "lab region"),
     "strategy": ("-", "strategy name"),
-    "initial_loss": ("nats/token", "loss at step 0"),
-    "final_loss": ("nats/token", "loss at the last step"),
-    "final_relative_excess_loss": ("1", "relative_excess_loss at the last step"),
-    "final_compute": ("FLOP", "cumulative compute at the end"),
-    "realized_gamma": (
-        "doublings/yr",
-        "realized gamma: OLS slope of log2(efficiency) on t over steps 1..n "
-        "(finite, positive points; NaN with fewer than two)",
-    ),
-    "realized_gamma_hardware": ("doublings/yr", "same slope of log2(hardware_efficiency)"),
-    "realized_gamma_software": (
-        "doublings/yr",
-        "same slope of log2(software_multiplier), step 0 included",
-    ),
-    "final_fleet_units": ("GPU", "fleet at the end"),
-    "final_market_share": ("1", "market share at the end"),
-    "total_spend": ("USD", "sum of every spend_* column over the run"),
-    "total_energy_mwh": ("MWh", "energy used over the run"),
-    "cost_per_loss_point": (
-        "USD per loss point",
-        "total_spend / ((initial_loss - final_loss) / 0.01); a loss point is 0.01 nats; "
-        "NaN if the loss did not fall",
-    ),
-    "energy_per_loss_point": (
-        "MWh per loss point",
-        "total_energy_mwh per 0.01 nats of loss reduction",
-    ),
-    "final_cash": ("USD", "cash at the end"),
+    **{output.name: (output.unit, output.description) for output in LAB_OUTPUTS},
 }
 
 _SUMMARY: dict[str, Entry] = {
@@ -185,23 +159,7 @@ _SUMMARY: dict[str, Entry] = {
     "seed": ("1", "seed used"),
     "steps": ("1", "number of steps"),
     "leader": ("-", "lab with the lowest final loss"),
-    "leader_final_loss": ("nats/token", "the leader's final loss"),
-    "mean_final_loss": ("nats/token", "mean final loss over labs"),
-    "mean_realized_gamma": ("doublings/yr", "mean realized_gamma over labs"),
-    "hhi_compute": ("1", "Herfindahl index (0..1 scale) of final cumulative compute"),
-    "hhi_market_share": ("1", "Herfindahl index of final market shares"),
-    "total_compute": ("FLOP", "sum of final cumulative compute"),
-    "total_energy_mwh": ("MWh", "energy delivered over the run"),
-    "total_emissions_t": ("tCO2", "emissions over the run"),
-    "mean_energy_price": ("USD/MWh", "energy-weighted mean energy price (carbon tax excluded)"),
-    "max_chip_price_index": ("1", "highest chip price index reached"),
-    "total_chip_shortage": ("GPU", "unfilled chip units over the run"),
-    "total_chips_sold": ("GPU", "chips delivered over the run"),
-    "government_net_revenue": (
-        "USD",
-        "tariffs + carbon tax + compliance received minus subsidies paid",
-    ),
-    "total_lab_spend": ("USD", "sum of total_spend over labs"),
+    **{output.name: (output.unit, output.description) for output in RUN_OUTPUTS},
 }
 
 RUN_COLUMNS: dict[str, Entry] = {
@@ -239,11 +197,7 @@ OUTPUT_PATTERNS: dict[str, list[tuple[re.Pattern[str], Entry]]] = {
     "lab_summary": [
         (
             re.compile(r"^years_to_R(?P<target>[0-9.eE+-]+)$"),
-            (
-                "yr",
-                "first time relative_excess_loss <= {target} (a law.relative_targets entry), "
-                "log(relative_excess_loss) interpolated linearly in t; NaN if not reached",
-            ),
+            ("yr", TARGET_DESCRIPTION),
         )
     ],
 }

@@ -30,7 +30,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from sim.analysis import realized_gamma, target_column, time_to_target
+from sim.analysis import realized_gamma, time_to_target
+from sim.economy.outputs import target_column
 from sim.io import atomic_save_figure
 from sim.law import parameter_set, relative_loss
 from sim.outputs import describe_output

@@ -22,10 +22,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sim.analysis import lab_summary, run_summary, trailing_gamma
+from sim.analysis import trailing_gamma
 from sim.config import Scenario
 from sim.economy.engine import BatchRun, run_batch
 from sim.economy.model import RaceModel
+from sim.economy.outputs import LAB_OUTPUTS, RUN_OUTPUTS, lab_outputs, run_outputs, target_column
 from sim.economy.tables import run_tables
 from sim.io import atomic_write_parquet, atomic_write_text
 from sim.staging import replace_outputs
@@ -61,32 +62,57 @@ def run_model(scenario: Scenario, seed: int | None = None) -> RaceModel:
 def run_scenario(scenario: Scenario, seed: int | None = None) -> RunResult:
     """Run one scenario (a batch of one) and derive its tables and summaries."""
     seed = scenario.seed if seed is None else int(seed)
-    return batch_result(run_batch([scenario], [seed]), 0)
-
-
-def batch_result(batch: BatchRun, run: int) -> RunResult:
-    """The tables and summaries of run ``run`` of a finished batch."""
-    scenario, seed = batch.scenarios[run], batch.seeds[run]
-    return _result(scenario, seed, run_tables(batch, run))
+    return results(run_batch([scenario], [seed]))[0]
 
 
 def summarize(model: RaceModel) -> RunResult:
-    """The tables and summaries of a model that has run (it stays usable)."""
-    return _result(model.scenario, model.seed_used, model.tables())
+    """The tables and summaries of a model that has run to its horizon."""
+    return results(model.batch())[0]
 
 
-def _result(scenario: Scenario, seed: int, tables: dict[str, pd.DataFrame]) -> RunResult:
-    tables["labs"]["realized_gamma_trailing"] = trailing_gamma(
-        tables["labs"], scenario.steps_per_year
-    )
-    labs = lab_summary(tables["labs"], scenario.law.relative_targets)
-    summary = {
-        "scenario": scenario.name,
-        "seed": seed,
-        "steps": scenario.n_steps,
-        **run_summary(tables, labs),
-    }
-    return RunResult(scenario, seed, tables, labs, summary)
+def results(batch: BatchRun) -> list[RunResult]:
+    """Every run of a finished batch with its tables and summaries."""
+    summaries, labs = run_summaries(batch), lab_summaries(batch)
+    return [
+        RunResult(scenario, seed, run_tables_with_gamma(batch, i), labs[i], summaries[i])
+        for i, (scenario, seed) in enumerate(zip(batch.scenarios, batch.seeds, strict=True))
+    ]
+
+
+def run_tables_with_gamma(batch: BatchRun, run: int) -> dict[str, pd.DataFrame]:
+    """A run's tables, its labs table with each lab's realized gamma over the trailing year."""
+    tables = run_tables(batch, run)
+    steps_per_year = batch.scenarios[run].steps_per_year
+    tables["labs"]["realized_gamma_trailing"] = trailing_gamma(tables["labs"], steps_per_year)
+    return tables
+
+
+def run_summaries(batch: BatchRun) -> list[dict]:
+    """Each run's one-row summary (scenario, seed, steps, leader, the run outputs)."""
+    values = run_outputs(batch)
+    rows = []
+    for i, (scenario, seed) in enumerate(zip(batch.scenarios, batch.seeds, strict=True)):
+        row = {"scenario": scenario.name, "seed": seed, "steps": scenario.n_steps}
+        row["leader"] = scenario.labs[int(values["leader"][i])].name
+        row.update({output.name: float(values[output.name][i]) for output in RUN_OUTPUTS})
+        rows.append(row)
+    return rows
+
+
+def lab_summaries(batch: BatchRun) -> list[pd.DataFrame]:
+    """Each run's lab summary: one row per lab, the lab outputs and its years to targets."""
+    values = lab_outputs(batch)
+    frames = []
+    for i, scenario in enumerate(batch.scenarios):
+        columns = [output.name for output in LAB_OUTPUTS]
+        columns += [target_column(x) for x in scenario.law.relative_targets]
+        labels = {
+            "lab": [lab.name for lab in scenario.labs],
+            "region": [lab.region for lab in scenario.labs],
+            "strategy": [lab.strategy for lab in scenario.labs],
+        }
+        frames.append(pd.DataFrame(labels | {name: values[name][i] for name in columns}))
+    return frames
 
 
 def write_run(result: RunResult, out_dir: Path, figures: bool = True) -> list[Path]:

@@ -11,8 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from sim.analysis import lab_summary
 from sim.economy.model import RaceModel
+from sim.runs import summarize
 from tests.builders import build, small_economy_dict
 
 
@@ -25,12 +25,13 @@ def _base() -> dict[str, Any]:
 
 
 def _run(data: dict[str, Any], **changes: Any) -> dict[str, pd.DataFrame]:
-    model = RaceModel(build(data, **changes)).run()
-    return model.tables()
+    """The run's tables, and its lab summary as the table ``lab_summary``."""
+    result = summarize(RaceModel(build(data, **changes)).run())
+    return {**result.tables, "lab_summary": result.lab_summary}
 
 
 def _summary(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    return lab_summary(tables["labs"], [0.9]).set_index("lab")
+    return tables["lab_summary"].set_index("lab")
 
 
 def _final(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.analysis import target_column
 from sim.cli import main
+from sim.economy.outputs import target_column
 from sim.economy.tables import (
     ECONOMY_COLUMNS,
     EDGE_COLUMNS,
