@@ -105,7 +105,10 @@ def atomic_write_csv(frame: pd.DataFrame, path: str | Path, **to_csv_kwargs: Any
 
 
 def atomic_write_parquet(
-    frame: pd.DataFrame, path: str | Path, metadata: dict[str, str] | None = None
+    frame: pd.DataFrame,
+    path: str | Path,
+    metadata: dict[str, str] | None = None,
+    **options: Any,
 ) -> None:
     """Write ``frame`` as Parquet (pyarrow) atomically.
 
@@ -114,18 +117,20 @@ def atomic_write_parquet(
         path: the final Parquet file.
         metadata: key-value pairs added to the file's schema metadata (read
             them back with :func:`parquet_metadata`).
+        **options: passed to ``pyarrow.parquet.write_table`` (e.g.
+            ``write_page_checksum=True``).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     with atomic_open(path, "wb") as handle:
         if not metadata:
-            frame.to_parquet(handle)
+            frame.to_parquet(handle, **options)
             return
         table = pa.Table.from_pandas(frame)
         extra = {key.encode(): value.encode() for key, value in metadata.items()}
-        pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), **extra}),
-                       handle)  # fmt: skip
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **extra})
+        pq.write_table(table, handle, **options)
 
 
 def parquet_metadata(path: str | Path, key: str) -> str | None:

@@ -49,6 +49,13 @@ from sim.io import (
     remove_stale_temporaries,
 )
 from sim.paths import real_folder, refuse_links_in_tree
+from sim.store_checks import (
+    CHECKSUM_KEY,
+    file_sha256,
+    manifest_checksum,
+    parse_manifest,
+    verify_parts,
+)
 from sim.store_lock import WriterLock
 
 STEP_TABLES = ("labs", "economy")
@@ -77,6 +84,7 @@ class SweepStore:
         self._lock = WriterLock(folder)
         self._config: dict[str, Any] | None = None
         self._session: dict[str, Any] | None = None
+        self._checksums: dict[str, str] = {}
 
     # ------------------------------------------------------------ manifest
 
@@ -85,23 +93,29 @@ class SweepStore:
         return self.folder / "manifest.json"
 
     def read_manifest(self) -> dict[str, Any] | None:
-        """The stored manifest, or None for a new folder."""
+        """The stored manifest, or None for a new folder.
+
+        Raises:
+            StoreDamaged: if it is not valid JSON or its checksum differs.
+        """
         if not self.manifest_path.exists():
             return None
-        return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        return parse_manifest(self.manifest_path, self.manifest_path.read_text(encoding="utf-8"))
 
     def open(self, config: dict[str, Any], digest: str, master_seed: int, planned: int) -> None:
         """Take the folder for this process and clean up after a killed writer.
 
         In order: create the folder, take its writer lock, refuse any symbolic
-        link inside it, then remove temporary files and uncommitted step parts
-        left by a sweep killed mid-write. The manifest is written by
+        link inside it, remove temporary files and uncommitted step parts left
+        by a sweep killed mid-write, then check the manifest and every committed
+        part against their checksums (:mod:`sim.store_checks`). The manifest is written by
         :meth:`start`, once the stored runs are known to belong to this
         experiment (:func:`sim.reuse.reusable_runs`).
 
         Raises:
             FolderLocked: if another process is writing into the folder.
             LinkInResults: if the folder holds a symbolic link.
+            StoreDamaged: naming the manifest or part that is not what was written.
         """
         self.folder.mkdir(parents=True, exist_ok=True)
         self._lock.acquire()
@@ -109,6 +123,8 @@ class SweepStore:
             refuse_links_in_tree(self.folder)
             remove_stale_temporaries(self.folder)
             self.remove_uncommitted_parts()
+            recorded = (self.read_manifest() or {}).get("parts", {})
+            self._checksums = verify_parts(self.folder, self._committed_files(recorded), recorded)
         except BaseException:
             self.release()
             raise
@@ -143,6 +159,7 @@ class SweepStore:
             last_started=session["started"],
             sessions=[*manifest.get("sessions", []), session],
             status="running",
+            parts=dict(sorted(self._checksums.items())),
         )
         self._write_manifest(manifest)
 
@@ -163,6 +180,8 @@ class SweepStore:
             manifest.update(status=status, ended=_now())
             if counts is not None:
                 manifest["counts"] = counts
+            if self._session is not None:
+                manifest["parts"] = dict(sorted(self._checksums.items()))
             self._write_manifest(manifest)
         finally:
             self.release()
@@ -172,6 +191,7 @@ class SweepStore:
         self._lock.release()
 
     def _write_manifest(self, manifest: dict[str, Any]) -> None:
+        manifest[CHECKSUM_KEY] = manifest_checksum(manifest)
         atomic_write_text(self.manifest_path, json.dumps(manifest, indent=2, default=str) + "\n")
 
     # ------------------------------------------------------------ writing
@@ -202,12 +222,34 @@ class SweepStore:
         for name, frames in self._steps.items():
             if frames:
                 frame = pd.concat(frames, ignore_index=True)
-                atomic_write_parquet(frame, self._part(("steps", name), number))
+                self._write_part(frame, ("steps", name), number)
         metadata = {CONFIG_KEY: json.dumps(self._config)} if self._config is not None else None
-        atomic_write_parquet(pd.DataFrame(self._runs), self._part(("runs",), number), metadata)
+        self._write_part(pd.DataFrame(self._runs), ("runs",), number, metadata)
         self._runs = []
         self._steps = {name: [] for name in STEP_TABLES}
         self._buffered_bytes = 0
+
+    def _write_part(
+        self,
+        frame: pd.DataFrame,
+        parts: tuple[str, ...],
+        number: int,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        """Write one part atomically, with page checksums, and remember its SHA-256."""
+        path = self._part(parts, number)
+        atomic_write_parquet(frame, path, metadata, write_page_checksum=True)
+        self._checksums[path.relative_to(self.folder).as_posix()] = file_sha256(path)
+
+    def _committed_files(self, recorded: dict[str, str]) -> dict[int, list[Path]]:
+        """Part number -> its runs part and step parts (present, or recorded in the manifest)."""
+        files = {n: [self._part_path("runs", n)] for n in sorted(self._committed_numbers())}
+        steps = [p for name in STEP_TABLES for p in self._part_files("steps", name)]
+        steps += [self.folder / key for key in recorded if key.startswith("steps/")]
+        for path in dict.fromkeys(steps):
+            if _part_number(path) in files:
+                files[_part_number(path)].append(path)
+        return files
 
     def _part(self, parts: tuple[str, ...], number: int) -> Path:
         return real_folder(self.folder, *parts) / f"part-{number:06d}.parquet"

@@ -1,5 +1,6 @@
 """A stored run is reused only if it is the same run: its scenario hash and engine version."""
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -95,8 +96,13 @@ def test_resuming_after_an_engine_change_is_refused_naming_both_versions(
 
 def test_a_store_written_before_runs_had_an_identity_is_refused(tmp_path, capsys):
     assert sweep_quietly(_experiment(tmp_path), tmp_path / "r") == 0
-    part = tmp_path / "r" / "tiny" / "runs" / "part-000001.parquet"
+    folder = tmp_path / "r" / "tiny"
+    part = folder / "runs" / "part-000001.parquet"
     pd.read_parquet(part).drop(columns=["scenario_hash", "engine_version"]).to_parquet(part)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for newer in ("parts", "checksum", "sessions", "engine_version"):  # an older manifest
+        manifest.pop(newer)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
     capsys.readouterr()
     assert sweep_quietly(_experiment(tmp_path), tmp_path / "r") == 2
     assert "engine unknown (stored before runs recorded their identity)" in capsys.readouterr().err
