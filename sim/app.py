@@ -13,6 +13,8 @@ CONFIG is read from the environment variable ``RACE_DASHBOARD_CONFIG`` (set by
 ``race dashboard``); run by hand with::
 
     RACE_DASHBOARD_CONFIG=experiments/baseline.yaml solara run sim.app
+
+(unset, it runs the baseline shipped with the package).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import solara
 from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 
+from sim.cli_dashboard import PACKAGED_CONFIG
 from sim.config import PolicyConfig, Scenario, parse_scenario, read_scenario_file
 from sim.dashboard_levers import (
     KEEP,
@@ -46,14 +49,14 @@ from sim.model import RaceModel
 CONFIG_ENV = "RACE_DASHBOARD_CONFIG"
 """Environment variable naming the scenario YAML the dashboard runs."""
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "experiments" / "baseline.yaml"
-"""CONFIG when the environment variable is unset (a source checkout's baseline)."""
+DEFAULT_CONFIG = PACKAGED_CONFIG
+"""CONFIG when the environment variable is unset: the baseline shipped with the package."""
 
 # ----------------------------------------------------------------- config
 
 
 def config_path() -> Path:
-    """CONFIG: ``$RACE_DASHBOARD_CONFIG`` or the checkout's ``experiments/baseline.yaml``."""
+    """CONFIG: ``$RACE_DASHBOARD_CONFIG`` or the packaged baseline (:data:`DEFAULT_CONFIG`)."""
     return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG).resolve()
 
 
@@ -279,9 +282,11 @@ def overview(model: DashboardModel) -> None:
 
 LEVER_NOTE = (
     "Controls take effect at **Reset**; a field whose controls were not moved keeps CONFIG's "
-    "value. Every field of `policy` has controls: numbers are sliders (schema bounds; open "
-    f"bounds clamped to lower + {UNBOUNDED_SPAN:g} x max(default - lower, 1); TPP, years and "
-    "one-off costs to CONFIG's chips, horizon and richest lab), FLOP thresholds a log10 slider "
+    "value. Every field of `policy` has controls: numbers are sliders over the range a user "
+    "would use, within the schema bounds and widened to CONFIG's value (carbon tax 0-500 "
+    "USD/tCO2, multipliers 0-5, R&D subsidy and spillover 0-1, tariffs 0-2; TPP, years and "
+    "one-off costs from CONFIG's chips, horizon and richest lab; other open bounds clamped to "
+    f"lower + {UNBOUNDED_SPAN:g} x max(default - lower, 1)), FLOP thresholds a log10 slider "
     "with an on switch (off: null), names a select, region lists a checkbox per region, "
     "region mappings a slider per region (a power cap's top, the region's capacity at the "
     "horizon, means no cap; a zero tariff means none)."
@@ -319,6 +324,10 @@ COMPONENTS = [
 ]
 """(component, page) pairs for SolaraViz."""
 
+PAGE_NAMES = ("Economy", "Levers and ranges")
+"""Tab names of pages 0 and 1 (SolaraViz labels its tabs "Page 0", "Page 1": see
+:func:`tab_css`)."""
+
 
 SIDEBAR_CSS = """
 .v-input__slider .v-input__slot > .v-label { max-width: 55%; white-space: normal;
@@ -326,9 +335,30 @@ SIDEBAR_CSS = """
 .v-input--checkbox.v-input--selection-controls { margin-top: 0; padding-top: 0; }
 .v-input--checkbox .v-input__slot { margin-bottom: 0; }
 .v-input--checkbox .v-messages { display: none; }
+.v-slider__thumb-container[role="slider"]::after { content: attr(aria-valuenow);
+  position: absolute; top: 9px; left: 0; transform: translateX(-50%); font-size: 11px;
+  line-height: 1; color: rgba(0, 0, 0, .7); white-space: nowrap; pointer-events: none; }
+.v-input__slider { margin-bottom: 6px; }
 """
 """About 25 generated controls share the sidebar: a long slider label wraps at 55% of the
-width instead of squeezing the track to nothing, and checkboxes drop their empty hint rows."""
+width instead of squeezing the track to nothing, checkboxes drop their empty hint rows, and
+every slider shows its value under the thumb at all times (Vuetify's ``aria-valuenow``;
+its own thumb label shows only while dragging, and Mesa does not ask for more)."""
+
+
+def tab_css(names: tuple[str, ...] = PAGE_NAMES) -> str:
+    """CSS that shows ``names`` on SolaraViz's page tabs instead of "Page 0", "Page 1".
+
+    Neither Mesa 3.3 nor 3.5 takes tab names, so the tab's text is hidden and the name
+    drawn in its place (child 1 of the tab bar is Vuetify's slider, so tab i is child i + 2).
+    """
+    rules = [".v-tabs-bar__content > .v-tab { font-size: 0; }"]
+    for index, name in enumerate(names):
+        rules.append(
+            f'.v-tabs-bar__content > .v-tab:nth-child({index + 2})::after {{ content: "{name}"; '
+            "font-size: .875rem; }"
+        )
+    return "\n".join(rules)
 
 
 @solara.component
@@ -338,7 +368,7 @@ def Page() -> None:
     params = solara.use_memo(lambda: model_params(path), [str(path)])
     model = solara.use_memo(lambda: DashboardModel(config=str(path)), [str(path)])
     scenario = model.scenario
-    solara.Style(SIDEBAR_CSS)
+    solara.Style(SIDEBAR_CSS + tab_css())
     SolaraViz(
         model,
         components=COMPONENTS,

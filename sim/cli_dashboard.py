@@ -20,7 +20,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-DEFAULT_CONFIG = "experiments/baseline.yaml"
+PACKAGED_CONFIG = Path(__file__).resolve().parent / "data" / "baseline.yaml"
+"""The default CONFIG, shipped with the package (a copy of ``experiments/baseline.yaml``),
+so ``race dashboard`` works from any folder."""
 CONFIG_ENV = "RACE_DASHBOARD_CONFIG"  # the same name as sim.app.CONFIG_ENV (no solara import)
 DASHBOARD_PACKAGES = ("solara", "ipyvuetify", "mesa.visualization", "altair")
 GRACE_S = 5.0
@@ -41,8 +43,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "config",
         nargs="?",
-        default=DEFAULT_CONFIG,
-        help=f"scenario YAML (default {DEFAULT_CONFIG})",
+        default=None,
+        help="scenario YAML (default: the baseline economy shipped with the package)",
     )
     parser.add_argument("--port", type=int, default=8765, help="TCP port (default 8765)")
     parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
@@ -107,7 +109,7 @@ def _dashboard(args: argparse.Namespace) -> int:
     from sim.config import load_scenario
 
     _check_port(args.port)
-    config = Path(args.config).resolve()
+    config = Path(args.config).resolve() if args.config else PACKAGED_CONFIG
     scenario = load_scenario(config)  # ConfigError (a ValueError): exit 2 before any server
     _check_installed()
     env = {**os.environ, **_QUIET_ENV, CONFIG_ENV: str(config)}

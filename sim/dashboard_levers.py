@@ -281,14 +281,26 @@ def cash_range(scenario: Scenario) -> tuple[float, float]:
     return 0.0, round_up(max(lab.cash for lab in scenario.labs))
 
 
+def fixed(low: float, high: float) -> Callable[[Scenario], tuple[float, float]]:
+    """A slider range that does not depend on CONFIG."""
+    return lambda scenario: (low, high)
+
+
 UI_RANGES: dict[str, Callable[[Scenario], tuple[float, float]]] = {
+    "policy.carbon_tax": fixed(0.0, 500.0),  # USD/tCO2, beyond most social-cost estimates
+    "policy.grid_buildout_multiplier": fixed(0.0, 5.0),
+    "policy.rd_subsidy_rate": fixed(0.0, 1.0),  # up to the whole R&D spend
+    "policy.spillover_strength": fixed(0.0, 1.0),
+    "policy.capital_availability": fixed(0.0, 5.0),
     "policy.export_controls.max_tpp": tpp_range,
     "policy.supply_shock.start_year": horizon_years,
     "policy.supply_shock.duration_years": horizon_length,
     "policy.compute_threshold.compliance_cost": cash_range,
 }
-"""Slider ranges taken from CONFIG where the schema's bounds are far wider than any useful
-value (TPP up to 1e7, years 1990-2200, costs up to 1e13 USD); always within the schema's."""
+"""Slider ranges a user would use where the schema's bounds are far wider (carbon tax up to
+10,000 USD/tCO2, multipliers up to 20, TPP up to 1e7, years 1990-2200, costs up to 1e13
+USD), fixed or from CONFIG; always within the schema's, and widened to CONFIG's value
+(:func:`_slider`), so any valid config can still be shown. The levers page lists both."""
 
 CHOICES: dict[str, Callable[[Scenario], list[str]]] = {
     "policy.supply_shock.supplier": chip_supplier_names,
@@ -315,11 +327,14 @@ class EntryRule:
         top: the slider's top for a region, meaning "no entry" (no cap); without
             it the top is the upper bound and the lower bound means no entry (no tariff).
         note: added to the label (e.g. ``top = no cap``).
+        shown_top: the slider's top where ``bounds`` is far wider than useful values
+            (widened to CONFIG's value).
     """
 
     bounds: tuple[float, float]
     top: Callable[[Scenario, str], float] | None = None
     note: str = ""
+    shown_top: float | None = None
 
     def absent(self, scenario: Scenario, region: str) -> float:
         """The slider value meaning "no entry for this region"."""
@@ -334,7 +349,7 @@ class EntryRule:
 
 MAPPINGS: dict[str, EntryRule] = {
     "policy.power_caps": EntryRule((0.0, 1e7), cap_top, "top = no cap"),
-    "policy.tariffs": EntryRule((0.0, 10.0), note="ad valorem rate"),
+    "policy.tariffs": EntryRule((0.0, 10.0), note="ad valorem rate", shown_top=2.0),  # 200%
 }
 """Per-region mapping fields of ``policy`` and their value rules."""
 
@@ -505,8 +520,12 @@ def _entry_slider(
 ) -> Control:
     """The slider of one region's entry; CONFIG's value, else the "no entry" value."""
     lower, upper = rule.bounds
-    high = rule.top(scenario, key) if rule.top else upper
-    value = min(current.get(key, rule.absent(scenario, key)), high)
+    value = current.get(key, rule.absent(scenario, key))
+    if rule.top:  # a value above the top (no cap) is shown at the top
+        high = rule.top(scenario, key)
+        value = min(value, high)
+    else:  # the slider widens to CONFIG's value
+        high = min(rule.shown_top or upper, upper)
     slider = _slider(path, field, value, lower, high, key=key, note=rule.note)
     return replace(slider, schema_bounds=f"[{lower:g}, {upper:g}]")
 

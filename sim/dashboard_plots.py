@@ -12,6 +12,7 @@ wraps them in Solara components. This module imports neither.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -37,7 +38,8 @@ _FIGURE_DPI = 80
 FIGURE_SIZE = (5.2, 3.2)
 """Inches of one dashboard plot (drawn at :data:`_FIGURE_DPI`)."""
 
-_TITLE_FONT, _LABEL_FONT, _TICK_FONT, _LEGEND_FONT = 10, 8, 7, 6
+_TITLE_FONT, _LABEL_FONT, _TICK_FONT, _LEGEND_FONT = 10, 9, 8, 8
+"""Points; at 80 dpi a 6 pt legend was 7 px high, unreadable."""
 
 LOSS_LABEL = column_label("labs", "loss", "loss L(C)")
 """``loss L(C) (nats/token)``: the unit from the output registry, as in ``race run``'s figure."""
@@ -75,8 +77,9 @@ def _lines(
 ) -> None:
     """One line per series in the shared palette, with a legend of its names (inside or below)."""
     colours = palette(list(series))
-    for name, values in series.items():
-        axis.plot(model.history.years, values, color=colours[name], linewidth=1.4)
+    for name, values in series.items():  # a dot at the latest step: step 0 is drawn too
+        axis.plot(model.history.years, values, color=colours[name], linewidth=1.4,
+                  marker="o", markersize=5, markevery=[-1], clip_on=False)  # fmt: skip
     place = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.22)} if below else {}
     axis.legend(
         handles=line_handles(colours), title=title, fontsize=_LEGEND_FONT,
@@ -113,13 +116,16 @@ def shares_figure(model: RaceModel) -> Figure:
     figure, (axis,) = _figure()
     history = model.history
     colours = palette(list(history.share))
-    axis.stackplot(
-        history.years, *history.share.values(), labels=list(history.share),
-        colors=list(colours.values()),
-    )  # fmt: skip
+    shares = list(history.share.values())
+    axis.stackplot(history.years, *shares, labels=list(history.share),
+                   colors=list(colours.values()))  # fmt: skip
+    tops = list(itertools.accumulate(values[-1] for values in shares))
+    axis.scatter([history.years[-1]] * len(tops), tops, s=22, color=list(colours.values()),
+                 clip_on=False, zorder=3)  # fmt: skip  # each band's top now: step 0 is drawn too
     axis.set_ylim(0, 1)
     _decorate(axis, model, SHARE_LABEL, "Market shares")
-    axis.legend(fontsize=_LEGEND_FONT, ncol=2, loc="upper left")
+    # beside the axes: inside, the legend covered the stacked shares, which fill them
+    axis.legend(fontsize=_LEGEND_FONT, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return figure
 
 

@@ -122,12 +122,13 @@ def test_mapping_bounds_match_the_configs_validators(config: Path) -> None:
 
 
 @pytest.mark.parametrize("name", _scalar_levers())
-def test_sliders_take_bounds_defaults_and_units_from_the_schema(config: Path, name: str) -> None:
+def test_sliders_take_defaults_and_units_from_the_schema_within_its_bounds(
+    config: Path, name: str
+) -> None:
     declared = _policy_schema()[name]
     slider = app.model_params(config)[name]
     assert slider["type"] == "SliderFloat"
-    assert slider["min"] == declared["minimum"]
-    assert slider["max"] == declared["maximum"]
+    assert declared["minimum"] <= slider["min"] < slider["max"] <= declared["maximum"]
     assert slider["value"] == declared["default"]  # the config leaves every lever unset
     assert declared["unit"] == "1" or declared["unit"] in slider["label"]
     assert 0 < slider["step"] <= (slider["max"] - slider["min"]) / 100
@@ -166,6 +167,22 @@ def test_ranges_come_from_the_config_where_the_schema_is_too_wide(config: Path) 
     assert (start["min"], start["max"]) == (2025, 2027)  # the two-year horizon
     flop = params["compute_threshold__flop"]
     assert (flop["min"], flop["max"], flop["value"]) == (20, 30, 26)
+
+
+def test_sliders_span_what_a_user_would_use(config: Path, tmp_path: Path) -> None:
+    """Not the schema's 0-10,000 USD/tCO2 (a 60 px drag set 4,320) nor tariffs up to 1000%."""
+    params = app.model_params(config)
+    tax = params["carbon_tax"]
+    assert (tax["min"], tax["max"], tax["step"]) == (0, 500, 1)
+    assert params["tariffs__us"]["max"] == 2.0 and params["rd_subsidy_rate"]["max"] == 1.0
+    data = small_economy_dict()
+    data["policy"] = {"carbon_tax": 2000.0, "tariffs": {"us": 3.0}}
+    path = tmp_path / "high.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    params = app.model_params(path)  # a config beyond a range widens it: CONFIG is shown
+    assert params["carbon_tax"]["max"] == params["carbon_tax"]["value"] == 2000.0
+    assert params["tariffs__us"]["max"] == params["tariffs__us"]["value"] == 3.0
+    assert app.build_scenario(path, {}).policy.carbon_tax == 2000.0
 
 
 def test_power_cap_slider_is_clamped_to_the_regions_capacity(config: Path) -> None:
@@ -324,6 +341,38 @@ def test_loss_plot_has_units_lab_legend_and_the_shared_palette(stepped) -> None:
     assert all(len(line.get_xdata()) == 4 for line in axis.get_lines())  # step 0 and 3 steps
 
 
+def _figures(model: app.DashboardModel) -> list:
+    plots = dashboard_plots
+    return [make(model) for make in (plots.loss_figure, plots.prices_figure,
+                                     plots.shares_figure, plots.network_figure)]  # fmt: skip
+
+
+def test_plots_are_drawn_at_step_0_with_readable_legends(config: Path) -> None:
+    model = app.DashboardModel(config=str(config))  # step 0: one point per series
+    loss, prices, shares, _ = _figures(model)
+    for axis in (*loss.axes, *prices.axes):
+        assert axis.get_lines()
+        for line in axis.get_lines():  # a single point shows only as a marker
+            assert len(line.get_xdata()) == 1 and line.get_marker() not in ("None", "", None)
+    (axis,) = shares.axes
+    (tops,) = axis.collections[-1:]  # each band's top at the latest step
+    assert len(tops.get_offsets()) == len(model.labs)
+    assert tops.get_offsets()[-1][1] == pytest.approx(1.0)  # shares add up to one
+    for figure in _figures(model):
+        for axis in figure.axes:
+            legend = axis.get_legend()
+            assert legend is not None
+            assert min(text.get_fontsize() for text in legend.get_texts()) >= 8
+
+
+def test_tabs_are_named() -> None:
+    css = app.tab_css()
+    assert app.PAGE_NAMES == ("Economy", "Levers and ranges")
+    assert '.v-tab:nth-child(2)::after { content: "Economy"' in css
+    assert '.v-tab:nth-child(3)::after { content: "Levers and ranges"' in css
+    assert {page for _, page in app.COMPONENTS} == set(range(len(app.PAGE_NAMES)))
+
+
 def test_price_plots_have_units_and_supplier_legends(stepped) -> None:
     chips, energy = dashboard_plots.prices_figure(stepped).axes
     assert chips.get_ylabel() == "chip price index (1 = list price)"
@@ -338,8 +387,9 @@ def test_share_plot_has_units_and_the_loss_plots_lab_colours(stepped) -> None:
     (axis,) = dashboard_plots.shares_figure(stepped).axes
     assert axis.get_ylabel() == "market share (fraction of revenue)"
     assert _legend(axis) == [lab.name for lab in stepped.labs]
-    areas = [to_rgb(area.get_facecolor()[0]) for area in axis.collections]
-    assert areas == _COLORBLIND[: len(stepped.labs)]
+    *bands, tops = axis.collections  # the stacked areas, then a dot on each one's top
+    assert [to_rgb(band.get_facecolor()[0]) for band in bands] == _COLORBLIND[: len(stepped.labs)]
+    assert [to_rgb(colour) for colour in tops.get_facecolor()] == _COLORBLIND[: len(bands)]
 
 
 def test_network_plot_legend_and_restricted_edges(stepped) -> None:
@@ -382,7 +432,7 @@ def test_page_steps_and_the_readout_follows(config: Path, monkeypatch) -> None:
 def test_page_lever_takes_effect_at_reset(config: Path, monkeypatch) -> None:
     _, rc = _render(config, monkeypatch)
     slider = rc.find(v.Slider, label="carbon tax (USD/tCO2)").widget
-    assert (slider.min, slider.max) == (0, 1e4)
+    assert (slider.min, slider.max) == (0, 500)
     slider.v_model = 120.0
     rc.find(v.Btn, children=["Step"]).widget.click()
     assert "carbon tax 0 USD/tCO2" in _readout(rc)  # not before Reset
@@ -423,13 +473,42 @@ def test_cli_rejects_a_bad_port(config: Path, capsys) -> None:
     assert "--port" in capsys.readouterr().err
 
 
-def _serve_nothing(monkeypatch) -> list[list[str]]:
+def _serve_nothing(monkeypatch, envs: list[dict] | None = None) -> list[list[str]]:
     """Replace the server child by a record of its command line (no server starts)."""
     from sim import cli_dashboard
 
     served: list[list[str]] = []
-    monkeypatch.setattr(cli_dashboard, "serve", lambda command, env: served.append(command) or 0)
+
+    def serve(command: list[str], env: dict[str, str]) -> int:
+        served.append(command)
+        if envs is not None:
+            envs.append(env)
+        return 0
+
+    monkeypatch.setattr(cli_dashboard, "serve", serve)
     return served
+
+
+def test_the_dashboard_runs_from_any_folder_on_the_packaged_baseline(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no experiments/ here
+    monkeypatch.delenv(app.CONFIG_ENV, raising=False)
+    envs: list[dict] = []
+    _serve_nothing(monkeypatch, envs)
+    assert main(["dashboard", "--port", "8799"]) == 0
+    packaged = Path(envs[0][app.CONFIG_ENV])
+    assert packaged.is_file() and packaged == app.config_path() == app.DEFAULT_CONFIG
+    assert Path(dashboard_levers.__file__).parent in packaged.parents  # inside the package
+    assert app.DashboardModel().scenario.name == "baseline"
+
+
+def test_the_packaged_baseline_is_experiments_baseline() -> None:
+    shipped = Path(app.DEFAULT_CONFIG).read_text(encoding="utf-8")
+    source = (Path(__file__).resolve().parents[1] / "experiments" / "baseline.yaml").read_text(
+        encoding="utf-8"
+    )
+    assert shipped == source, "cp experiments/baseline.yaml sim/data/baseline.yaml"
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.5", "::", "dashboard.example.org"])

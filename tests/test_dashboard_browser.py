@@ -177,6 +177,10 @@ def _drive(page, port: int, tax_step: float, tmp_path: Path, expect) -> None:
     slider.press("ArrowRight")
     tax = tax_step
     expect(slider).to_have_attribute("aria-valuenow", f"{tax:g}")
+    shown = slider.evaluate("thumb => getComputedStyle(thumb, '::after').content")
+    assert shown == f'"{tax:g}"', "the slider's value is written beside its thumb"
+    for name in ("Economy", "Levers and ranges"):  # named tabs, not "Page 0", "Page 1"
+        expect(page.get_by_role("tab", name=name)).to_be_visible()
     restrict = page.get_by_role("checkbox", name=RESTRICT_CN)
     expect(restrict).not_to_be_checked()
     restrict.check(force=True)  # Vuetify draws its own box over the native input
