@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import sys
@@ -119,7 +120,7 @@ def _scheduler_address(value: str | None) -> None:
 
 def _sweep(args: argparse.Namespace) -> int:
     from sim.experiment import load_experiment
-    from sim.store import SweepStore
+    from sim.store import StoreWriteFailed, SweepStore
 
     check_workers("--workers", args.workers)
     check_workers("--dask-workers", args.dask_workers)
@@ -133,6 +134,9 @@ def _sweep(args: argparse.Namespace) -> int:
             return _sweep_into(store, experiment, base, args, stop)
         except KeyboardInterrupt:  # outside the runs: the final flush, consolidation, figures
             return _stopped(store, stop)
+        except StoreWriteFailed:  # a full disk: committed parts are intact, say so in one line
+            _mark_failed(store)
+            raise
         finally:
             store.release()  # whatever happened, the folder is not left locked by this process
 
@@ -148,6 +152,13 @@ def _stopped(store, stop: StopSignals) -> int:
     print(f"interrupted ({stop.name}): rerun the same command to resume into {store.folder}/",
           file=sys.stderr)  # fmt: skip
     return stop.exit_code
+
+
+def _mark_failed(store) -> None:
+    """Record ``failed`` in the manifest if it can still be written (space may have freed up)."""
+    if store.held:
+        with contextlib.suppress(ValueError, OSError):
+            store.close("failed")
 
 
 def _sweep_into(store, experiment, base, args: argparse.Namespace, stop: StopSignals) -> int:

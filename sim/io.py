@@ -42,6 +42,8 @@ def atomic_open(path: str | Path, mode: str = "w", **open_kwargs: Any) -> Iterat
 
     Raises:
         ValueError: if ``mode`` is not a write mode.
+        OSError: if writing fails; one raised by a write or ``fsync`` (a full
+            disk) gets ``path`` as its ``filename``, so messages can name it.
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"mode must be 'w' or 'wb', got {mode!r}")
@@ -58,6 +60,12 @@ def atomic_open(path: str | Path, mode: str = "w", **open_kwargs: Any) -> Iterat
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp_name, target)
+    except OSError as error:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        if error.filename is None:  # a write or fsync failed: name the file it was for
+            raise OSError(error.errno, error.strerror or str(error), str(target)) from error
+        raise
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)

@@ -30,9 +30,11 @@ runs are the runs it would execute (:mod:`sim.reuse`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import subprocess
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -69,6 +71,26 @@ PACKAGES = ("efficiency-race", "mesa", "numpy", "pandas", "pyarrow", "pydantic",
 
 class StoreMismatch(ValueError):
     """The results folder holds a different experiment than the one being run."""
+
+
+class StoreWriteFailed(ValueError):
+    """A store file could not be written (a full disk): one line naming it, exit code 2."""
+
+    def __init__(self, error: OSError):
+        reason = (error.strerror or str(error)).lower()
+        super().__init__(
+            f"cannot write {error.filename or 'a file of the store'}: {reason}; the runs stored "
+            "before are intact: free space (or fix the folder) and rerun the same command"
+        )
+
+
+@contextlib.contextmanager
+def _naming_write_errors() -> Iterator[None]:
+    """Turn an OSError while writing the store into :class:`StoreWriteFailed`."""
+    try:
+        yield
+    except OSError as error:
+        raise StoreWriteFailed(error) from error
 
 
 class SweepStore:
@@ -192,7 +214,9 @@ class SweepStore:
 
     def _write_manifest(self, manifest: dict[str, Any]) -> None:
         manifest[CHECKSUM_KEY] = manifest_checksum(manifest)
-        atomic_write_text(self.manifest_path, json.dumps(manifest, indent=2, default=str) + "\n")
+        text = json.dumps(manifest, indent=2, default=str) + "\n"
+        with _naming_write_errors():
+            atomic_write_text(self.manifest_path, text)
 
     # ------------------------------------------------------------ writing
 
@@ -238,7 +262,8 @@ class SweepStore:
     ) -> None:
         """Write one part atomically, with page checksums, and remember its SHA-256."""
         path = self._part(parts, number)
-        atomic_write_parquet(frame, path, metadata, write_page_checksum=True)
+        with _naming_write_errors():
+            atomic_write_parquet(frame, path, metadata, write_page_checksum=True)
         self._checksums[path.relative_to(self.folder).as_posix()] = file_sha256(path)
 
     def _committed_files(self, recorded: dict[str, str]) -> dict[int, list[Path]]:
@@ -351,7 +376,8 @@ class SweepStore:
         runs = self.read_runs()
         if run_ids is not None and not runs.empty:
             runs = runs[runs["run_id"].isin(run_ids)].reset_index(drop=True)
-        atomic_write_parquet(runs, path)
+        with _naming_write_errors():
+            atomic_write_parquet(runs, path)
         return path
 
 
