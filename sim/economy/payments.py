@@ -55,9 +55,11 @@ def lab_cash_change(category: str, amounts: np.ndarray) -> np.ndarray:
 
 
 def pay(cash: np.ndarray, payments: dict[str, np.ndarray]) -> np.ndarray:
-    """The labs' cash after ``payments`` (category -> amounts), each checked to be >= 0."""
+    """The labs' cash after ``payments`` (category -> amounts), each checked to be in [0, inf)."""
     for category, amounts in payments.items():
-        if not np.all(amounts >= 0.0):
-            raise ValueError(f"{category}: a payment must be in [0, inf), got {amounts.min()}")
+        valid = (amounts >= 0.0) & (amounts < np.inf)
+        if not np.all(valid):
+            bad = amounts[~valid].flat[0]
+            raise ValueError(f"{category}: a payment must be in [0, inf), got {bad}")
         cash = cash + lab_cash_change(category, amounts)
     return cash
