@@ -13,6 +13,7 @@ from sim.stop_signals import StopSignals
 
 INTERRUPTED = 130
 RUNS_FAILED = 1
+SCHEDULER_LOST = 3
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -164,6 +165,7 @@ def _mark_failed(store) -> None:
 def _sweep_into(store, experiment, base, args: argparse.Namespace, stop: StopSignals) -> int:
     """Open ``store``, run the experiment's missing runs into it, consolidate, draw figures."""
     from sim.experiment import config_hash, design_size, plan_runs
+    from sim.scheduler_probe import SchedulerLost
     from sim.sweep import SchedulerUnreachable, SweepInterrupted, run_sweep
 
     folder = store.folder
@@ -180,6 +182,11 @@ def _sweep_into(store, experiment, base, args: argparse.Namespace, stop: StopSig
     except SchedulerUnreachable:
         store.close("scheduler unreachable", {"planned": planned})
         raise
+    except SchedulerLost as lost:
+        store.close("scheduler lost", _counts(lost.report))
+        print("\n".join(lost.report.lines()), file=sys.stderr)
+        print(f"race: error: {lost}", file=sys.stderr)
+        return SCHEDULER_LOST
     except SweepInterrupted as interrupted:
         report = interrupted.args[0]
         store.close("interrupted", _counts(report))

@@ -36,6 +36,7 @@ from sim.config import parse_scenario
 from sim.experiment import SUMMARY_OUTPUTS, Experiment, RunSpec, plan_runs, run_scenario_data
 from sim.identity import engine_version, scenario_hash
 from sim.reuse import reusable_runs
+from sim.scheduler_probe import SchedulerLost
 from sim.store import SweepStore
 
 Outcome = tuple[dict[str, Any], dict[str, pd.DataFrame] | None]
@@ -302,6 +303,8 @@ def run_dask(
     """Run batches on Dask: an existing scheduler, or a local cluster started here."""
     from dask.distributed import Client, LocalCluster, as_completed
 
+    from sim.scheduler_probe import outcomes_of
+
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(  # no more local workers than runs, as for the process pool
@@ -316,7 +319,7 @@ def run_dask(
         limit = _in_flight(max(1, workers), record_steps)
         futures = as_completed([client.submit(task, b, pure=False) for b in _take(batches, limit)])
         for future in futures:
-            yield from future.result()
+            yield from outcomes_of(future, scheduler or "the local cluster")
             for batch in _take(batches, 1):
                 futures.add(client.submit(task, batch, pure=False))
     finally:
@@ -335,10 +338,11 @@ def _connect(client_class: type, address: str) -> Any:
     Raises:
         SchedulerUnreachable: if no Dask scheduler answers at ``address`` in time.
     """
-    from sim.scheduler_probe import is_scheduler
+    from sim.scheduler_probe import is_scheduler, quiet_client_errors
 
     if not is_scheduler(address, SCHEDULER_TIMEOUT_S):
         raise SchedulerUnreachable(address)
+    quiet_client_errors()
     try:
         return client_class(address, timeout=SCHEDULER_TIMEOUT_S)
     except OSError:  # TimeoutError included
@@ -406,6 +410,8 @@ def run_sweep(
 
     Raises:
         SweepInterrupted: on Ctrl-C, after flushing what finished.
+        SchedulerLost: if the Dask scheduler goes away, after flushing what
+            finished (its ``report`` says how far the sweep got).
         StoreMismatch: if the folder holds other runs under planned ids (the
             folder is unlocked and nothing is written).
     """
@@ -430,6 +436,11 @@ def run_sweep(
         store.flush()
         report.seconds = time.perf_counter() - start
         raise SweepInterrupted(report) from None
+    except SchedulerLost as lost:
+        store.flush()
+        report.seconds = time.perf_counter() - start
+        lost.report = report
+        raise
     store.flush()
     report.seconds = time.perf_counter() - start
     return report
