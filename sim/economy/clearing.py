@@ -2,7 +2,9 @@
 
 Every function works on a batch: the first axis is the run, the last the
 buyers (or labs) where there are any, and each run's result depends on that
-run's entries only.
+run's entries only. Quotients that can divide by zero are replaced by
+``np.where``; callers that mind numpy's warnings run these under
+``np.errstate`` (:func:`sim.economy.phases.step` does).
 """
 
 from __future__ import annotations
@@ -26,8 +28,7 @@ def pro_rata(requests: np.ndarray, capacity: np.ndarray) -> np.ndarray:
     """
     total = requests.sum(axis=-1)
     buyers = requests.shape[-1]
-    with np.errstate(all="ignore"):
-        fraction = capacity / total * (1.0 - buyers * _ROUNDING_MARGIN)
+    fraction = capacity / total * (1.0 - buyers * _ROUNDING_MARGIN)
     # numpy's total may round below another order's sum: in full only with room to spare
     fits = total <= capacity * (1.0 - buyers * _ROUNDING_MARGIN)
     fraction = np.where(fits, 1.0, np.minimum(fraction, 1.0))
@@ -50,16 +51,14 @@ def by_bid(requests: np.ndarray, bids: np.ndarray, capacity: np.ndarray) -> np.n
     # the shave covers the rounding of ``above`` too, not only of this level's fills
     left = np.maximum(capacity[..., None] * shave - above, 0.0)
     rationed = at_level > left
-    with np.errstate(all="ignore"):
-        fraction = np.where(rationed, left / at_level * shave, 1.0)
+    fraction = np.where(rationed, left / at_level * shave, 1.0)
     below_rationed = (higher & rationed[..., None, :]).any(axis=-1)
     return requests * np.where(below_rationed, 0.0, fraction)
 
 
 def utilization(requested: np.ndarray, available: np.ndarray) -> np.ndarray:
     """Requested over available, capped at 1; 1 when demand meets zero supply, 0 without demand."""
-    with np.errstate(all="ignore"):
-        ratio = np.minimum(requested / available, 1.0)
+    ratio = np.minimum(requested / available, 1.0)
     return np.where(requested <= 0.0, 0.0, np.where(available <= 0.0, 1.0, ratio))
 
 
@@ -83,8 +82,7 @@ def adjust_price_index(
     The demand ratio is capped at :data:`MAX_DEMAND_RATIO` (zero supply counts
     as the cap, or as 1 without demand) and the exponent at 700.
     """
-    with np.errstate(all="ignore"):
-        ratio = np.minimum(demand / supply, MAX_DEMAND_RATIO)
+    ratio = np.minimum(demand / supply, MAX_DEMAND_RATIO)
     no_supply = np.where(demand > 0.0, MAX_DEMAND_RATIO, 1.0)
     ratio = np.where(supply > 0.0, ratio, no_supply)
     change = np.minimum(response * dt * (ratio - 1.0), 700.0)
@@ -101,6 +99,5 @@ def logit_shares(losses: np.ndarray, temperature: np.ndarray) -> np.ndarray:
 def hhi(values: np.ndarray) -> np.ndarray:
     """Herfindahl-Hirschman index (0..1) of non-negative quantities (B, N); 0 if all are 0."""
     total = values.sum(axis=-1, keepdims=True)
-    with np.errstate(all="ignore"):
-        index = ((values / total) ** 2).sum(axis=-1)
+    index = ((values / total) ** 2).sum(axis=-1)
     return np.where(total[..., 0] > 0.0, index, 0.0)

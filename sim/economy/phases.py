@@ -21,6 +21,10 @@ hidden attributes. Step order:
 
 Axes: ``B`` runs, ``N`` labs, ``Sc`` chip and ``Se`` energy suppliers, ``R``
 roadmap chips, ``P`` projects, ``K`` fleet cohorts.
+
+Quotients that can divide by zero (no power, no supply, no order) are
+computed for every entry and the undefined ones replaced by ``np.where``;
+:func:`step` runs the phases with numpy's floating-point warnings off, once.
 """
 
 from __future__ import annotations
@@ -115,8 +119,7 @@ def funding(state: State, params: Params, t: np.ndarray) -> tuple[State, Funding
     """
     labs, dt = state.labs, params.clock.dt[:, None]
     mwh = labs.last_power_mw * HOURS_PER_YEAR * dt
-    with np.errstate(all="ignore"):
-        paid = labs.last_energy_bill / mwh
+    paid = labs.last_energy_bill / mwh
     expected = np.where(mwh > 0.0, paid, params.labs.cheapest_energy_price)
     received = params.labs.funding_per_year * growth_integral(
         params.labs.log_funding_growth, t[:, None], dt
@@ -205,8 +208,7 @@ def buy_projects(
     candidate = real & ~labs.projects_done & (gain > 0.0)
     units = state.fleet.total_units[..., None]
     cost = rnd.project_cost_per_gpu[:, None, :] * units
-    with np.errstate(all="ignore"):
-        value = np.where(cost > 0.0, gain / cost, np.inf)
+    value = np.where(cost > 0.0, gain / cost, np.inf)
     best = np.where(candidate, value, -np.inf).argmax(axis=2)[..., None]
     best_cost = np.take_along_axis(cost, best, axis=2)[..., 0]
     budget = params.labs.project_share * discretionary
@@ -271,8 +273,7 @@ def split_budget(
     software = 2.0**labs.log2_software
     slope = params.law.kappa[:, None] * (loss(params, labs.compute) - params.law.E[:, None])
     slope = slope / labs.compute
-    with np.errstate(all="ignore"):
-        per_gpu_year = offer.flops * mfu_seconds * software / offer.ownership_cost
+    per_gpu_year = offer.flops * mfu_seconds * software / offer.ownership_cost
     capex_gain = np.where(offer.found, slope * per_gpu_year, 0.0)
     one_year = state.fleet.total_flops * mfu_seconds * software
     half = rnd.half_saturation[:, None]
@@ -377,8 +378,7 @@ def chip_market(
     """
     c, offer = params.chips, decision.offer
     budget = np.where(offer.found, decision.capex_budget, 0.0)
-    with np.errstate(all="ignore"):
-        units = np.where(budget > 0.0, budget / offer.ownership_cost, 0.0)
+    units = np.where(budget > 0.0, budget / offer.ownership_cost, 0.0)
     n_suppliers = c.capacity_per_year.shape[1]
     to_supplier = offer.supplier[:, None, :] == np.arange(n_suppliers)[None, :, None]
     requests = np.where(to_supplier, units[:, None, :], 0.0)  # (B, Sc, N)
@@ -451,8 +451,7 @@ def regional_limit(state: State, params: Params) -> np.ndarray:
     """
     e, capacity = params.energy, state.energy.capacity_mw
     regional = np.einsum("bij,bj->bi", e.same_region.astype(float), capacity)
-    with np.errstate(all="ignore"):
-        share = e.region_cap_mw * capacity / regional
+    share = e.region_cap_mw * capacity / regional
     share = np.where(np.isfinite(e.region_cap_mw), share, np.inf)
     return np.minimum(capacity, share)
 
@@ -616,12 +615,13 @@ def step(state: State, params: Params, shocks: np.ndarray) -> tuple[State, StepR
         shocks: this step's standard normal R&D shocks (B, N).
     """
     t = state.step * params.clock.dt
-    state, built = infrastructure(state, params, t)
-    state, funded = funding(state, params, t)
-    state, decision = decide(state, params, t, funded, shocks)
-    state, chips = chip_market(state, params, t, decision)
-    state, energy = energy_market(state, params, t, decision)
-    state, training = train(state, params, t, energy)
-    state, revenue = earn_revenue(state, params, t)
+    with np.errstate(all="ignore"):  # divisions by zero are masked by np.where (module doc)
+        state, built = infrastructure(state, params, t)
+        state, funded = funding(state, params, t)
+        state, decision = decide(state, params, t, funded, shocks)
+        state, chips = chip_market(state, params, t, decision)
+        state, energy = energy_market(state, params, t, decision)
+        state, training = train(state, params, t, energy)
+        state, revenue = earn_revenue(state, params, t)
     result = StepResult(built, funded, decision, chips, energy, training, revenue)
     return replace(state, step=state.step + 1), result
