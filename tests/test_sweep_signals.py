@@ -57,7 +57,8 @@ def _read_until_runs_done(process: subprocess.Popen, total: int, done: int) -> b
 def test_sigterm_flushes_the_buffered_runs_marks_interrupted_and_exits_143(tmp_path):
     path = _experiment(tmp_path, replications=12, base={**small_economy_dict(), "years": 1})
     argv = [sys.executable, "-m", "sim.cli", "sweep", str(path), "--results", str(tmp_path / "r"),
-            "--no-figures", "--flush-every", "1000"]  # fmt: skip
+            "--no-figures", "--flush-every", "1000", "--backend", "processes",
+            "--workers", "2"]  # fmt: skip  # small tasks: runs finish a few at a time
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     seen = _read_until_runs_done(process, 24, 2)
     process.send_signal(signal.SIGTERM)
