@@ -94,7 +94,8 @@ def test_two_sweeps_into_one_folder_lose_and_mix_no_run(tmp_path, capsys):
     """The issue's case: two sweeps at once overwrote each other's parts (same part number)."""
     path = _experiment(tmp_path, replications=12, base={**small_economy_dict(), "years": 1})
     argv = [sys.executable, "-m", "sim.cli", "sweep", str(path), "--results", str(tmp_path / "r"),
-            "--quiet", "--no-figures", "--flush-every", "2"]  # fmt: skip
+            "--quiet", "--no-figures", "--flush-every", "2", "--backend", "processes",
+            "--workers", "2"]  # fmt: skip  # small tasks: the first sweep is mid-way for a while
     first = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     folder = tmp_path / "r" / "tiny"
     try:
