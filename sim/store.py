@@ -25,7 +25,9 @@ One writer at a time: :meth:`SweepStore.open` takes the folder's writer lock
 a symbolic link inside (:mod:`sim.paths`). Every run row carries its identity
 (:mod:`sim.identity`), and every runs part the experiment config that wrote
 it (Parquet metadata ``race.experiment``), so a resume can tell which stored
-runs are the runs it would execute (:mod:`sim.reuse`).
+runs are the runs it would execute (:mod:`sim.reuse`). The manifest and every
+part are checked against checksums on open (:mod:`sim.store_checks`), and a
+write that fails (a full disk) is one :class:`StoreWriteFailed` naming the file.
 """
 
 from __future__ import annotations
