@@ -44,7 +44,7 @@ from sim.dashboard_levers import (
 )
 from sim.dashboard_plots import loss_figure, network_figure, prices_figure, shares_figure
 from sim.experiment import set_path
-from sim.model import RaceModel
+from sim.economy.model import RaceModel
 
 CONFIG_ENV = "RACE_DASHBOARD_CONFIG"
 """Environment variable naming the scenario YAML the dashboard runs."""
@@ -165,7 +165,7 @@ class DashboardModel(RaceModel):
     def _record(self) -> None:
         history, tax = self.history, self.scenario.policy.carbon_tax
         history.years.append(self.year)
-        shares = self.last_shares if self.steps else self.shares()
+        shares = self.shares()
         for lab, share in zip(self.labs, shares, strict=True):
             history.loss[lab.name].append(self.loss_of(lab.compute))
             history.share[lab.name].append(float(share))

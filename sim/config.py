@@ -365,7 +365,7 @@ class Scenario(Strict):
     hardware: HardwareConfig = Field(default_factory=HardwareConfig)
     chip_suppliers: list[ChipSupplierSpec] = Field(min_length=1, max_length=50)
     energy_suppliers: list[EnergySupplierSpec] = Field(min_length=1, max_length=200)
-    labs: list[LabSpec] = Field(min_length=1, max_length=500)
+    labs: list[LabSpec] = Field(min_length=1, max_length=1024)
     rnd: RnDConfig = Field(default_factory=RnDConfig)
     projects: ProjectsConfig = Field(default_factory=ProjectsConfig)
     market: MarketConfig = Field(default_factory=MarketConfig)

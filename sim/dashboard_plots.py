@@ -1,7 +1,7 @@
 """The dashboard's figures: loss, prices, market shares and the supply network.
 
 Each ``*_figure`` function draws one matplotlib :class:`~matplotlib.figure.Figure`
-from a dashboard model (a :class:`sim.model.RaceModel` carrying the
+from a dashboard model (a :class:`sim.economy.model.RaceModel` carrying the
 ``history`` that :class:`sim.app.DashboardModel` records), in the shared figure
 style of :mod:`sim.plots` (colour-blind palette, units on the axes).
 
@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from sim.model import RaceModel
+from sim.economy.model import RaceModel
 from sim.plots import (
     NODE_KINDS,
     NODE_TITLES,

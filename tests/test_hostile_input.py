@@ -313,7 +313,7 @@ RUN_CASES = [
     ("policy.power_caps", {"us": 1e8}, "policy.power_caps", "[0, 1e+07]"),
     ("policy.tariffs", {"cn": -1}, "policy.tariffs", "[0, 10]"),
     ("law.relative_targets", [], "law.relative_targets", "at least 1"),
-    ("labs", [small_economy_dict()["labs"][0]] * 501, "labs", "at most 500"),
+    ("labs", [small_economy_dict()["labs"][0]] * 1025, "labs", "at most 1024"),
 ]
 
 SWEEP_CASES = [

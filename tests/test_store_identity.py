@@ -109,12 +109,12 @@ def test_a_store_written_before_runs_had_an_identity_is_refused(tmp_path, capsys
 
 
 def test_failed_runs_are_rerun_whatever_their_identity(tmp_path, monkeypatch):
-    import sim.runs
+    import sim.sweep
 
-    real = sim.runs.run_scenario
-    monkeypatch.setattr(sim.runs, "run_scenario", lambda *a, **k: 1 / 0)
+    real = sim.sweep.run_batch
+    monkeypatch.setattr(sim.sweep, "run_batch", lambda *a, **k: 1 / 0)
     assert sweep_quietly(_experiment(tmp_path), tmp_path / "r") == 1
-    monkeypatch.setattr(sim.runs, "run_scenario", real)
+    monkeypatch.setattr(sim.sweep, "run_batch", real)
     monkeypatch.setattr(sim.identity, "ENGINE_VERSION", sim.identity.ENGINE_VERSION + 1)
     assert sweep_quietly(_experiment(tmp_path), tmp_path / "r") == 0
     assert len(SweepStore(tmp_path / "r" / "tiny").completed_ids()) == 4

@@ -5,10 +5,13 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from sim.config import load_scenario
+from sim.economy.build import structure
+from sim.economy.trace import bytes_per_run
 from sim.experiment import load_experiment
 from sim.store import STEP_TABLES, SweepStore
-from sim.sweep import _guided_batches, run_sweep
-from tests.builders import small_economy_dict
+from sim.sweep import MAX_BATCH, TRACE_BUDGET_BYTES, _guided_batches, batch_limit, run_sweep
+from tests.builders import build, small_economy_dict
 
 
 def _experiment(tmp_path: Path) -> Path:
@@ -48,8 +51,16 @@ def test_step_rows_are_flushed_once_they_take_flush_bytes(tmp_path):
         pd.testing.assert_frame_equal(whole.read_steps(name), sized.read_steps(name))
 
 
-def test_with_recorded_steps_every_task_is_one_run():
-    """A batch of 16 runs of a large economy would bring 16 runs of step rows back at once."""
-    runs = list(range(400))
-    assert max(len(b) for b in _guided_batches(runs, 2)) == 16
-    assert {len(b) for b in _guided_batches(runs, 2, record_steps=True)} == {1}
+def test_a_batch_of_a_large_economy_is_one_run():
+    """A batch's trace (and so its step rows) stays within the budget: runs of a large
+    economy (200 labs, weekly, 30 years) go one at a time, baseline runs by the hundred."""
+    data = small_economy_dict()
+    data["labs"] = [{**data["labs"][i % 4], "name": f"lab{i}"} for i in range(200)]
+    large = build(data, years=30, steps_per_year=52)
+    assert batch_limit(large) == 1
+    baseline = load_scenario(Path(__file__).resolve().parents[1] / "experiments/baseline.yaml")
+    limit = batch_limit(baseline)
+    assert 100 <= limit <= MAX_BATCH
+    runs = list(range(5000))
+    assert max(len(b) for b in _guided_batches(runs, 2, limit)) == limit
+    assert bytes_per_run(*structure(baseline)) * limit <= TRACE_BUDGET_BYTES

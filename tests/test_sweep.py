@@ -249,16 +249,18 @@ def test_resume_removes_temporaries_left_by_a_write_killed_midway(tmp_path):
 
 
 def test_a_failing_run_is_recorded_and_the_others_continue(tmp_path, monkeypatch, capsys):
-    import sim.runs
+    """A run that raises inside a batch fails alone: its batch-mates are rerun and succeed."""
+    import sim.sweep
 
-    real = sim.runs.run_scenario
+    real = sim.sweep.run_batch
 
-    def flaky(scenario, seed=None):
-        if scenario.policy.carbon_tax == 100.0 and scenario.labs[0].spend_rate == 0.2:
-            raise RuntimeError("simulated model failure")
-        return real(scenario, seed)
+    def flaky(scenarios, seeds):
+        for scenario in scenarios:
+            if scenario.policy.carbon_tax == 100.0 and scenario.labs[0].spend_rate == 0.2:
+                raise RuntimeError("simulated model failure")
+        return real(scenarios, seeds)
 
-    monkeypatch.setattr(sim.runs, "run_scenario", flaky)
+    monkeypatch.setattr(sim.sweep, "run_batch", flaky)
     assert _sweep(_experiment(tmp_path), tmp_path / "r") == 1
     runs = _runs(tmp_path / "r" / "tiny")
     failed = runs[runs["status"] == "failed"]
@@ -267,7 +269,7 @@ def test_a_failing_run_is_recorded_and_the_others_continue(tmp_path, monkeypatch
     assert failed["mean_final_loss"].isna().all()
     out = capsys.readouterr().out
     assert "6 ok, 2 failed" in out and "simulated model failure" in out
-    monkeypatch.setattr(sim.runs, "run_scenario", real)
+    monkeypatch.setattr(sim.sweep, "run_batch", real)
     assert _sweep(_experiment(tmp_path), tmp_path / "r") == 0
     assert (_runs(tmp_path / "r" / "tiny")["status"] == "ok").all()
 

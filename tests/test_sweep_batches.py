@@ -7,16 +7,19 @@ import pytest
 from sim.sweep import _guided_batches, batch_size
 
 
-@pytest.mark.parametrize(("runs", "workers"), [(400, 2), (37, 2), (1000, 4), (3, 8), (0, 2)])
-def test_guided_batches_cover_every_run_once_and_shrink(runs, workers):
+@pytest.mark.parametrize(
+    ("runs", "workers", "limit"),
+    [(400, 2, 512), (37, 2, 512), (1000, 4, 512), (3, 8, 512), (0, 2, 512), (5000, 1, 64)],
+)
+def test_guided_batches_cover_every_run_once_and_shrink(runs, workers, limit):
     plan = list(range(runs))
-    batches = list(_guided_batches(plan, workers))
+    batches = list(_guided_batches(plan, workers, limit))
     assert [run for batch in batches for run in batch] == plan
     sizes = [len(batch) for batch in batches]
     assert sizes == sorted(sizes, reverse=True)  # never a larger batch after a smaller one
-    assert all(1 <= size <= 16 for size in sizes)
+    assert all(1 <= size <= limit for size in sizes)
     if runs:
-        assert sizes[0] == batch_size(runs, workers)
+        assert sizes[0] == batch_size(runs, workers, limit)
         assert sizes[-workers * 2 :] == [1] * min(len(sizes), workers * 2)  # a fine-grained tail
 
 

@@ -20,7 +20,7 @@ from sim import network as net
 from sim.chips import ChipModel, extrapolate_roadmap
 from sim.config import Scenario
 from sim.economy import params as p
-from sim.economy.fleet import tally
+from sim.economy.fleet import starting_fleet
 from sim.economy.state import ChipMarketState, EnergyState, LabState, State
 from sim.law import SECONDS_PER_YEAR, parameter_set
 from sim.strategies import make_strategy
@@ -138,6 +138,8 @@ def _hardware(
         variant_flops=v_flops,
         variant_watts=v_watts,
         dispatch_order=order,
+        dispatch_flops=np.take_along_axis(v_flops, order, axis=1),
+        dispatch_watts=np.take_along_axis(v_watts, order, axis=1),
     )
 
 
@@ -246,7 +248,7 @@ def _strategy_parameters(name: str) -> tuple[float, float, float, bool, float, f
 
 
 def _fleet_items(s: Scenario, chips: tuple[ChipModel, ...], slots: int) -> np.ndarray:
-    """(3, N, slots): units, chip (its variant index) and purchase time of the initial cohorts."""
+    """(3, N, slots): units, chip (its variant index) and purchase time of the starting items."""
     index = {c.name: i for i, c in enumerate(chips)}
     items = np.zeros((3, len(s.labs), slots))
     for i, lab in enumerate(s.labs):
@@ -347,7 +349,7 @@ def build(
     roadmaps = [roadmap(s) for s in scenarios]
     chips = max(len(r) for r in roadmaps)
     projects = max(len(s.projects.catalogue) for s in scenarios)
-    slots = max(max((len(lab.fleet) for lab in s.labs), default=0) for s in scenarios) + n_steps
+    slots = max(1, max(max((len(lab.fleet) for lab in s.labs), default=0) for s in scenarios))
     graphs = [supply_network(s) for s in scenarios]
     items = [_fleet_items(s, r, slots) for s, r in zip(scenarios, roadmaps, strict=True)]
     suppliers = [
@@ -395,15 +397,7 @@ def initial_state(params: p.Params, fleet: np.ndarray, projects: int) -> State:
             last_power_mw=zeros,
             last_energy_bill=zeros,
         ),
-        fleet=tally(
-            params.hardware,
-            cohort_units=fleet[0],
-            cohort_variant=fleet[1].astype(np.int64),
-            cohort_bought=fleet[2],
-            pending_units=zeros,
-            pending_variant=np.zeros(zeros.shape, dtype=np.int64),
-            pending_bought=zeros,
-        ),
+        fleet=starting_fleet(params.hardware, fleet[0], fleet[1].astype(np.int64), fleet[2]),
         chips=ChipMarketState(price_index=np.ones(params.chips.capacity_per_year.shape)),
         energy=EnergyState(
             capacity_mw=params.energy.capacity_mw.copy(),

@@ -58,6 +58,8 @@ class Hardware:
     variant_flops: np.ndarray  # (N, V) FLOP/s per GPU of each chip variant a lab can hold
     variant_watts: np.ndarray  # (N, V) W per GPU
     dispatch_order: np.ndarray  # (N, V) int: variants most FLOP per watt first
+    dispatch_flops: np.ndarray  # (N, V) variant_flops in dispatch order
+    dispatch_watts: np.ndarray  # (N, V) variant_watts in dispatch order
 
 
 @dataclass(frozen=True)

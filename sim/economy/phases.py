@@ -20,7 +20,7 @@ hidden attributes. Step order:
 7. :func:`earn_revenue`: the AI-services market is shared by a logit in ``-L / T``.
 
 Axes: ``B`` runs, ``N`` labs, ``Sc`` chip and ``Se`` energy suppliers, ``R``
-roadmap chips, ``P`` projects, ``K`` fleet cohorts.
+roadmap chips, ``P`` projects, ``V`` chip variants a fleet can hold.
 
 Quotients that can divide by zero (no power, no supply, no order) are
 computed for every entry and the undefined ones replaced by ``np.where``;
@@ -37,7 +37,7 @@ from sim.economy import clearing
 from sim.economy.fleet import dispatch, install_pending, retire
 from sim.economy.params import Params
 from sim.economy.payments import pay
-from sim.economy.state import State
+from sim.economy.state import Purchase, State
 from sim.law import LN2, SECONDS_PER_YEAR, exponential_integral
 
 HOURS_PER_YEAR = 8766.0
@@ -91,11 +91,8 @@ def infrastructure(state: State, params: Params, t: np.ndarray) -> tuple[State, 
         order_mw=order_mw,
         order_due=np.where(due, np.inf, order_due),
     )
-    fleet = state.fleet
-    if state.step > 0:  # last step's deliveries go to that step's cohort slot
-        slot = fleet.cohort_units.shape[2] - params.n_steps + state.step - 1
-        fleet = install_pending(fleet, params.hardware, slot)
-    fleet = retire(fleet, params.hardware, t)
+    fleet = install_pending(state.fleet, params.hardware)
+    fleet = retire(fleet, params.hardware, t, params.clock.dt)
     return replace(state, energy=energy, fleet=fleet), Built(ordered, online)
 
 
@@ -399,12 +396,8 @@ def chip_market(
     )  # fmt: skip
     received = filled.sum(axis=1)
     n_chips = params.hardware.chip_year.shape[1]
-    fleet = replace(
-        state.fleet,
-        pending_units=received,
-        pending_variant=n_chips * (1 + offer.supplier) + offer.chip,
-        pending_bought=np.broadcast_to(t[:, None], received.shape).copy(),
-    )
+    delivered = Purchase(received, n_chips * (1 + offer.supplier) + offer.chip, t)
+    fleet = replace(state.fleet, pending=delivered)
     chips_paid = value.transpose(0, 2, 1)
     cash = pay(state.labs.cash, {"chips": chips_paid, "tariffs": tariffs})
     state = replace(

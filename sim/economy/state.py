@@ -1,9 +1,9 @@
 """The state a step changes: frozen dataclasses of arrays with a leading run axis.
 
-Axes as in :mod:`sim.economy.params`, plus ``K`` fleet cohorts (the initial
-fleet's items, then one slot per step for that step's deliveries) and ``T``
-steps. Phases never change an array in place: they return a new state
-(:func:`dataclasses.replace`), so a state once made stays what it was.
+Axes as in :mod:`sim.economy.params`, plus ``V`` chip variants, ``K0`` items
+of the starting fleets and ``T`` steps. Phases never change an array in
+place: they return a new state (:func:`dataclasses.replace`), so a state once
+made stays what it was.
 """
 
 from __future__ import annotations
@@ -33,25 +33,36 @@ class LabState:
 
 
 @dataclass(frozen=True)
+class Purchase:
+    """One step's GPU deliveries to every lab: a cohort, retired together ``lifetime`` later."""
+
+    units: np.ndarray  # (B, N) GPUs
+    variant: np.ndarray  # (B, N) int, the chip variant bought
+    bought: np.ndarray  # (B,) yr, model time of the step it was ordered in
+
+
+@dataclass(frozen=True)
 class Fleet:
     """Each lab's GPUs: per chip variant (for dispatch) and per cohort (for retirement).
 
     A chip variant ``V`` is a roadmap chip as held at the start, or as sold
     by one supplier on the lab's edge (derated under export controls);
     :class:`sim.economy.params.Hardware` gives each variant's FLOP/s and watts.
-    A retired or empty cohort has zero units.
+    Cohorts are the ``K0`` items of the starting fleet and one
+    :class:`Purchase` per step since, kept as an immutable tuple that each
+    step extends, so installing and retiring touch only the cohorts concerned.
     """
 
     units: np.ndarray  # (B, N, V) GPUs installed per chip variant
     total_units: np.ndarray  # (B, N) GPUs installed
     total_flops: np.ndarray  # (B, N) FLOP/s, peak, installed
     total_watts: np.ndarray  # (B, N) W, board power installed
-    cohort_units: np.ndarray  # (B, N, K) GPUs
-    cohort_variant: np.ndarray  # (B, N, K) int, the cohort's chip variant
-    cohort_bought: np.ndarray  # (B, N, K) yr, model time of purchase
-    pending_units: np.ndarray  # (B, N) GPUs delivered last step, installed this step
-    pending_variant: np.ndarray  # (B, N) int
-    pending_bought: np.ndarray  # (B, N) yr
+    initial_units: np.ndarray  # (B, N, K0) GPUs of the starting fleet's items
+    initial_variant: np.ndarray  # (B, N, K0) int
+    initial_bought: np.ndarray  # (B, N, K0) yr (<= 0: owned before the start)
+    initial_retired: np.ndarray  # (B, N, K0) bool
+    purchases: tuple[Purchase, ...]  # one per step installed so far
+    pending: Purchase | None  # delivered in the last step, installed in this one
 
 
 @dataclass(frozen=True)

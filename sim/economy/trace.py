@@ -16,6 +16,7 @@ import numpy as np
 
 from sim.economy import clearing, phases
 from sim.economy.params import Params
+from sim.economy.payments import CHANNELS
 from sim.economy.phases import HOURS_PER_YEAR, StepResult
 from sim.economy.state import State
 
@@ -126,6 +127,17 @@ TABLES = {"labs": LAB_SERIES, "chips": CHIP_SERIES, "energy": ENERGY_SERIES,
           "economy": ECONOMY_SERIES, "edges": EDGE_SERIES}  # fmt: skip
 
 
+def bytes_per_run(labs: int, chip_suppliers: int, energy_suppliers: int, steps: int) -> int:
+    """Bytes a run's trace takes: every series and payment channel, 8 bytes a value."""
+    per_step = (
+        len(LAB_SERIES) * labs + len(CHIP_SERIES) * chip_suppliers
+        + len(ENERGY_SERIES) * energy_suppliers + len(ECONOMY_SERIES)
+        + 2 * labs * (chip_suppliers + energy_suppliers)  # edge flows
+        + labs * (len(CHANNELS) - 3 + chip_suppliers + 2 * energy_suppliers)  # payments
+    )  # fmt: skip
+    return 8 * (steps + 1) * per_step
+
+
 def opening(state: State, params: Params) -> StepResult:
     """The result of "step 0": no trade, prices at their starting values, shares of the start."""
     runs, labs = state.labs.cash.shape
@@ -159,9 +171,19 @@ class Trace:
 
     def __init__(self, params: Params):
         self.params = params
-        self.series: dict[str, dict[str, np.ndarray]] = {name: {} for name in TABLES}
-        self.payments: dict[str, np.ndarray] = {}
+        self._series: dict[str, dict[str, np.ndarray]] = {name: {} for name in TABLES}
+        self._payments: dict[str, np.ndarray] = {}
         self.steps = params.n_steps + 1
+
+    @property
+    def series(self) -> dict[str, dict[str, np.ndarray]]:
+        """Table -> series -> (B, steps + 1, ...) values (views; rows not yet run are 0)."""
+        return {table: _runs_first(named) for table, named in self._series.items()}
+
+    @property
+    def payments(self) -> dict[str, np.ndarray]:
+        """Channel -> (B, steps + 1, ...) amounts paid in each step."""
+        return _runs_first(self._payments)
 
     def record(self, state: State, result: StepResult) -> None:
         """Store the series of the state after ``state.step`` steps and that step's result."""
@@ -169,12 +191,16 @@ class Trace:
         row = state.step
         for table, declared in TABLES.items():
             for name, series in declared.items():
-                self._store(self.series[table], name, row, series(snapshot))
+                self._store(self._series[table], name, row, series(snapshot))
         for category, amounts in result.payments().items():
-            self._store(self.payments, category, row, amounts)
+            self._store(self._payments, category, row, amounts)
 
     def _store(self, arrays: dict[str, np.ndarray], name: str, row: int, value) -> None:
-        value = np.asarray(value, dtype=float)
+        """Write one step's values; rows are stored steps first, so each write is contiguous."""
         if name not in arrays:
-            arrays[name] = np.zeros((value.shape[0], self.steps, *value.shape[1:]))
-        arrays[name][:, row] = value
+            arrays[name] = np.zeros((self.steps, *np.shape(value)))
+        arrays[name][row] = value
+
+
+def _runs_first(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {name: np.moveaxis(values, 0, 1) for name, values in arrays.items()}
