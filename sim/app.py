@@ -43,8 +43,8 @@ from sim.dashboard_levers import (
     value_at,
 )
 from sim.dashboard_plots import loss_figure, network_figure, prices_figure, shares_figure
-from sim.experiment import set_path
 from sim.economy.model import RaceModel
+from sim.experiment import set_path
 
 CONFIG_ENV = "RACE_DASHBOARD_CONFIG"
 """Environment variable naming the scenario YAML the dashboard runs."""

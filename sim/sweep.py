@@ -32,7 +32,10 @@ from typing import Any
 
 import pandas as pd
 
-from sim.config import parse_scenario
+from sim.config import Scenario, parse_scenario
+from sim.economy.build import structure
+from sim.economy.engine import run_batch
+from sim.economy.trace import bytes_per_run
 from sim.experiment import SUMMARY_OUTPUTS, Experiment, RunSpec, plan_runs, run_scenario_data
 from sim.identity import engine_version, scenario_hash
 from sim.reuse import reusable_runs
@@ -63,14 +66,37 @@ class SchedulerUnreachable(ValueError):
 
 
 def execute_run(run: RunSpec, base: dict[str, Any], name: str, record_steps: bool) -> Outcome:
-    """Run one design point and replicate; never raises (failures become rows).
+    """Run one design point and replicate (a batch of one); never raises."""
+    return execute_batch([run], base, name, record_steps)[0]
 
-    The row carries the run's identity (:mod:`sim.identity`): the hash of the
-    scenario it executed (empty if that did not validate) and the engine version.
+
+def execute_batch(
+    runs: list[RunSpec], base: dict[str, Any], name: str, record: bool
+) -> list[Outcome]:
+    """Run several runs stepped together by the array engine; never raises.
+
+    Runs that share a structure (labs, suppliers, steps) are one batch of
+    :func:`sim.economy.engine.run_batch`; a run's results do not depend on
+    the batch it is in. A failure is a row, not a crash: a run whose scenario
+    does not validate fails alone, and a batch that raises is rerun run by
+    run so that only the failing run fails. Each row carries the run's
+    identity (:mod:`sim.identity`): the hash of the scenario it executed
+    (empty if that did not validate) and the engine version; its
+    ``duration_s`` is its share of its batch's wall time.
     """
-    from sim.runs import run_scenario
+    prepared = [_prepare(run, base, name) for run in runs]
+    outcomes: list[Outcome] = [(row, None) for row, _ in prepared]
+    groups: dict[tuple, list[int]] = {}
+    for i, (_, scenario) in enumerate(prepared):
+        if scenario is not None:
+            groups.setdefault(structure(scenario), []).append(i)
+    for members in groups.values():
+        _run_together(members, prepared, runs, outcomes, record)
+    return outcomes
 
-    start = time.perf_counter()
+
+def _prepare(run: RunSpec, base: dict[str, Any], name: str) -> tuple[dict[str, Any], Any]:
+    """The run's row so far and its validated scenario (None, the row failed, if invalid)."""
     row: dict[str, Any] = {
         "run_id": run.run_id,
         "point": run.point,
@@ -78,22 +104,49 @@ def execute_run(run: RunSpec, base: dict[str, Any], name: str, record_steps: boo
         "seed": run.seed,
         **dict(run.levers),
     }
-    steps = None
-    identity = {"scenario_hash": "", "engine_version": engine_version()}
+    start = time.perf_counter()
     try:
         scenario = parse_scenario(run_scenario_data(base, run, name), run.run_id)
-        identity["scenario_hash"] = scenario_hash(scenario)
-        result = run_scenario(scenario)
-        row.update(status="ok", error="", leader=result.summary["leader"])
-        row.update({key: float(result.summary[key]) for key in SUMMARY_OUTPUTS})
-        if record_steps:
-            steps = _step_tables(result.tables, run.run_id)
     except Exception:  # noqa: BLE001 - a failed run is data, not a crash of the sweep
-        row.update(status="failed", error=traceback.format_exc(), leader="")
-        row.update(dict.fromkeys(SUMMARY_OUTPUTS, math.nan))
-    row["duration_s"] = time.perf_counter() - start
-    row.update(identity)
-    return row, steps
+        _finish_failed(row, time.perf_counter() - start, "")
+        return row, None
+    row["scenario_hash"] = scenario_hash(scenario)
+    return row, scenario
+
+
+def _run_together(members, prepared, runs, outcomes, record: bool) -> None:
+    """Run the runs ``members`` (indices into ``prepared``) as one batch; fill their outcomes."""
+    from sim.runs import run_summaries, run_tables_with_gamma
+
+    start = time.perf_counter()
+    scenarios = [prepared[i][1] for i in members]
+    try:
+        batch = run_batch(scenarios, [s.seed for s in scenarios])
+        summaries = run_summaries(batch)
+    except Exception:  # noqa: BLE001 - isolate the failing run, then record it as data
+        if len(members) > 1:
+            for i in members:
+                _run_together([i], prepared, runs, outcomes, record)
+            return
+        row = prepared[members[0]][0]
+        _finish_failed(row, time.perf_counter() - start, row.pop("scenario_hash"))
+        return
+    share = (time.perf_counter() - start) / len(members)
+    for k, i in enumerate(members):
+        row = prepared[i][0]
+        digest = row.pop("scenario_hash")
+        row.update(status="ok", error="", leader=summaries[k]["leader"])
+        row.update({key: float(summaries[k][key]) for key in SUMMARY_OUTPUTS})
+        row.update(duration_s=share, scenario_hash=digest, engine_version=engine_version())
+        steps = _step_tables(run_tables_with_gamma(batch, k), runs[i].run_id) if record else None
+        outcomes[i] = (row, steps)
+
+
+def _finish_failed(row: dict[str, Any], seconds: float, digest: str) -> None:
+    """Complete a failed run's row with the traceback being handled."""
+    row.update(status="failed", error=traceback.format_exc(), leader="")
+    row.update(dict.fromkeys(SUMMARY_OUTPUTS, math.nan))
+    row.update(duration_s=seconds, scenario_hash=digest, engine_version=engine_version())
 
 
 def _step_tables(tables: dict[str, pd.DataFrame], run_id: str) -> dict[str, pd.DataFrame]:
@@ -107,13 +160,6 @@ def _step_tables(tables: dict[str, pd.DataFrame], run_id: str) -> dict[str, pd.D
     return out
 
 
-def execute_batch(
-    runs: list[RunSpec], base: dict[str, Any], name: str, record: bool
-) -> list[Outcome]:
-    """Run several runs in one worker call (fewer round trips for short runs)."""
-    return [execute_run(run, base, name, record) for run in runs]
-
-
 # ------------------------------------------------------------------ backends
 
 
@@ -122,15 +168,26 @@ def _batches(runs: list[RunSpec], size: int) -> Iterator[list[RunSpec]]:
         yield runs[i : i + size]
 
 
-def batch_size(pending: int, workers: int) -> int:
-    """Runs per task: enough to amortise dispatch, small enough to balance load."""
-    return max(1, min(16, pending // max(1, workers * 8)))
+TRACE_BUDGET_BYTES = 128 * 2**20
+"""Memory one batch's trace may take (:func:`sim.economy.trace.bytes_per_run` per run)."""
+
+MAX_BATCH = 512
+"""Most runs stepped together: beyond a few hundred the engine gains nothing per run."""
 
 
-def _guided_batches(
-    runs: list[RunSpec], workers: int, record_steps: bool = False
-) -> Iterator[list[RunSpec]]:
-    """Batches sized by :func:`batch_size` of the runs still to hand out (one run with steps).
+def batch_limit(scenario: Scenario) -> int:
+    """Most runs like ``scenario`` to step together within :data:`TRACE_BUDGET_BYTES`."""
+    size = bytes_per_run(*structure(scenario))
+    return max(1, min(MAX_BATCH, TRACE_BUDGET_BYTES // size))
+
+
+def batch_size(pending: int, workers: int, limit: int = MAX_BATCH) -> int:
+    """Runs per task: a quarter of each worker's share of what is left, at most ``limit``."""
+    return max(1, min(limit, pending // max(1, workers * 4)))
+
+
+def _guided_batches(runs: list[RunSpec], workers: int, limit: int) -> Iterator[list[RunSpec]]:
+    """Batches sized by :func:`batch_size` of the runs still to hand out.
 
     Batches shrink as the sweep nears its end (guided self-scheduling), so
     the last tasks are single runs and no worker idles while another works
@@ -138,16 +195,16 @@ def _guided_batches(
     """
     start = 0
     while start < len(runs):
-        size = 1 if record_steps else batch_size(len(runs) - start, workers)
+        size = batch_size(len(runs) - start, workers, limit)
         yield runs[start : start + size]
         start += size
 
 
 def run_serial(
-    runs: list[RunSpec], task: Callable[[list[RunSpec]], list[Outcome]]
+    runs: list[RunSpec], task: Callable[[list[RunSpec]], list[Outcome]], limit: int = MAX_BATCH
 ) -> Iterator[Outcome]:
-    """Run every batch in this process."""
-    for batch in _batches(runs, 1):
+    """Run every batch in this process, ``limit`` runs at a time."""
+    for batch in _batches(runs, limit):
         yield from task(batch)
 
 
@@ -244,18 +301,20 @@ def run_processes(
     task: Callable[[list[RunSpec]], list[Outcome]],
     workers: int,
     record_steps: bool = False,
+    limit: int = MAX_BATCH,
 ) -> Iterator[Outcome]:
-    """Run batches on a local process pool (:func:`_worker_context`) with bounded in-flight work.
+    """Run batches of ``limit`` runs at most on a local process pool (:func:`_worker_context`).
 
     Workers ignore SIGINT and exit when this process dies (:func:`init_worker`).
     No more workers start than there are runs: ``--workers 1024`` for three
-    runs starts three processes, not 1024. With ``record_steps`` every task is
-    one run, so what is in flight is a few runs' step rows, not 16 each.
+    runs starts three processes, not 1024. In-flight work is bounded
+    (:func:`_in_flight`), and a batch's trace by :func:`batch_limit`, so what
+    comes back at once with ``record_steps`` is a few batches' step rows.
     """
     if not runs:
         return
     workers = min(workers, len(runs))
-    batches = _guided_batches(runs, workers, record_steps)
+    batches = _guided_batches(runs, workers, limit)
     with ProcessPoolExecutor(
         max_workers=workers,
         mp_context=_worker_context(),
@@ -299,8 +358,9 @@ def run_dask(
     scheduler: str | None,
     workers: int,
     record_steps: bool = False,
+    limit: int = MAX_BATCH,
 ) -> Iterator[Outcome]:
-    """Run batches on Dask: an existing scheduler, or a local cluster started here."""
+    """Run batches of ``limit`` runs at most on Dask: a scheduler's, or a local cluster's."""
     from dask.distributed import Client, LocalCluster, as_completed
 
     from sim.scheduler_probe import outcomes_of
@@ -315,9 +375,10 @@ def run_dask(
         )
     client = _connect(Client, scheduler) if cluster is None else Client(cluster)
     try:
-        batches = _guided_batches(runs, workers, record_steps)
-        limit = _in_flight(max(1, workers), record_steps)
-        futures = as_completed([client.submit(task, b, pure=False) for b in _take(batches, limit)])
+        batches = _guided_batches(runs, workers, limit)
+        in_flight = _in_flight(max(1, workers), record_steps)
+        first = _take(batches, in_flight)
+        futures = as_completed([client.submit(task, b, pure=False) for b in first])
         for future in futures:
             yield from outcomes_of(future, scheduler or "the local cluster")
             for batch in _take(batches, 1):
@@ -428,7 +489,8 @@ def run_sweep(
     workers = workers or experiment.workers or default_workers()
     task = partial(execute_batch, base=base, name=experiment.name, record=experiment.record_steps)
     where = scheduler or experiment.scheduler
-    outcomes = _outcomes(pending, task, backend, workers, where, experiment.record_steps)
+    limit = _batch_limit(pending, base, experiment.name)
+    outcomes = _outcomes(pending, task, backend, workers, where, experiment.record_steps, limit)
     start = time.perf_counter()
     try:
         _consume(outcomes, store, report, progress, len(pending), on_outcome)
@@ -446,16 +508,27 @@ def run_sweep(
     return report
 
 
+def _batch_limit(pending: list[RunSpec], base: dict[str, Any], name: str) -> int:
+    """:func:`batch_limit` of the first pending run (1 if its scenario does not validate)."""
+    if not pending:
+        return 1
+    try:
+        return batch_limit(parse_scenario(run_scenario_data(base, pending[0], name), "run"))
+    except Exception:  # noqa: BLE001 - the run will fail, and be recorded, on its own
+        return 1
+
+
 def _outcomes(
-    pending, task, backend: str, workers: int, scheduler: str | None, record_steps: bool
-) -> Iterable[Outcome]:
+    pending, task, backend: str, workers: int, scheduler: str | None, record_steps: bool,
+    limit: int,
+) -> Iterable[Outcome]:  # fmt: skip
     if not pending:
         return iter(())
     if backend == "serial":
-        return run_serial(pending, task)
+        return run_serial(pending, task, limit)
     if backend == "processes":
-        return run_processes(pending, task, workers, record_steps)
-    return run_dask(pending, task, scheduler, workers, record_steps)
+        return run_processes(pending, task, workers, record_steps, limit)
+    return run_dask(pending, task, scheduler, workers, record_steps, limit)
 
 
 def progress_bar(total: int, show: bool):
