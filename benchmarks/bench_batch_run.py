@@ -13,7 +13,7 @@ runs the same:
   ``max_steps + 1`` steps, so it gets ``max_steps = n_steps - 1``;
 - data: both produce the same 14 summary outputs per run
   (``sim.experiment.SUMMARY_OUTPUTS``) with the same code
-  (``sim.runs.summarize``: the recorder's tables, lab and run summaries). Ours
+  (``sim.runs.summarize``: the run's tables, lab and run summaries). Ours
   does it in ``sim.sweep.execute_run``; the adapter's ``DataCollector`` reports
   them after every step, NaN until the last step, where it computes them once
   (from which ``batch_run`` keeps the last row, one row per run). All outputs
@@ -65,8 +65,8 @@ import numpy as np
 from mesa import DataCollector
 
 from sim.config import parse_scenario, read_yaml
+from sim.economy.model import RaceModel
 from sim.experiment import SUMMARY_OUTPUTS, Experiment, replicate_seeds
-from sim.model import RaceModel
 from sim.runs import summarize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,10 +172,14 @@ def child(runner: str, levels: int, replications: int, processes: int) -> None:
     )
 
 
+def release(model) -> None:
+    """Free a finished model: Mesa 3.3's class-level ``Agent._ids`` keeps every model alive."""
+    getattr(mesa.Agent, "_ids", {}).pop(model, None)
+
+
 def interleaved(count: int) -> dict[str, float]:
     """Median ms per run of ours, the batch_run model and the bare model, alternating."""
     from sim.experiment import plan_runs
-    from sim.model import release
     from sim.sweep import execute_run
 
     experiment = Experiment.model_validate(

@@ -11,7 +11,8 @@ Method: a child interpreter builds the scenario, warms up with two runs, then
 runs ``--runs`` more through ``itertools.starmap``; callgrind collects only
 inside ``starmap_next`` (``--collect-atstart=no --toggle-collect=starmap_next``),
 so imports, start-up and warm-up are not counted. ``steps`` counts building
-and running the model; ``all`` adds ``recorder.tables()``.
+and running a batch of one (``run_batch``); ``all`` adds its tables and
+summaries (``sim.runs.results``).
 
 Needs valgrind (Debian: ``apt-get install -y valgrind``). Takes about a minute
 per mode (the interpreter runs some 50x slower under callgrind).
@@ -34,14 +35,14 @@ ROOT = Path(__file__).resolve().parents[1]
 CHILD = """
 import itertools, sys
 from sim.config import load_scenario
-from sim.model import RaceModel, release
+from sim.economy.engine import run_batch
+from sim.runs import results
 scenario = load_scenario(sys.argv[1])
 with_tables = sys.argv[2] == "all"
 def run(_):
-    model = RaceModel(scenario).run()
+    batch = run_batch([scenario], [scenario.seed])
     if with_tables:
-        model.recorder.tables()
-    release(model)
+        results(batch)
 for _ in range(2):
     run(0)
 list(itertools.starmap(run, [(i,) for i in range(int(sys.argv[3]))]))
