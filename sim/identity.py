@@ -24,8 +24,11 @@ from typing import Any
 
 from sim import __version__
 
-ENGINE_VERSION = 1
-"""Bump when a change makes an unchanged scenario give different results (see the module)."""
+ENGINE_VERSION = 2
+"""Bump when a change makes an unchanged scenario give different results (see the module).
+
+2: the array engine (sim.economy), equal to the first engine to 1e-6 but not bit for bit.
+"""
 
 LABEL_FIELDS = ("name", "description")
 """Scenario fields that name a run but do not change it."""

@@ -5,7 +5,7 @@ economist expects of each rule (rationing within capacity, priority by bid,
 prices that follow excess demand, shares and concentration) and that a run's
 result does not depend on the other runs of its batch.
 
-Ported from tests/test_markets.py (the scalar rules of sim.markets); its input
+Ported from the first engine's tests of its scalar market rules; their input
 validation cases have no counterpart here: the array rules trust their
 inputs, which the scenario schema and sim.economy.build validate once.
 """

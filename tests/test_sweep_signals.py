@@ -55,12 +55,14 @@ def _read_until_runs_done(process: subprocess.Popen, total: int, done: int) -> b
 
 
 def test_sigterm_flushes_the_buffered_runs_marks_interrupted_and_exits_143(tmp_path):
-    path = _experiment(tmp_path, replications=12, base={**small_economy_dict(), "years": 1})
+    # 80 runs of 3 years: the engine steps a task's runs together, so a sweep must be long
+    # enough that runs are still to come when the signal arrives
+    path = _experiment(tmp_path, replications=40, base={**small_economy_dict(), "years": 3})
     argv = [sys.executable, "-m", "sim.cli", "sweep", str(path), "--results", str(tmp_path / "r"),
             "--no-figures", "--flush-every", "1000", "--backend", "processes",
             "--workers", "2"]  # fmt: skip  # small tasks: runs finish a few at a time
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    seen = _read_until_runs_done(process, 24, 2)
+    seen = _read_until_runs_done(process, 80, 2)
     process.send_signal(signal.SIGTERM)
     _, rest = process.communicate(timeout=60)
     stderr = (seen + rest).decode(errors="replace")
@@ -69,7 +71,7 @@ def test_sigterm_flushes_the_buffered_runs_marks_interrupted_and_exits_143(tmp_p
     assert "Traceback" not in stderr and "interrupted (SIGTERM)" in stderr
     assert SweepStore(folder).read_manifest()["status"] == "interrupted"
     stored = len(SweepStore(folder).completed_ids())
-    assert 2 <= stored < 24, "the runs buffered (never flushed by count) were stored"
+    assert 2 <= stored < 80, "the runs buffered (never flushed by count) were stored"
     assert sweep_quietly(path, tmp_path / "r") == 0
     assert sweep_quietly(path, tmp_path / "whole") == 0
     pd.testing.assert_frame_equal(_runs(tmp_path / "whole" / "tiny"), _runs(folder))
