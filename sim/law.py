@@ -313,10 +313,11 @@ def efficiency_integral(t: ArrayLike, dt: ArrayLike, gamma: ArrayLike) -> ArrayL
 
 
 def step_efficiency_integral(dt: float, gamma: float) -> float:
-    """Scalar hot-path form of ``integral_0^dt 2^(gamma s) ds`` (math only, no checks).
+    """Scalar form of ``integral_0^dt 2^(gamma s) ds`` (math only, no checks).
 
-    Agents call this every step; it equals :func:`efficiency_integral` at
-    ``t = 0`` (a test pins that) without numpy's per-call overhead.
+    It equals :func:`efficiency_integral` at ``t = 0`` without numpy's per-call
+    overhead. The economy no longer calls it: :func:`sim.economy.phases.train`
+    integrates a whole batch with :func:`exponential_integral`.
     """
     x = gamma * LN2 * dt
     if abs(x) < SERIES_BELOW:

@@ -1,4 +1,4 @@
-"""GPU fleets over arrays: install, retire and power them (docs/model.md 3.4).
+"""GPU fleets over arrays: install, retire and power them (docs/model.md 3.1-3.2).
 
 A fleet counts GPUs per chip variant (what dispatch needs) and keeps its
 cohorts (what retirement needs): the starting fleet's items, and one

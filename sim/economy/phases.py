@@ -72,7 +72,7 @@ class Built:
 def infrastructure(state: State, params: Params, t: np.ndarray) -> tuple[State, Built]:
     """Order and commission energy capacity; install last step's GPUs; retire old ones.
 
-    docs/model.md 3.2 and 3.3: each supplier orders ``build rate x dt`` MW due
+    docs/model.md 3.14 and 3.1: each supplier orders ``build rate x dt`` MW due
     ``lead time`` later and brings online every build due by ``t``; cohorts
     ``lifetime`` years old at ``t`` retire.
     """
@@ -110,9 +110,10 @@ class Funding:
 def funding(state: State, params: Params, t: np.ndarray) -> tuple[State, Funding]:
     """Outside funding arrives; labs expect to pay for power what they paid last step.
 
-    docs/model.md 3.1: ``funding = F0 x capital availability x integral (1 + g)^tau``
-    over the step; the expected price is last step's bill per MWh, tax included,
-    or the region's cheapest price before any power was bought.
+    docs/model.md 3.18 and 3.12: ``funding = F0 x capital availability x integral
+    (1 + g)^tau`` over the step; the expected price is last step's bill per MWh,
+    tax included, or the region's cheapest price after a step without power (the
+    first step included).
     """
     labs, dt = state.labs, params.clock.dt[:, None]
     mwh = labs.last_power_mw * HOURS_PER_YEAR * dt
@@ -157,7 +158,7 @@ def decide(
 ) -> tuple[State, Decision]:
     """Reserve power, buy a project, split the budget, fund R&D, choose a chip offer.
 
-    docs/model.md 3.4-3.9. ``shocks`` are this step's standard normal R&D
+    docs/model.md 3.4-3.12. ``shocks`` are this step's standard normal R&D
     shocks (B, N).
     """
     labs, dt = state.labs, params.clock.dt[:, None]
@@ -190,7 +191,7 @@ def buy_projects(
 ) -> tuple[State, np.ndarray]:
     """Each lab buys the remaining project with the most doublings per dollar, if affordable.
 
-    docs/model.md 3.8: a project recovering ``s`` of the waste share ``w``
+    docs/model.md 3.11: a project recovering ``s`` of the waste share ``w``
     adds ``log2((1 - w (1 - r')) / (1 - w (1 - r)))`` doublings, ``r' = min(1,
     r + s)``; it costs ``cost per GPU x GPUs`` and must fit ``project share x
     discretionary budget``. Returns the state and the cost paid (B, N).
@@ -229,7 +230,7 @@ def buy_projects(
 def best_offers(state: State, params: Params, year: np.ndarray, energy_price: np.ndarray) -> Offer:
     """Each lab's offer with the most FLOP/s per USD of ownership cost, over its allowed edges.
 
-    docs/model.md 3.5: ownership cost = ``list price x price index x (1 +
+    docs/model.md 3.12: ownership cost = ``list price x price index x (1 +
     tariff) + lifetime MWh x expected energy price``; chips released by the
     step's year and sold by the supplier; ties go to the first supplier, then
     the first chip of the roadmap.
@@ -259,7 +260,7 @@ def best_offers(state: State, params: Params, year: np.ndarray, energy_price: np
 def split_budget(
     state: State, params: Params, offer: Offer
 ) -> tuple[np.ndarray, np.ndarray, State]:
-    """GPU and R&D shares of the discretionary budget, by strategy (docs/model.md 3.6).
+    """GPU and R&D shares of the discretionary budget, by strategy (docs/model.md 3.7).
 
     Fixed-split strategies keep their shares. An adaptive lab moves its GPU
     share by ``adjustment`` toward the larger one-year marginal loss reduction
@@ -292,7 +293,7 @@ def fund_rnd(
 ) -> tuple[State, np.ndarray, np.ndarray]:
     """Pay R&D (the government matches it) and set this step's software gamma.
 
-    docs/model.md 3.9: ``gamma = (base + gamma_max x / (x + x_half)) x
+    docs/model.md 3.8-3.10: ``gamma = (base + gamma_max x / (x + x_half)) x
     exp(sigma z - sigma^2 / 2) + spillover x max(0, frontier - log2 S)`` with
     ``x`` the effective spend rate ``(own + subsidy) / dt``; a lab with an
     exogenous gamma spends nothing on R&D. Returns the state, R&D paid and
@@ -346,7 +347,7 @@ class ChipTrades:
 def chip_capacity(params: Params, t: np.ndarray) -> np.ndarray:
     """(B, Sc) GPUs producible in ``[t, t + dt]``: the growing rate integrated, less outages.
 
-    docs/model.md 3.2: ``K integral (1 + g)^tau`` over the step, less the
+    docs/model.md 3.13: ``K integral (1 + g)^tau`` over the step, less the
     shock's share lost over the part of the step it covers.
     """
     c, dt = params.chips, params.clock.dt[:, None]
@@ -368,7 +369,7 @@ def chip_market(
 ) -> tuple[State, ChipTrades]:
     """Labs order their best offer with their GPU budget; suppliers ration, bill, reprice.
 
-    docs/model.md 3.5: ``units = budget / ownership cost``; each supplier
+    docs/model.md 3.12-3.13: ``units = budget / ownership cost``; each supplier
     fills its orders pro rata (or by bid) within its capacity, bills at the
     index quoted at the start of the step (tariff on top, to the government)
     and moves the index by tatonnement on demand / capacity.
@@ -439,7 +440,7 @@ class EnergyTrades:
 def regional_limit(state: State, params: Params) -> np.ndarray:
     """(B, Se) MW each supplier may deliver: its capacity, within its share of the region's cap.
 
-    docs/model.md 4 (power caps): a region's cap is shared among its suppliers
+    docs/model.md 3.14 and 4 (power caps): a region's cap is shared among its suppliers
     by capacity.
     """
     e, capacity = params.energy, state.energy.capacity_mw
@@ -454,7 +455,7 @@ def energy_market(
 ) -> tuple[State, EnergyTrades]:
     """Each supplier, cheapest first, serves the power its labs still want, at a scarcity price.
 
-    docs/model.md 3.3: suppliers in merit order (base price plus carbon tax)
+    docs/model.md 3.14: suppliers in merit order (base price plus carbon tax)
     fill the remaining requests of the labs they serve pro rata within their
     limit; the price rises with requested / available above the knee; the
     carbon tax goes to the government.
@@ -506,7 +507,7 @@ def train(
 ) -> tuple[State, Training]:
     """Labs train along the law on the GPUs their power runs; crossing the threshold costs.
 
-    docs/model.md 1.3 and 3.7: the step adds ``running FLOP/s x MFU x s/yr x
+    docs/model.md 1.5, 3.2, 3.3 and 3.17: the step adds ``running FLOP/s x MFU x s/yr x
     S_t x integral_0^dt 2^(gamma s) ds`` (exact), up to the compute cap when
     the threshold caps training; ``log2 S`` grows by ``gamma dt``. The first
     time a lab's compute reaches the threshold it pays the compliance cost
@@ -553,7 +554,7 @@ class Revenue:
 def earn_revenue(state: State, params: Params, t: np.ndarray) -> tuple[State, Revenue]:
     """Share out the step's AI-services market by a logit of the labs' losses.
 
-    docs/model.md 3.10: market ``M0 integral (1 + g)^tau`` over the step;
+    docs/model.md 3.16: market ``M0 integral (1 + g)^tau`` over the step;
     shares ``exp(-L_i / T) / sum_j exp(-L_j / T)``; a lab keeps the training
     share of its sales for its budget.
     """
