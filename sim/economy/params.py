@@ -3,9 +3,15 @@
 Every field is an array whose first axis is the run (``B``); the comment after
 a field gives its further axes and unit. Axes: ``N`` labs, ``Sc`` chip
 suppliers, ``Se`` energy suppliers, ``R`` chips of the roadmap, ``P``
-efficiency projects. Runs of one batch share these sizes and the number of
-steps (:func:`sim.economy.build.structure` groups runs that do). Each lever
-acts in exactly one phase of :mod:`sim.economy.phases`, named beside it.
+efficiency projects. Runs of one batch share ``N``, ``Sc``, ``Se`` and the
+number of steps (:func:`sim.economy.build.structure` groups runs that do);
+``R`` and ``P`` are padded to the batch's longest. Each lever acts in one
+phase of :mod:`sim.economy.phases`, named beside it (``docs/model.md``
+section 2.2), except the tariff (the ownership cost compared in ``decide``
+and the bill of the chip market) and the carbon tax, which also sets the
+merit order and the labs' regional power prices resolved here
+(``EnergySuppliers.merit``, ``Labs.cheapest_energy_price``,
+``Labs.worst_energy_price``).
 """
 
 from __future__ import annotations
@@ -76,8 +82,8 @@ class ChipSuppliers:
     outage_start: np.ndarray  # (Sc) yr (policy.supply_shock; chip market)
     outage_end: np.ndarray  # (Sc) yr
     outage_lost: np.ndarray  # (Sc) 1, share of capacity lost (0: no shock)
-    allowed: np.ndarray  # (Sc, N) bool: trade allowed (export ban: policy.export_controls)
-    tariff: np.ndarray  # (Sc, N) 1 (policy.tariffs; chip market)
+    allowed: np.ndarray  # (Sc, N) bool: trade allowed (policy.export_controls; decide)
+    tariff: np.ndarray  # (Sc, N) 1 (policy.tariffs; decide and chip market)
     offer_flops: np.ndarray  # (Sc, N, R) FLOP/s of the chip sold on the edge (derated)
     max_tpp: np.ndarray  # (Sc, N) TPP threshold on the edge (inf: uncontrolled)
 
