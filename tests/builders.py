@@ -94,6 +94,29 @@ def build(data: dict[str, Any], **changes: Any) -> Scenario:
     return parse_scenario(data)
 
 
+def tiny_experiment(folder: Path, years: float = 0.25, **changes: Any) -> Path:
+    """Write a 2 x 2 serial sweep of the small economy into ``folder``; return its path.
+
+    A carbon-tax lever of two values, two replications, master seed 42,
+    ``years`` of the small economy; ``changes`` set or override experiment fields.
+    """
+    import yaml
+
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {
+        "name": "tiny",
+        "base": {**small_economy_dict(), "years": years},
+        "levers": [{"path": "policy.carbon_tax", "values": [0.0, 100.0]}],
+        "replications": 2,
+        "master_seed": 42,
+        "backend": "serial",
+        **changes,
+    }
+    path = folder / "experiment.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
 def sweep_quietly(experiment: str | Path, results: str | Path, *extra: str) -> int:
     """``race sweep`` without progress bar or figures (tests that need only the dataset).
 

@@ -6,10 +6,9 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
 import sim.store
-from tests.builders import small_economy_dict, sweep_quietly
+from tests.builders import sweep_quietly, tiny_experiment
 
 TIMING = ["duration_s"]
 
@@ -19,18 +18,7 @@ class Killed(BaseException):
 
 
 def _experiment(tmp_path: Path) -> Path:
-    data = {
-        "name": "tiny",
-        "base": {**small_economy_dict(), "years": 0.25},
-        "levers": [{"path": "policy.carbon_tax", "values": [0.0, 100.0]}],
-        "replications": 2,
-        "master_seed": 42,
-        "backend": "serial",
-        "record_steps": True,
-    }
-    path = tmp_path / "experiment.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+    return tiny_experiment(tmp_path, record_steps=True)
 
 
 def _flip_a_data_byte(part: Path) -> None:

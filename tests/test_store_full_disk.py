@@ -5,28 +5,16 @@ import os
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 import sim.store
 from sim.store import SweepStore
-from tests.builders import small_economy_dict, sweep_quietly
+from tests.builders import sweep_quietly, tiny_experiment
 
 TIMING = ["duration_s"]
 
 
 def _experiment(tmp_path: Path) -> Path:
-    data = {
-        "name": "tiny",
-        "base": {**small_economy_dict(), "years": 0.25},
-        "levers": [{"path": "policy.carbon_tax", "values": [0.0, 100.0]}],
-        "replications": 2,
-        "master_seed": 42,
-        "backend": "serial",
-        "record_steps": True,
-    }
-    path = tmp_path / "experiment.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+    return tiny_experiment(tmp_path, record_steps=True)
 
 
 def _fill_the_disk_at(monkeypatch, name: str, part: str) -> None:

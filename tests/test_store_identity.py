@@ -5,29 +5,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 import sim.identity
 import sim.store
 from sim.experiment import load_experiment, plan_runs
 from sim.identity import engine_version, run_hash
 from sim.store import SweepStore
-from tests.builders import small_economy_dict, sweep_quietly
-
-
-def _experiment(tmp_path: Path, **changes) -> Path:
-    data = {
-        "name": "tiny",
-        "base": {**small_economy_dict(), "years": 0.25},
-        "levers": [{"path": "policy.carbon_tax", "values": [0.0, 100.0]}],
-        "replications": 2,
-        "master_seed": 42,
-        "backend": "serial",
-        **changes,
-    }
-    path = tmp_path / "experiment.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+from tests.builders import small_economy_dict, sweep_quietly, tiny_experiment
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -40,7 +24,7 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def test_every_stored_run_carries_the_hash_of_its_resolved_scenario_and_the_engine(tmp_path):
-    path = _experiment(tmp_path)
+    path = tiny_experiment(tmp_path)
     assert sweep_quietly(path, tmp_path / "r") == 0
     runs = pd.read_parquet(tmp_path / "r" / "tiny" / "runs.parquet").set_index("run_id")
     experiment, base = load_experiment(path)
@@ -53,12 +37,12 @@ def test_every_stored_run_carries_the_hash_of_its_resolved_scenario_and_the_engi
 
 def test_a_changed_experiment_is_refused_even_without_the_manifest(tmp_path, capsys):
     """The issue's case: manifest deleted, experiment changed, '4 already stored' and mixed."""
-    assert sweep_quietly(_experiment(tmp_path), tmp_path / "r") == 0
+    assert sweep_quietly(tiny_experiment(tmp_path), tmp_path / "r") == 0
     folder = tmp_path / "r" / "tiny"
     (folder / "manifest.json").unlink()
     before = _snapshot(folder)
     capsys.readouterr()
-    changed = _experiment(tmp_path, base={**small_economy_dict(), "years": 0.25,
+    changed = tiny_experiment(tmp_path, base={**small_economy_dict(), "years": 0.25,
                                           "rnd": {"noise": 0.2}})  # fmt: skip
     assert sweep_quietly(changed, tmp_path / "r") == 2
     err = capsys.readouterr().err
@@ -68,9 +52,9 @@ def test_a_changed_experiment_is_refused_even_without_the_manifest(tmp_path, cap
 
 
 def test_a_stored_run_of_another_design_point_under_its_id_is_refused(tmp_path, capsys):
-    assert sweep_quietly(_experiment(tmp_path), tmp_path / "r") == 0
+    assert sweep_quietly(tiny_experiment(tmp_path), tmp_path / "r") == 0
     capsys.readouterr()
-    moved = _experiment(tmp_path, levers=[{"path": "policy.carbon_tax", "values": [0.0, 50.0]}])
+    moved = tiny_experiment(tmp_path, levers=[{"path": "policy.carbon_tax", "values": [0.0, 50.0]}])
     assert sweep_quietly(moved, tmp_path / "r") == 2
     err = capsys.readouterr().err
     assert "holds 2 runs that are not the runs" in err and "(first p000001-r0000)" in err
@@ -82,12 +66,12 @@ def test_resuming_after_an_engine_change_is_refused_naming_both_versions(
 ):
     """The issue's case: a resume on changed code mixed old-code and new-code rows."""
     monkeypatch.setattr(sim.identity, "ENGINE_VERSION", 1)
-    assert sweep_quietly(_experiment(tmp_path), tmp_path / "r") == 0
+    assert sweep_quietly(tiny_experiment(tmp_path), tmp_path / "r") == 0
     folder = tmp_path / "r" / "tiny"
     before = _snapshot(folder)
     capsys.readouterr()
     monkeypatch.setattr(sim.identity, "ENGINE_VERSION", 2)
-    assert sweep_quietly(_experiment(tmp_path, replications=3), tmp_path / "r") == 2
+    assert sweep_quietly(tiny_experiment(tmp_path, replications=3), tmp_path / "r") == 2
     err = capsys.readouterr().err
     old, new = f"{sim.__version__}+engine.1", f"{sim.__version__}+engine.2"
     assert f"holds 4 runs made by engine {old}, this is engine {new}" in err, err
@@ -95,7 +79,7 @@ def test_resuming_after_an_engine_change_is_refused_naming_both_versions(
 
 
 def test_a_store_written_before_runs_had_an_identity_is_refused(tmp_path, capsys):
-    assert sweep_quietly(_experiment(tmp_path), tmp_path / "r") == 0
+    assert sweep_quietly(tiny_experiment(tmp_path), tmp_path / "r") == 0
     folder = tmp_path / "r" / "tiny"
     part = folder / "runs" / "part-000001.parquet"
     pd.read_parquet(part).drop(columns=["scenario_hash", "engine_version"]).to_parquet(part)
@@ -104,7 +88,7 @@ def test_a_store_written_before_runs_had_an_identity_is_refused(tmp_path, capsys
         manifest.pop(newer)
     (folder / "manifest.json").write_text(json.dumps(manifest))
     capsys.readouterr()
-    assert sweep_quietly(_experiment(tmp_path), tmp_path / "r") == 2
+    assert sweep_quietly(tiny_experiment(tmp_path), tmp_path / "r") == 2
     assert "engine unknown (stored before runs recorded their identity)" in capsys.readouterr().err
 
 
@@ -113,18 +97,18 @@ def test_failed_runs_are_rerun_whatever_their_identity(tmp_path, monkeypatch):
 
     real = sim.sweep.run_batch
     monkeypatch.setattr(sim.sweep, "run_batch", lambda *a, **k: 1 / 0)
-    assert sweep_quietly(_experiment(tmp_path), tmp_path / "r") == 1
+    assert sweep_quietly(tiny_experiment(tmp_path), tmp_path / "r") == 1
     monkeypatch.setattr(sim.sweep, "run_batch", real)
     monkeypatch.setattr(sim.identity, "ENGINE_VERSION", sim.identity.ENGINE_VERSION + 1)
-    assert sweep_quietly(_experiment(tmp_path), tmp_path / "r") == 0
+    assert sweep_quietly(tiny_experiment(tmp_path), tmp_path / "r") == 0
     assert len(SweepStore(tmp_path / "r" / "tiny").completed_ids()) == 4
 
 
 def test_every_session_keeps_its_git_sha_in_the_manifest(tmp_path, monkeypatch):
     monkeypatch.setattr(sim.store, "git_sha", lambda: "a" * 40)
-    assert sweep_quietly(_experiment(tmp_path), tmp_path / "r") == 0
+    assert sweep_quietly(tiny_experiment(tmp_path), tmp_path / "r") == 0
     monkeypatch.setattr(sim.store, "git_sha", lambda: "b" * 40)
-    assert sweep_quietly(_experiment(tmp_path, replications=3), tmp_path / "r") == 0
+    assert sweep_quietly(tiny_experiment(tmp_path, replications=3), tmp_path / "r") == 0
     manifest = SweepStore(tmp_path / "r" / "tiny").read_manifest()
     assert [s["git_sha"] for s in manifest["sessions"]] == ["a" * 40, "b" * 40]
     assert all(s["engine_version"] == engine_version() for s in manifest["sessions"])

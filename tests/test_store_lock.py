@@ -9,11 +9,10 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from sim.cli import main
 from sim.store import SweepStore
-from tests.builders import small_economy_dict, sweep_quietly
+from tests.builders import small_economy_dict, sweep_quietly, tiny_experiment
 
 HOLD = """
 import sys
@@ -25,21 +24,6 @@ WriterLock(folder).acquire()
 print("locked", flush=True)
 sys.stdin.read()
 """
-
-
-def _experiment(tmp_path: Path, **changes) -> Path:
-    data = {
-        "name": "tiny",
-        "base": {**small_economy_dict(), "years": 0.25},
-        "levers": [{"path": "policy.carbon_tax", "values": [0.0, 100.0]}],
-        "replications": 2,
-        "master_seed": 42,
-        "backend": "serial",
-        **changes,
-    }
-    path = tmp_path / "experiment.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
 
 
 def _hold(folder: Path) -> subprocess.Popen:
@@ -58,7 +42,7 @@ def test_a_second_writer_is_refused_naming_the_folder_and_the_holder(tmp_path, c
     try:
         in_flight = folder / ".part-000001.parquet.abc.tmp"  # the holder's write in progress
         in_flight.write_bytes(b"half")
-        assert sweep_quietly(_experiment(tmp_path), tmp_path / "r") == 2
+        assert sweep_quietly(tiny_experiment(tmp_path), tmp_path / "r") == 2
         err = capsys.readouterr().err
         assert str(folder) in err and "being written by another race process" in err
         assert f"pid {holder.pid} on host {socket.gethostname()} since " in err
@@ -68,7 +52,7 @@ def test_a_second_writer_is_refused_naming_the_folder_and_the_holder(tmp_path, c
     finally:
         holder.stdin.close()
         holder.wait(timeout=30)
-    assert sweep_quietly(_experiment(tmp_path), tmp_path / "r") == 0, "released at exit"
+    assert sweep_quietly(tiny_experiment(tmp_path), tmp_path / "r") == 0, "released at exit"
 
 
 def test_a_writer_killed_with_kill_9_leaves_no_stale_lock(tmp_path):
@@ -77,7 +61,7 @@ def test_a_writer_killed_with_kill_9_leaves_no_stale_lock(tmp_path):
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait(timeout=30)
     assert (folder / ".writer.lock").exists(), "the lock file stays; its flock does not"
-    assert sweep_quietly(_experiment(tmp_path), tmp_path / "r") == 0
+    assert sweep_quietly(tiny_experiment(tmp_path), tmp_path / "r") == 0
     assert len(SweepStore(folder).completed_ids()) == 4
 
 
@@ -92,7 +76,7 @@ def _wait_for_parts(folder: Path, count: int, seconds: float) -> None:
 
 def test_two_sweeps_into_one_folder_lose_and_mix_no_run(tmp_path, capsys):
     """The issue's case: two sweeps at once overwrote each other's parts (same part number)."""
-    path = _experiment(tmp_path, replications=12, base={**small_economy_dict(), "years": 1})
+    path = tiny_experiment(tmp_path, replications=12, base={**small_economy_dict(), "years": 1})
     argv = [sys.executable, "-m", "sim.cli", "sweep", str(path), "--results", str(tmp_path / "r"),
             "--quiet", "--no-figures", "--flush-every", "2", "--backend", "processes",
             "--workers", "2"]  # fmt: skip  # small tasks: the first sweep is mid-way for a while
@@ -114,7 +98,7 @@ def test_two_sweeps_into_one_folder_lose_and_mix_no_run(tmp_path, capsys):
 
 
 def test_process_pool_workers_do_not_keep_a_killed_sweep_folder_locked(tmp_path):
-    path = _experiment(tmp_path, replications=12, base={**small_economy_dict(), "years": 1})
+    path = tiny_experiment(tmp_path, replications=12, base={**small_economy_dict(), "years": 1})
     argv = [sys.executable, "-m", "sim.cli", "sweep", str(path), "--results", str(tmp_path / "r"),
             "--quiet", "--no-figures", "--flush-every", "2", "--backend", "processes",
             "--workers", "2"]  # fmt: skip

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from sim.config import load_scenario
 from sim.economy.build import structure
@@ -11,22 +10,11 @@ from sim.economy.trace import bytes_per_run
 from sim.experiment import load_experiment
 from sim.store import STEP_TABLES, SweepStore
 from sim.sweep import MAX_BATCH, TRACE_BUDGET_BYTES, _guided_batches, batch_limit, run_sweep
-from tests.builders import build, small_economy_dict
+from tests.builders import build, small_economy_dict, tiny_experiment
 
 
 def _experiment(tmp_path: Path) -> Path:
-    data = {
-        "name": "tiny",
-        "base": {**small_economy_dict(), "years": 0.5},
-        "levers": [{"path": "policy.carbon_tax", "values": [0.0, 100.0]}],
-        "replications": 2,
-        "master_seed": 42,
-        "backend": "serial",
-        "record_steps": True,
-    }
-    path = tmp_path / "experiment.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+    return tiny_experiment(tmp_path, years=0.5, record_steps=True)
 
 
 def _sweep(tmp_path: Path, name: str, **store_options) -> tuple[SweepStore, list[int]]:

@@ -4,27 +4,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
-from tests.builders import small_economy_dict, sweep_quietly
+from tests.builders import sweep_quietly, tiny_experiment
 
 TIMING = ["duration_s"]
-
-
-def _experiment(folder: Path, **changes) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    data = {
-        "name": "tiny",
-        "base": {**small_economy_dict(), "years": 0.25},
-        "levers": [{"path": "policy.carbon_tax", "values": [0.0, 100.0]}],
-        "replications": 2,
-        "master_seed": 42,
-        "backend": "serial",
-        **changes,
-    }
-    path = folder / "experiment.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
 
 
 SOBOL = {
@@ -52,20 +35,20 @@ def _runs(folder: Path) -> pd.DataFrame:
 def test_a_grown_sweep_reuses_the_stored_runs_and_equals_a_fresh_one(
     tmp_path, capsys, small, large, stored, planned
 ):
-    assert sweep_quietly(_experiment(tmp_path / "a", **small), tmp_path / "grown") == 0
+    assert sweep_quietly(tiny_experiment(tmp_path / "a", **small), tmp_path / "grown") == 0
     capsys.readouterr()
-    assert sweep_quietly(_experiment(tmp_path / "b", **large), tmp_path / "grown") == 0
+    assert sweep_quietly(tiny_experiment(tmp_path / "b", **large), tmp_path / "grown") == 0
     out = capsys.readouterr().out
     assert f"{planned} runs planned, {stored} already stored, {planned - stored} run" in out
-    assert sweep_quietly(_experiment(tmp_path / "b", **large), tmp_path / "fresh") == 0
+    assert sweep_quietly(tiny_experiment(tmp_path / "b", **large), tmp_path / "fresh") == 0
     pd.testing.assert_frame_equal(
         _runs(tmp_path / "fresh" / "tiny"), _runs(tmp_path / "grown" / "tiny")
     )
 
 
 def test_a_shrunk_sweep_keeps_its_runs_table_to_the_planned_runs(tmp_path, capsys):
-    assert sweep_quietly(_experiment(tmp_path / "a", replications=3), tmp_path / "r") == 0
-    assert sweep_quietly(_experiment(tmp_path / "b", replications=2), tmp_path / "r") == 0
+    assert sweep_quietly(tiny_experiment(tmp_path / "a", replications=3), tmp_path / "r") == 0
+    assert sweep_quietly(tiny_experiment(tmp_path / "b", replications=2), tmp_path / "r") == 0
     assert "4 runs planned, 4 already stored, 0 run" in capsys.readouterr().out
     assert sorted(_runs(tmp_path / "r" / "tiny")["replicate"].unique()) == [0, 1]
 
@@ -82,9 +65,9 @@ def test_a_genuinely_different_experiment_is_refused_naming_the_fields(
     tmp_path, capsys, change, named
 ):
     first = {**change, "samples": 2} if "samples" in change else {}
-    assert sweep_quietly(_experiment(tmp_path / "a", **first), tmp_path / "r") == 0
+    assert sweep_quietly(tiny_experiment(tmp_path / "a", **first), tmp_path / "r") == 0
     capsys.readouterr()
-    assert sweep_quietly(_experiment(tmp_path / "b", **change), tmp_path / "r") == 2
+    assert sweep_quietly(tiny_experiment(tmp_path / "b", **change), tmp_path / "r") == 2
     err = capsys.readouterr().err
     assert "the experiment differs in: " in err and named in err, err
     assert "choose another --out or remove the folder" in err

@@ -10,29 +10,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 import sim.plots
 import sim.store
 from sim.store import SweepStore
-from tests.builders import small_economy_dict, sweep_quietly
+from tests.builders import small_economy_dict, sweep_quietly, tiny_experiment
 
 TIMING = ["duration_s"]
-
-
-def _experiment(tmp_path: Path, **changes) -> Path:
-    data = {
-        "name": "tiny",
-        "base": {**small_economy_dict(), "years": 0.25},
-        "levers": [{"path": "policy.carbon_tax", "values": [0.0, 100.0]}],
-        "replications": 2,
-        "master_seed": 42,
-        "backend": "serial",
-        **changes,
-    }
-    path = tmp_path / "experiment.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
 
 
 def _runs(folder: Path) -> pd.DataFrame:
@@ -57,7 +41,7 @@ def _read_until_runs_done(process: subprocess.Popen, total: int, done: int) -> b
 def test_sigterm_flushes_the_buffered_runs_marks_interrupted_and_exits_143(tmp_path):
     # 80 runs of 3 years: the engine steps a task's runs together, so a sweep must be long
     # enough that runs are still to come when the signal arrives
-    path = _experiment(tmp_path, replications=40, base={**small_economy_dict(), "years": 3})
+    path = tiny_experiment(tmp_path, replications=40, base={**small_economy_dict(), "years": 3})
     argv = [sys.executable, "-m", "sim.cli", "sweep", str(path), "--results", str(tmp_path / "r"),
             "--no-figures", "--flush-every", "1000", "--backend", "processes",
             "--workers", "2"]  # fmt: skip  # small tasks: runs finish a few at a time
@@ -106,7 +90,7 @@ def test_ctrl_c_after_the_runs_exits_130_without_a_traceback(tmp_path, monkeypat
                                                              where, status):  # fmt: skip
     from sim.cli import main
 
-    path = _experiment(tmp_path, record_steps=True)
+    path = tiny_experiment(tmp_path, record_steps=True)
     argv = ["sweep", str(path), "--results", str(tmp_path / "r"), "--quiet"]
     with monkeypatch.context() as patch:
         _interrupt_at(patch, where)
