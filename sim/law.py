@@ -14,7 +14,6 @@ with ``expm1``/``log1p`` and an exact gamma = 0 branch (where it is ``1 + t``).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -310,19 +309,6 @@ def efficiency_integral(t: ArrayLike, dt: ArrayLike, gamma: ArrayLike) -> ArrayL
         exponent = np.where((rate == 0.0) | (t == 0.0), 0.0, rate * t)  # 0 * inf is 0 here
         integral = np.exp(exponent) * _integral_with_limits(dt, rate)
     return _scalar(np.where(dt == 0.0, 0.0, np.where(np.isnan(integral), np.inf, integral)))
-
-
-def step_efficiency_integral(dt: float, gamma: float) -> float:
-    """Scalar form of ``integral_0^dt 2^(gamma s) ds`` (math only, no checks).
-
-    It equals :func:`efficiency_integral` at ``t = 0`` without numpy's per-call
-    overhead. The economy no longer calls it: :func:`sim.economy.phases.train`
-    integrates a whole batch with :func:`exponential_integral`.
-    """
-    x = gamma * LN2 * dt
-    if abs(x) < SERIES_BELOW:
-        return dt * (1.0 + x / 2.0)
-    return dt * math.expm1(x) / x
 
 
 def compute_growth(t: ArrayLike, gamma: ArrayLike) -> ArrayLike:
