@@ -3,7 +3,7 @@
 - The parameter table in ``docs/model.md`` is exactly what :mod:`sim.paramdoc`
   derives from the pydantic schema.
 - Every parameter has a unit and a description.
-- Every output column (recorder tables, edges, lab summary, run summary) and
+- Every output column (step tables (labs, markets, edges, ledger), lab summary, run summary) and
   every policy lever is documented.
 """
 
@@ -92,7 +92,7 @@ def test_bounds_come_from_the_field_metadata() -> None:
     assert rows["labs[].name"]["default"] == "required"
 
 
-def test_recorder_columns_are_documented(doc: str) -> None:
+def test_step_table_columns_are_documented(doc: str) -> None:
     columns = {*LAB_COLUMNS, *MARKET_COLUMNS, *EDGE_COLUMNS, *LEDGER_COLUMNS}
     missing = sorted(c for c in columns if not _mentioned(doc, c))
     assert not missing, f"document these output columns in docs/model.md: {missing}"
