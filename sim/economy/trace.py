@@ -1,10 +1,12 @@
 """The per-step record of a batch: named series with axes (B, steps + 1, ...).
 
 Row 0 is the initial state, before any trade; row ``k`` the state at the
-end of step ``k`` with that step's flows. Each series is declared once, in
-:data:`LAB_SERIES`, :data:`CHIP_SERIES`, :data:`ENERGY_SERIES` and
-:data:`ECONOMY_SERIES`, as a function of a :class:`Snapshot`; the tables of a
-run (:mod:`sim.economy.tables`) and its summaries read these arrays.
+end of step ``k`` with that step's flows. A step records references to
+arrays it made anyway (:data:`RECORDED`); each series is declared once, in
+:data:`LAB_SERIES`, :data:`CHIP_SERIES`, :data:`ENERGY_SERIES`,
+:data:`ECONOMY_SERIES` and :data:`EDGE_SERIES`, as a function of the
+recorded arrays stacked over steps, and computed for all steps at once. The
+tables of a run (:mod:`sim.economy.tables`) and its outputs read them.
 """
 
 from __future__ import annotations
@@ -20,107 +22,146 @@ from sim.economy.payments import CHANNELS
 from sim.economy.phases import HOURS_PER_YEAR, StepResult
 from sim.economy.state import State
 
+RECORDED: dict[str, Callable[[State, StepResult], np.ndarray]] = {
+    "step_start": lambda state, result: np.full(state.labs.cash.shape[:1], max(state.step - 1, 0)),
+    "losses": lambda state, result: result.revenue.losses,
+    "compute": lambda state, result: state.labs.compute,
+    "log2_software": lambda state, result: state.labs.log2_software,
+    "gamma_software": lambda state, result: state.labs.gamma_software,
+    "fleet_units": lambda state, result: state.fleet.total_units,
+    "fleet_flops": lambda state, result: state.fleet.total_flops,
+    "cash": lambda state, result: state.labs.cash,
+    "projects_done": lambda state, result: state.labs.projects_done,
+    "capacity_mw": lambda state, result: state.energy.capacity_mw,
+    "running_units": lambda state, result: result.training.running_units,
+    "running_flops": lambda state, result: result.training.running_flops,
+    "delivered_mw": lambda state, result: result.energy.delivered_mw,
+    "ordered": lambda state, result: result.chips.ordered,
+    "received": lambda state, result: result.chips.received,
+    "supplier": lambda state, result: result.decision.offer.supplier,
+    "shares": lambda state, result: result.revenue.shares,
+    "market_size": lambda state, result: result.revenue.market_size,
+    "quoted_index": lambda state, result: result.chips.quoted_index,
+    "chip_demand": lambda state, result: result.chips.demand,
+    "chip_supply": lambda state, result: result.chips.supply,
+    "chip_sold": lambda state, result: result.chips.sold,
+    "chip_revenue": lambda state, result: result.chips.revenue,
+    "energy_price": lambda state, result: result.energy.price,
+    "energy_requested": lambda state, result: result.energy.requested_mw,
+    "energy_available": lambda state, result: result.energy.available_mw,
+    "energy_sold": lambda state, result: result.energy.sold_mw,
+    "energy_utilization": lambda state, result: result.energy.utilization,
+}  # fmt: skip
+"""What each step records besides its payments (``paid_<channel>``): arrays the step already
+made (no computation), (B, ...) each."""
+
 
 @dataclass(frozen=True)
-class Snapshot:
-    """The state after a step, what the step produced, and the batch's parameters."""
+class Recorded:
+    """The recorded arrays stacked over steps, (B, rows, ...), and the batch's parameters."""
 
-    state: State
-    result: StepResult
+    arrays: dict[str, np.ndarray]
     params: Params
 
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[name]
 
-def _dt(s: Snapshot) -> np.ndarray:
-    return s.params.clock.dt[:, None]
+    @property
+    def dt(self) -> np.ndarray:
+        """(B, 1) step length, to broadcast over (B, rows)."""
+        return self.params.clock.dt[:, None]
 
 
-def reference_price(s: Snapshot) -> np.ndarray:
-    """(B, Sc) price labs paid for the supplier's best-value uncontrolled chip; NaN before any.
+def reference_price(r: Recorded) -> np.ndarray:
+    """(B, rows, Sc) price paid for the supplier's best-value uncontrolled chip; NaN before any.
 
     The released chip of the supplier's catalogue with the most FLOP/s per
-    list USD (the first of equals), at the index quoted in the step.
+    list USD (the first of equals) in the step's year, at the index quoted in the step.
     """
-    hw, t = s.params.hardware, (s.state.step - 1 if s.state.step else 0) * s.params.clock.dt
-    year = s.params.clock.start_year + t
-    on_sale = s.params.chips.sells & (hw.chip_year[:, None, :] <= year[:, None, None])
-    value = np.where(on_sale, (hw.chip_flops / hw.chip_price)[:, None, :], -np.inf)
-    best = value.argmax(axis=2)
-    price = np.take_along_axis(hw.chip_price, best, axis=1)
-    return np.where(on_sale.any(axis=2), price * s.result.chips.quoted_index, np.nan)
+    hw = r.params.hardware
+    year = r.params.clock.start_year[:, None] + r["step_start"] * r.dt  # (B, rows)
+    released = hw.chip_year[:, None, None, :] <= year[:, :, None, None]
+    on_sale = r.params.chips.sells[:, None] & released  # (B, rows, Sc, R)
+    value = np.where(on_sale, (hw.chip_flops / hw.chip_price)[:, None, None, :], -np.inf)
+    best = value.argmax(axis=3)
+    b = np.arange(best.shape[0])[:, None, None]
+    price = hw.chip_price[b, best]
+    return np.where(on_sale.any(axis=3), price * r["quoted_index"], np.nan)
 
 
-Series = Callable[[Snapshot], np.ndarray]
+Series = Callable[[Recorded], np.ndarray]
 
 LAB_SERIES: dict[str, Series] = {
-    "loss": lambda s: s.result.revenue.losses,
-    "compute": lambda s: s.state.labs.compute,
-    "software_multiplier": lambda s: 2.0**s.state.labs.log2_software,
-    "gamma_software": lambda s: s.state.labs.gamma_software,
-    "fleet_units": lambda s: s.state.fleet.total_units,
-    "fleet_flops": lambda s: s.state.fleet.total_flops,
-    "running_units": lambda s: s.result.training.running_units,
-    "running_flops": lambda s: s.result.training.running_flops,
-    "power_mw": lambda s: s.result.energy.power_mw,
-    "spend_capex": lambda s: s.result.chips.chips.sum(axis=2),
-    "spend_tariffs": lambda s: s.result.chips.tariffs,
-    "spend_energy": lambda s: s.result.energy.energy.sum(axis=2),
-    "spend_carbon_tax": lambda s: s.result.energy.carbon_tax.sum(axis=2),
-    "spend_rnd": lambda s: s.result.decision.rnd,
-    "spend_projects": lambda s: s.result.decision.projects,
-    "spend_compliance": lambda s: s.result.training.compliance,
-    "funding": lambda s: s.result.funding.funding,
-    "revenue": lambda s: s.result.revenue.revenue,
-    "cash": lambda s: s.state.labs.cash,
-    "market_share": lambda s: s.result.revenue.shares,
-    "chips_ordered": lambda s: s.result.chips.ordered,
-    "chips_received": lambda s: s.result.chips.received,
-    "projects_done": lambda s: s.state.labs.projects_done.sum(axis=2).astype(float),
+    "loss": lambda r: r["losses"],
+    "compute": lambda r: r["compute"],
+    "software_multiplier": lambda r: 2.0 ** r["log2_software"],
+    "gamma_software": lambda r: r["gamma_software"],
+    "fleet_units": lambda r: r["fleet_units"],
+    "fleet_flops": lambda r: r["fleet_flops"],
+    "running_units": lambda r: r["running_units"],
+    "running_flops": lambda r: r["running_flops"],
+    "power_mw": lambda r: r["delivered_mw"].sum(axis=-1),
+    "spend_capex": lambda r: r["paid_chips"].sum(axis=-1),
+    "spend_tariffs": lambda r: r["paid_tariffs"],
+    "spend_energy": lambda r: r["paid_energy"].sum(axis=-1),
+    "spend_carbon_tax": lambda r: r["paid_carbon_tax"].sum(axis=-1),
+    "spend_rnd": lambda r: r["paid_rnd"],
+    "spend_projects": lambda r: r["paid_projects"],
+    "spend_compliance": lambda r: r["paid_compliance"],
+    "funding": lambda r: r["paid_funding"],
+    "revenue": lambda r: r["paid_revenue"],
+    "cash": lambda r: r["cash"],
+    "market_share": lambda r: r["shares"],
+    "chips_ordered": lambda r: r["ordered"],
+    "chips_received": lambda r: r["received"],
+    "projects_done": lambda r: r["projects_done"].sum(axis=-1).astype(float),
 }
-"""Per step and lab, (B, N)."""
+"""Per step and lab, (B, rows, N)."""
 
 CHIP_SERIES: dict[str, Series] = {
     "price": reference_price,
-    "price_index": lambda s: s.result.chips.quoted_index,
-    "demand": lambda s: s.result.chips.demand,
-    "supply": lambda s: s.result.chips.supply,
-    "sold": lambda s: s.result.chips.sold,
-    "revenue": lambda s: s.result.chips.revenue,
+    "price_index": lambda r: r["quoted_index"],
+    "demand": lambda r: r["chip_demand"],
+    "supply": lambda r: r["chip_supply"],
+    "sold": lambda r: r["chip_sold"],
+    "revenue": lambda r: r["chip_revenue"],
 }
-"""Per step and chip supplier, (B, Sc)."""
+"""Per step and chip supplier, (B, rows, Sc)."""
 
 ENERGY_SERIES: dict[str, Series] = {
-    "price": lambda s: s.result.energy.price,
-    "demand": lambda s: s.result.energy.requested_mw,
-    "supply": lambda s: s.result.energy.available_mw,
-    "sold": lambda s: s.result.energy.sold_mw,
-    "utilization": lambda s: s.result.energy.utilization,
-    "energy_mwh": lambda s: s.result.energy.sold_mw * HOURS_PER_YEAR * _dt(s),
-    "revenue": lambda s: s.result.energy.energy.sum(axis=1),
-    "capacity_mw": lambda s: s.state.energy.capacity_mw,
+    "price": lambda r: r["energy_price"],
+    "demand": lambda r: r["energy_requested"],
+    "supply": lambda r: r["energy_available"],
+    "sold": lambda r: r["energy_sold"],
+    "utilization": lambda r: r["energy_utilization"],
+    "energy_mwh": lambda r: r["energy_sold"] * HOURS_PER_YEAR * r.dt[..., None],
+    "revenue": lambda r: r["paid_energy"].sum(axis=2),
+    "capacity_mw": lambda r: r["capacity_mw"],
 }
-"""Per step and energy supplier, (B, Se)."""
+"""Per step and energy supplier, (B, rows, Se)."""
 
 ECONOMY_SERIES: dict[str, Series] = {
-    "hhi_compute": lambda s: clearing.hhi(s.state.labs.compute),
-    "hhi_market_share": lambda s: clearing.hhi(s.result.revenue.shares),
-    "market_size": lambda s: s.result.revenue.market_size,
+    "hhi_compute": lambda r: clearing.hhi(r["compute"]),
+    "hhi_market_share": lambda r: clearing.hhi(r["shares"]),
+    "market_size": lambda r: r["market_size"],
 }
-"""Per step, (B,)."""
+"""Per step, (B, rows)."""
+
+
+def _chip_units(r: Recorded) -> np.ndarray:
+    """(B, rows, N, Sc) GPUs delivered on each chip edge (a lab buys from one supplier a step)."""
+    n_suppliers = r["paid_chips"].shape[-1]
+    chosen = r["supplier"][..., None] == np.arange(n_suppliers)
+    return np.where(chosen, r["received"][..., None], 0.0)
+
 
 EDGE_SERIES: dict[str, Series] = {
-    "chip_units": lambda s: _chip_units(s),
-    "chip_value": lambda s: s.result.chips.chips,
-    "energy_mwh": lambda s: s.result.energy.delivered_mw * HOURS_PER_YEAR * _dt(s)[..., None],
-    "energy_value": lambda s: s.result.energy.energy,
+    "chip_units": _chip_units,
+    "chip_value": lambda r: r["paid_chips"],
+    "energy_mwh": lambda r: r["delivered_mw"] * HOURS_PER_YEAR * r.dt[..., None, None],
+    "energy_value": lambda r: r["paid_energy"],
 }
-"""Per step, flows on the supply network's edges, lab axis first: (B, N, Sc) and (B, N, Se)."""
-
-
-def _chip_units(s: Snapshot) -> np.ndarray:
-    """(B, N, Sc) GPUs delivered on each chip edge (a lab buys from one supplier a step)."""
-    n_suppliers = s.result.chips.chips.shape[2]
-    chosen = s.result.decision.offer.supplier[..., None] == np.arange(n_suppliers)
-    return np.where(chosen, s.result.chips.received[..., None], 0.0)
+"""Per step, flows on the supply network's edges, lab axis first: (B, rows, N, Sc | Se)."""
 
 
 TABLES = {"labs": LAB_SERIES, "chips": CHIP_SERIES, "energy": ENERGY_SERIES,
@@ -128,14 +169,18 @@ TABLES = {"labs": LAB_SERIES, "chips": CHIP_SERIES, "energy": ENERGY_SERIES,
 
 
 def bytes_per_run(labs: int, chip_suppliers: int, energy_suppliers: int, steps: int) -> int:
-    """Bytes a run's trace takes: every series and payment channel, 8 bytes a value."""
+    """Bytes a run's trace takes at its peak, 8 bytes a value.
+
+    Every series, edge flow and payment channel once as recorded (the arrays
+    of each step) and once stacked over steps while the series are derived.
+    """
     per_step = (
         len(LAB_SERIES) * labs + len(CHIP_SERIES) * chip_suppliers
         + len(ENERGY_SERIES) * energy_suppliers + len(ECONOMY_SERIES)
         + 2 * labs * (chip_suppliers + energy_suppliers)  # edge flows
         + labs * (len(CHANNELS) - 3 + chip_suppliers + 2 * energy_suppliers)  # payments
     )  # fmt: skip
-    return 8 * (steps + 1) * per_step
+    return 2 * 8 * (steps + 1) * per_step
 
 
 def opening(state: State, params: Params) -> StepResult:
@@ -167,40 +212,44 @@ def opening(state: State, params: Params) -> StepResult:
 
 
 class Trace:
-    """Preallocated arrays of every series for a batch of ``B`` runs of ``n_steps`` steps."""
+    """What every step of a batch recorded, and the series and payments derived from it.
+
+    A step appends references to arrays it already made (:data:`RECORDED`);
+    the series are computed once for all recorded steps when first read.
+    """
 
     def __init__(self, params: Params):
         self.params = params
-        self._series: dict[str, dict[str, np.ndarray]] = {name: {} for name in TABLES}
-        self._payments: dict[str, np.ndarray] = {}
-        self.steps = params.n_steps + 1
+        names = [*RECORDED, *(f"paid_{channel}" for channel in CHANNELS)]
+        self._recorded: dict[str, list[np.ndarray]] = {name: [] for name in names}
+        self._derived: tuple[dict, dict] | None = None
+
+    def record(self, state: State, result: StepResult) -> None:
+        """Keep the state after ``state.step`` steps and that step's result (row ``state.step``)."""
+        for name, get in RECORDED.items():
+            self._recorded[name].append(get(state, result))
+        for channel, amounts in result.payments().items():
+            self._recorded[f"paid_{channel}"].append(amounts)
+        self._derived = None
 
     @property
     def series(self) -> dict[str, dict[str, np.ndarray]]:
-        """Table -> series -> (B, steps + 1, ...) values (views; rows not yet run are 0)."""
-        return {table: _runs_first(named) for table, named in self._series.items()}
+        """Table -> series -> (B, rows, ...) values, one row per recorded step."""
+        return self._derive()[0]
 
     @property
     def payments(self) -> dict[str, np.ndarray]:
-        """Channel -> (B, steps + 1, ...) amounts paid in each step."""
-        return _runs_first(self._payments)
+        """Channel -> (B, rows, ...) amounts paid in each recorded step."""
+        return self._derive()[1]
 
-    def record(self, state: State, result: StepResult) -> None:
-        """Store the series of the state after ``state.step`` steps and that step's result."""
-        snapshot = Snapshot(state, result, self.params)
-        row = state.step
-        for table, declared in TABLES.items():
-            for name, series in declared.items():
-                self._store(self._series[table], name, row, series(snapshot))
-        for category, amounts in result.payments().items():
-            self._store(self._payments, category, row, amounts)
-
-    def _store(self, arrays: dict[str, np.ndarray], name: str, row: int, value) -> None:
-        """Write one step's values; rows are stored steps first, so each write is contiguous."""
-        if name not in arrays:
-            arrays[name] = np.zeros((self.steps, *np.shape(value)))
-        arrays[name][row] = value
-
-
-def _runs_first(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {name: np.moveaxis(values, 0, 1) for name, values in arrays.items()}
+    def _derive(self) -> tuple[dict, dict]:
+        if self._derived is None:
+            stacked = {name: np.stack(rows, axis=1) for name, rows in self._recorded.items()}
+            recorded = Recorded(stacked, self.params)
+            series = {
+                table: {name: np.asarray(f(recorded), dtype=float) for name, f in named.items()}
+                for table, named in TABLES.items()
+            }
+            payments = {name: stacked[f"paid_{name}"] for name in CHANNELS}
+            self._derived = series, payments
+        return self._derived
