@@ -401,8 +401,7 @@ def initial_state(params: p.Params, fleet: np.ndarray, projects: int) -> State:
         chips=ChipMarketState(price_index=np.ones(params.chips.capacity_per_year.shape)),
         energy=EnergyState(
             capacity_mw=params.energy.capacity_mw.copy(),
-            order_mw=np.zeros((*n_suppliers, params.n_steps)),
-            order_due=np.full((*n_suppliers, params.n_steps), math.inf),
+            commissioned=np.zeros(n_suppliers, dtype=np.int64),
         ),
     )
 

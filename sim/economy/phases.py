@@ -74,22 +74,20 @@ def infrastructure(state: State, params: Params, t: np.ndarray) -> tuple[State, 
 
     docs/model.md 3.14 and 3.1: each supplier orders ``build rate x dt`` MW due
     ``lead time`` later and brings online every build due by ``t``; cohorts
-    ``lifetime`` years old at ``t`` retire.
+    ``lifetime`` years old at ``t`` retire. Every step orders the same MW and
+    the orders fall due one step apart, so a step commissions the oldest
+    order not yet online if it is due: order ``j`` (made at ``t_j = j dt``) is
+    due at ``t_j + lead``.
     """
-    energy, e = state.energy, params.energy
-    ordered = e.build_mw_per_year * params.clock.dt[:, None]
-    order_mw = energy.order_mw.copy()
-    order_due = energy.order_due.copy()
-    order_mw[:, :, state.step] = ordered
-    order_due[:, :, state.step] = np.where(ordered > 0.0, t[:, None] + e.lead_time, np.inf)
-    tolerance = _COMMISSION_SLACK * np.maximum(1.0, np.abs(t))
-    due = order_due <= (t + tolerance)[:, None, None]
-    online = np.where(due, order_mw, 0.0).sum(axis=2)
+    energy, e, dt = state.energy, params.energy, params.clock.dt[:, None]
+    ordered = e.build_mw_per_year * dt
+    tolerance = (_COMMISSION_SLACK * np.maximum(1.0, np.abs(t)))[:, None]
+    oldest = energy.commissioned
+    due = (ordered > 0.0) & (oldest <= state.step)
+    due &= oldest * dt + e.lead_time <= t[:, None] + tolerance
+    online = np.where(due, ordered, 0.0)
     energy = replace(
-        energy,
-        capacity_mw=energy.capacity_mw + online,
-        order_mw=order_mw,
-        order_due=np.where(due, np.inf, order_due),
+        energy, capacity_mw=energy.capacity_mw + online, commissioned=oldest + due
     )
     fleet = install_pending(state.fleet, params.hardware)
     fleet = retire(fleet, params.hardware, t, params.clock.dt)
@@ -382,11 +380,9 @@ def chip_market(
     requests = np.where(to_supplier, units[:, None, :], 0.0)  # (B, Sc, N)
     supply = chip_capacity(params, t)
     bids = requests * offer.unit_price[:, None, :]
-    filled = np.where(
-        c.by_bid[..., None],
-        clearing.by_bid(requests, bids, supply),
-        clearing.pro_rata(requests, supply),
-    )
+    filled = clearing.pro_rata(requests, supply)
+    if c.by_bid.any():  # the by-bid rule compares every pair of orders: only where it is used
+        filled = np.where(c.by_bid[..., None], clearing.by_bid(requests, bids, supply), filled)
     index = state.chips.price_index
     value = filled * offer.unit_price[:, None, :]  # (B, Sc, N)
     tariffs = (value * c.tariff).sum(axis=1)

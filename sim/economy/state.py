@@ -77,8 +77,7 @@ class EnergyState:
     """Energy suppliers' capacity and build pipeline."""
 
     capacity_mw: np.ndarray  # (B, Se) MW online
-    order_mw: np.ndarray  # (B, Se, T) MW ordered in each step
-    order_due: np.ndarray  # (B, Se, T) yr when that order comes online (inf: none pending)
+    commissioned: np.ndarray  # (B, Se) int: builds online so far (orders 0 .. commissioned - 1)
 
 
 @dataclass(frozen=True)
