@@ -24,7 +24,14 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from sim.config import (
     EXPERIMENT_KEYS,
@@ -43,7 +50,7 @@ from sim.config import (
     read_yaml,
     resolve_extends,
 )
-from sim.economy.outputs import RUN_OUTPUTS
+from sim.economy.outputs import RUN_OUTPUTS, check_experiment_outputs
 
 LEVER_PATH = r"^[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z0-9_-]+|\*))+$|^[A-Za-z_][A-Za-z0-9_]*$"
 SCHEDULER_PATTERN = r"^tcp://[A-Za-z0-9.\-\[\]:]+:\d{1,5}$"
@@ -51,18 +58,38 @@ MAX_RUNS = 1_000_000
 EXPERIMENT = "experiment"  # the kind of file in ConfigError headings
 SAMPLED_DESIGNS = ("lhs", "sobol", "morris")  # designs that sample levers between bounds
 SUMMARY_OUTPUTS = tuple(output.name for output in RUN_OUTPUTS)
+MAX_OUTPUTS = 200
+
+
+LeverValue = float | bool | str
+"""A lever value: a number, or a category (a name such as ``hoffmann2022``, or a switch)."""
+
+SCALES = ("linear", "log", "categorical")
 
 
 class Lever(Strict):
-    """One scenario parameter varied by the design."""
+    """One scenario parameter varied by the design.
+
+    A lever takes explicit ``values`` (numbers or categories) or ``low`` and
+    ``high`` bounds (``levels`` grid points, or sampled). ``scale: log`` spaces
+    grid levels evenly in log10 and samples uniformly in log10 (``low`` > 0);
+    ``scale: categorical`` treats numeric values as categories in figures.
+    Values that are not numbers (``kaplan``, ``true``) make a categorical lever.
+    """
 
     path: str = Field(pattern=LEVER_PATH, max_length=200, description="dotted scenario path")
-    values: list[float] | None = Field(
-        None, min_length=1, max_length=10_000, description="values for grid designs"
-    )
+    values: list[LeverValue] | None = Field(
+        None, min_length=1, max_length=10_000,
+        description="explicit values (numbers or categories) for grid and LHS designs",
+    )  # fmt: skip
     low: float | None = param(None, "(lever)", "lower bound for sampled designs")
     high: float | None = param(None, "(lever)", "upper bound for sampled designs")
     levels: int | None = param(None, "1", "grid points between low and high", ge=2, le=10_000)
+    scale: Literal["linear", "log", "categorical"] | None = Field(
+        None,
+        description="linear; log (levels and samples even in log10, low > 0); categorical "
+        "(values shown as categories); default: categorical for non-numeric values, else linear",
+    )
 
     @model_validator(mode="after")
     def _values_or_bounds(self) -> Lever:
@@ -73,14 +100,118 @@ class Lever(Strict):
             raise ValueError("give both low and high")
         if has_bounds and not self.low < self.high:
             raise ValueError(f"low must be < high, got low {self.low} and high {self.high}")
+        if self.values is not None:
+            self.values = typed_values(self.path, self.values)
+        _check_scale(self)
         return self
 
-    def grid_values(self) -> list[float]:
-        """The values this lever takes on a grid."""
+    @property
+    def categorical(self) -> bool:
+        """Whether the lever's values are categories (declared, or not all numbers)."""
+        return self.scale == "categorical" or not all(map(is_number, self.values or []))
+
+    @property
+    def sampled_by_values(self) -> bool:
+        """Whether a sampled design (LHS) draws from ``values`` (no bounds given)."""
+        return self.low is None
+
+    def grid_values(self) -> list[LeverValue]:
+        """The values this lever takes on a grid (evenly spaced in log10 with scale log)."""
         if self.values is not None:
             return list(self.values)
         levels = self.levels or 3
+        if self.scale == "log":
+            return np.logspace(math.log10(self.low), math.log10(self.high), levels).tolist()
         return np.linspace(self.low, self.high, levels).tolist()
+
+    def sample_bounds(self) -> list[float]:
+        """Bounds of the lever in the space a sampled design draws uniformly from.
+
+        log10 of the bounds with scale log; ``[0, k)`` (an index into the ``k``
+        values) for a lever given by values.
+        """
+        if self.sampled_by_values:
+            return [0.0, float(len(self.values or []))]
+        if self.scale == "log":
+            return [math.log10(self.low), math.log10(self.high)]
+        return [self.low, self.high]
+
+    def from_sample(self, x: float) -> LeverValue:
+        """The lever value of a sample drawn uniformly within :meth:`sample_bounds`."""
+        if self.sampled_by_values:
+            values = self.values or []
+            return values[min(max(int(x), 0), len(values) - 1)]
+        if self.scale == "log":
+            return float(np.clip(10.0**x, self.low, self.high))
+        return float(x)
+
+
+def is_number(value: Any) -> bool:
+    """Whether a lever value is a number (``True`` and ``False`` are switches, not numbers)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def typed_values(path: str, values: list[LeverValue]) -> list[LeverValue]:
+    """Lever values as the scenario field at ``path`` takes them.
+
+    A numeric field takes numbers: a number written as text (YAML reads
+    ``1e7`` as text) becomes a float; anything else is refused. Other fields
+    (names, switches) keep the values as given, for the scenario to check.
+
+    Raises:
+        ValueError: naming the path and the values that are not numbers.
+    """
+    if lever_field_type(path) not in (int, float):
+        return values
+    typed, bad = [], []
+    for value in values:
+        number = _as_number(value)
+        (bad if number is None else typed).append(value if number is None else number)
+    if bad:
+        shown = ", ".join(repr(v) for v in bad[:5])
+        raise ValueError(f"{path} takes numbers, got {shown}")
+    return typed
+
+
+def _as_number(value: Any) -> float | None:
+    if is_number(value):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def _check_scale(lever: Lever) -> None:
+    """Refuse a scale the lever's values or bounds cannot have.
+
+    Raises:
+        ValueError: log with a bound or value <= 0, linear or log with categories,
+            categorical without values.
+    """
+    numbers = all(map(is_number, lever.values or []))
+    if lever.scale in ("linear", "log") and not numbers:
+        raise ValueError(
+            f"scale {lever.scale} needs numbers, but values {lever.values} are categories; "
+            "leave scale out or set scale: categorical"
+        )
+    if lever.scale == "categorical" and lever.values is None:
+        raise ValueError("scale categorical needs a values list")
+    if lever.scale != "log":
+        return
+    if lever.low is not None and lever.low <= 0:
+        raise ValueError(
+            f"scale log needs low > 0 (log10 of {lever.low:g} is undefined), got low "
+            f"{lever.low:g}; use scale linear, or a positive low"
+        )
+    if any(v <= 0 for v in lever.values or []):
+        raise ValueError(
+            f"scale log needs values > 0, got {lever.values}; values spanning orders of "
+            "magnitude with a 0 can be scale: categorical"
+        )
 
 
 class Experiment(Strict):
@@ -95,9 +226,13 @@ class Experiment(Strict):
     design: Literal["grid", "points", "lhs", "sobol", "morris"] = Field(
         "grid", description="how design points are chosen"
     )
-    points: list[dict[str, float]] | None = Field(
+    points: list[dict[str, LeverValue]] | None = Field(
         None, max_length=100_000, description="explicit design points (design: points)"
     )
+    point_names: list[str] | None = Field(
+        None, max_length=100_000, description="a name per design point (design: points), "
+        "the point_name column of points.csv",
+    )  # fmt: skip
     samples: int = param(
         8, "1", "LHS points, Sobol base N, or Morris trajectories", ge=1, le=100_000
     )
@@ -110,8 +245,9 @@ class Experiment(Strict):
     outputs: list[str] = Field(
         default_factory=lambda: ["mean_final_loss", "hhi_compute", "total_emissions_t"],
         min_length=1,
-        max_length=len(SUMMARY_OUTPUTS),
-        description="summary outputs analysed by compare and sensitivity",
+        max_length=MAX_OUTPUTS,
+        description="run outputs analysed by compare, sensitivity and figures: a run output, "
+        "QUANTITY[lab=LAB] or AGG_QUANTITY[region=REGION] (sim.economy.outputs)",
     )
     record_steps: bool = Field(False, description="also store the step-level tables of every run")
     backend: Literal["serial", "processes", "dask"] = Field(
@@ -124,11 +260,16 @@ class Experiment(Strict):
 
     @field_validator("outputs")
     @classmethod
-    def _known_outputs(cls, outputs: list[str]) -> list[str]:
-        unknown = [o for o in outputs if o not in SUMMARY_OUTPUTS]
-        if unknown:
-            raise ValueError(f"unknown outputs {unknown}; allowed: {', '.join(SUMMARY_OUTPUTS)}")
-        return outputs
+    def _known_outputs(cls, outputs: list[str], info: ValidationInfo) -> list[str]:
+        return check_experiment_outputs(outputs, info.data.get("base"))
+
+    @field_validator("point_names")
+    @classmethod
+    def _one_name_per_point(cls, names: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        points = info.data.get("points") or []
+        if names is not None and (info.data.get("design") != "points" or len(names) != len(points)):
+            raise ValueError(f"give one name per entry of points (design points), got {len(names)}")
+        return names
 
     @model_validator(mode="after")
     def _design_needs(self) -> Experiment:
@@ -136,8 +277,8 @@ class Experiment(Strict):
         if sampled and not self.levers:
             raise ValueError(f"design {self.design} needs at least one lever")
         for i, lever in enumerate(self.levers):
-            if sampled and (lever.low is None or lever.high is None):
-                raise ValueError(f"levers.{i}: design {self.design} needs low and high")
+            if sampled:
+                _check_sampled(i, lever, self.design)
         _unique_paths([lever.path for lever in self.levers])
         if self.design == "points":
             if not self.points:
@@ -146,10 +287,39 @@ class Experiment(Strict):
             for j, point in enumerate(self.points):
                 if set(point) != paths:
                     raise ValueError(f"points.{j}: must set exactly {sorted(paths)}")
+            self.points = [_typed_point(j, point) for j, point in enumerate(self.points)]
         total = design_size(self) * self.replications
         if total > MAX_RUNS:
             raise ValueError(f"the design asks for {total} runs; at most {MAX_RUNS} are allowed")
         return self
+
+
+def _check_sampled(i: int, lever: Lever, design: str) -> None:
+    """Refuse a lever a sampled design cannot draw: LHS takes bounds or values, Sobol
+    and Morris numeric bounds only (their indices need a continuous range).
+
+    Raises:
+        ValueError: naming the lever and what the design needs.
+    """
+    where = f"levers.{i} ({lever.path})"
+    if lever.low is not None or (design == "lhs" and lever.values is not None):
+        return
+    if design == "lhs":
+        raise ValueError(f"{where}: design lhs needs low and high, or values")
+    kind = "categories" if lever.categorical else "a values list"
+    raise ValueError(
+        f"{where}: design {design} samples each lever between low and high and cannot "
+        f"take {kind} ({lever.values}); give low and high (scale: log for ranges over "
+        "orders of magnitude), or vary it with design grid, points or lhs"
+    )
+
+
+def _typed_point(j: int, point: dict[str, LeverValue]) -> dict[str, LeverValue]:
+    """A design point with each value as its scenario field takes it (see :func:`typed_values`)."""
+    try:
+        return {path: typed_values(path, [value])[0] for path, value in point.items()}
+    except ValueError as error:
+        raise ValueError(f"points.{j}: {error}") from None
 
 
 def _unique_paths(paths: list[str]) -> None:
@@ -224,20 +394,45 @@ def design_points(experiment: Experiment) -> list[dict[str, float]]:
     if experiment.design == "points":
         return [dict(point) for point in experiment.points or []]
     matrix = sample_matrix(experiment)
-    return [dict(zip(paths, map(float, row), strict=True)) for row in matrix]
+    return [dict(zip(paths, map(_plain, row), strict=True)) for row in matrix]
+
+
+def _plain(value: Any) -> LeverValue:
+    """A sampled value as a Python float, or the category it is."""
+    return float(value) if is_number(value) or isinstance(value, np.floating) else value
 
 
 def salib_problem(experiment: Experiment) -> dict[str, Any]:
-    """The SALib problem of a sampled design: lever names and bounds."""
+    """The SALib problem of a sampled design: lever names and the bounds it samples within.
+
+    A log-scale lever is sampled uniformly in log10 (its bounds are log10 of
+    low and high); an LHS lever given by values, as an index into them.
+    """
     return {
         "num_vars": len(experiment.levers),
         "names": [lever.path for lever in experiment.levers],
-        "bounds": [[lever.low, lever.high] for lever in experiment.levers],
+        "bounds": [lever.sample_bounds() for lever in experiment.levers],
     }
 
 
 def sample_matrix(experiment: Experiment) -> np.ndarray:
-    """LHS, Sobol (Saltelli) or Morris samples from SALib, seeded by the master seed."""
+    """LHS, Sobol (Saltelli) or Morris samples in lever values, seeded by the master seed.
+
+    SALib samples within :func:`salib_problem`'s bounds; each column is then
+    mapped to the lever's values (10**x for a log-scale lever, the chosen
+    category for an LHS lever given by values), so the matrix is of dtype
+    object when a lever is categorical.
+    """
+    samples = _salib_samples(experiment)
+    columns = [
+        [lever.from_sample(x) for x in samples[:, i]] for i, lever in enumerate(experiment.levers)
+    ]
+    numeric = not any(lever.categorical for lever in experiment.levers)
+    return np.array(columns, dtype=float if numeric else object).T
+
+
+def _salib_samples(experiment: Experiment) -> np.ndarray:
+    """LHS, Sobol (Saltelli) or Morris samples from SALib within the problem's bounds."""
     from SALib.sample import latin, morris
     from SALib.sample import sobol as saltelli
 
@@ -264,7 +459,7 @@ class RunSpec:
     point: int
     replicate: int
     seed: int
-    levers: tuple[tuple[str, float], ...]
+    levers: tuple[tuple[str, LeverValue], ...]
 
 
 def plan_runs(experiment: Experiment) -> list[RunSpec]:
@@ -493,10 +688,9 @@ def _lever_problems(i: int, lever: Lever, base: dict[str, Any]) -> list[str]:
 
     A problem both extremes share (an unknown region in the path) is listed once.
     """
-    extremes = lever.grid_values() if lever.values is not None else [lever.low, lever.high]
     problems: list[str] = []
     seen: set[str] = set()
-    for value in sorted({min(extremes), max(extremes)}):
+    for value in checked_values(lever):
         data = copy.deepcopy(base)
         try:
             set_path(data, lever.path, value)
@@ -504,10 +698,25 @@ def _lever_problems(i: int, lever: Lever, base: dict[str, Any]) -> list[str]:
         except ConfigError as error:
             fresh = [p for p in error.problems if p not in seen]
             seen.update(fresh)
-            problems.extend(f"levers.{i} ({lever.path}={value:g}): {p}" for p in fresh)
+            shown = value_text(value)
+            problems.extend(f"levers.{i} ({lever.path}={shown}): {p}" for p in fresh)
         except ValueError as error:
             return [f"levers.{i}: {error}"]
     return problems
+
+
+def checked_values(lever: Lever) -> list[LeverValue]:
+    """The values a scenario check must try: every distinct category, else the extremes."""
+    if lever.values is None:
+        return [lever.low, lever.high]
+    if not all(map(is_number, lever.values)):
+        return list(dict.fromkeys(lever.values))
+    return sorted({min(lever.values), max(lever.values)})
+
+
+def value_text(value: Any) -> str:
+    """A lever value as text: ``4800``, ``1e+07``, ``0.25``, ``hoffmann2022``, ``True``."""
+    return f"{value:g}" if is_number(value) else str(value)
 
 
 def _integer_lever_problems(experiment: Experiment) -> list[str]:
@@ -517,7 +726,7 @@ def _integer_lever_problems(experiment: Experiment) -> list[str]:
         if lever_field_type(lever.path) is not int:
             continue
         where = f"levers.{i} ({lever.path})"
-        if experiment.design in SAMPLED_DESIGNS:
+        if experiment.design in SAMPLED_DESIGNS and not lever.sampled_by_values:
             problems.append(
                 f"{where}: takes whole numbers, but design {experiment.design} samples "
                 "fractional values; vary it with design grid (values, or low/high/levels "
@@ -525,7 +734,7 @@ def _integer_lever_problems(experiment: Experiment) -> list[str]:
             )
             continue
         fractional = [v for v in lever.grid_values() if not float(v).is_integer()]
-        if experiment.design == "grid" and fractional:
+        if experiment.design in ("grid", "lhs") and fractional:
             shown = ", ".join(f"{v:g}" for v in fractional[:5])
             problems.append(
                 f"{where}: takes whole numbers, but the grid has {shown}; "
