@@ -44,6 +44,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
+    from sim.config import parse_scenario
     from sim.experiment import load_experiment
     from sim.sensitivity import (
         MissingRuns,
@@ -57,7 +58,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
     check_workers("--workers", args.workers)
     experiment, base = load_experiment(args.experiment, args.overrides)
     require_sensitivity_design(experiment)
-    outputs = resolve_outputs(args.outputs or experiment.outputs)
+    outputs = resolve_outputs(args.outputs or experiment.outputs, parse_scenario(base))
     folder = output_folder(args.results, args.out, experiment.name)
     store = SweepStore(folder)
     if not _sweep(experiment, base, store, args):

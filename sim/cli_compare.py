@@ -58,9 +58,9 @@ def _compare(args: argparse.Namespace) -> int:
     if not 0 <= args.master_seed < 2**63:
         raise ValueError(f"--master-seed must be in [0, 2^63), got {args.master_seed}")
     check_workers("--workers", args.workers)
-    outputs = known_outputs(args.outputs)
     base = load_scenario(args.base, args.overrides)
     alt = load_scenario(args.alt, args.overrides)
+    outputs = known_outputs(args.outputs, [base, alt])
     folder = output_folder(args.results, args.out, f"compare-{base.name}-vs-{alt.name}")
     runs = paired_runs(
         base.model_dump(mode="json"), alt.model_dump(mode="json"), args.replications,

@@ -8,17 +8,19 @@ units agree), so the data dictionary written by ``race export`` cannot drift
 from the model documentation. Units follow the parameter reference: ``1`` for
 dimensionless numbers and ``-`` for names, labels and switches.
 
-Columns whose names depend on the scenario (``years_to_R<target>``) are matched
-by :data:`OUTPUT_PATTERNS`; the sweep's bookkeeping columns (``run_id``,
-``point``, ...) by :data:`RUN_COLUMNS`; a sweep's lever columns are described
-from the scenario parameter they set (:mod:`sim.export`).
+Columns whose names depend on the scenario (``years_to_R<target>``, and the
+per-lab and per-region outputs of a sweep's runs such as ``final_loss[lab=cn_hare]``)
+are matched by :data:`OUTPUT_PATTERNS` and :func:`describe_output`; the sweep's
+bookkeeping columns (``run_id``, ``point``, ...) by :data:`RUN_COLUMNS`; a
+sweep's lever columns are described from the scenario parameter they set
+(:mod:`sim.export`).
 """
 
 from __future__ import annotations
 
 import re
 
-from sim.economy.outputs import LAB_OUTPUTS, RUN_OUTPUTS, TARGET_DESCRIPTION
+from sim.economy.outputs import LAB_OUTPUTS, RUN_OUTPUTS, TARGET_DESCRIPTION, describe_breakdown
 from sim.experiment import SUMMARY_OUTPUTS
 
 Entry = tuple[str, str]
@@ -203,6 +205,10 @@ OUTPUT_PATTERNS: dict[str, list[tuple[re.Pattern[str], Entry]]] = {
 }
 """table -> (column-name pattern, entry) for columns named after scenario values."""
 
+BREAKDOWN_TABLES = ("runs",)
+"""Tables that hold the per-lab and per-region outputs (``final_loss[lab=cn_hare]``,
+``min_final_loss[region=cn]``: :func:`sim.economy.outputs.describe_breakdown`)."""
+
 
 def describe_output(table: str, column: str) -> Entry | None:
     """The ``(unit, description)`` of an output column, or None if it is not registered.
@@ -221,4 +227,6 @@ def describe_output(table: str, column: str) -> Entry | None:
         match = pattern.match(column)
         if match:
             return unit, description.format(**match.groupdict())
+    if table in BREAKDOWN_TABLES and (breakdown := describe_breakdown(column)) is not None:
+        return breakdown
     return RUN_COLUMNS.get(column)

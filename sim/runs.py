@@ -26,7 +26,14 @@ from sim.analysis import trailing_gamma
 from sim.config import Scenario
 from sim.economy.engine import BatchRun, run_batch
 from sim.economy.model import RaceModel
-from sim.economy.outputs import LAB_OUTPUTS, RUN_OUTPUTS, lab_outputs, run_outputs, target_column
+from sim.economy.outputs import (
+    LAB_OUTPUTS,
+    RUN_OUTPUTS,
+    breakdown_outputs,
+    lab_outputs,
+    run_outputs,
+    target_column,
+)
 from sim.economy.tables import run_tables
 from sim.io import atomic_write_parquet, atomic_write_text
 from sim.staging import replace_outputs
@@ -87,14 +94,23 @@ def run_tables_with_gamma(batch: BatchRun, run: int) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def run_summaries(batch: BatchRun) -> list[dict]:
-    """Each run's one-row summary (scenario, seed, steps, leader, the run outputs)."""
+def run_summaries(batch: BatchRun, per_lab: bool = False) -> list[dict]:
+    """Each run's one-row summary (scenario, seed, steps, leader, the run outputs).
+
+    Args:
+        batch: the finished batch.
+        per_lab: also the per-lab and per-region outputs
+            (:func:`sim.economy.outputs.breakdown_outputs`, e.g.
+            ``final_loss[lab=cn_hare]``, ``min_final_loss[region=cn]``), after the run outputs.
+    """
     values = run_outputs(batch)
+    breakdowns = breakdown_outputs(batch) if per_lab else [{} for _ in batch.scenarios]
     rows = []
     for i, (scenario, seed) in enumerate(zip(batch.scenarios, batch.seeds, strict=True)):
         row = {"scenario": scenario.name, "seed": seed, "steps": scenario.n_steps}
         row["leader"] = scenario.labs[int(values["leader"][i])].name
         row.update({output.name: float(values[output.name][i]) for output in RUN_OUTPUTS})
+        row.update(breakdowns[i])
         rows.append(row)
     return rows
 

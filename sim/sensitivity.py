@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.economy.outputs import describe_breakdown, resolve_output_names
 from sim.experiment import SUMMARY_OUTPUTS, Experiment, design_size, salib_problem, sample_matrix
 
 DESIGNS = ("sobol", "morris")
@@ -53,16 +54,40 @@ def require_sensitivity_design(experiment: Experiment) -> None:
         )
 
 
-def resolve_outputs(outputs: list[str]) -> list[str]:
-    """Validate output names against the run summary.
+def resolve_outputs(outputs: list[str], scenario: Any = None) -> list[str]:
+    """Validate output names: run outputs, or per-lab and per-region ones of ``scenario``.
+
+    Args:
+        outputs: the names asked for (``mean_final_loss``, ``min_final_loss[region=cn]``).
+        scenario: the experiment's validated base scenario (None: run outputs only).
 
     Raises:
         ValueError: naming the unknown outputs and the allowed ones.
     """
+    if scenario is not None:
+        return resolve_output_names(outputs, [scenario], "--outputs")
     unknown = [o for o in outputs if o not in SUMMARY_OUTPUTS]
     if unknown:
         raise ValueError(f"--outputs: unknown {unknown}; allowed: {', '.join(SUMMARY_OUTPUTS)}")
     return list(dict.fromkeys(outputs))
+
+
+def stored_outputs(runs: pd.DataFrame, outputs: list[str]) -> None:
+    """Check the runs table holds every output (a store written before they existed may not).
+
+    Raises:
+        ValueError: naming unknown outputs, or outputs the stored runs lack.
+    """
+    known = set(SUMMARY_OUTPUTS)
+    unknown = [o for o in outputs if o not in known and describe_breakdown(o) is None]
+    if unknown:
+        resolve_outputs(unknown)
+    missing = [o for o in outputs if o not in runs.columns and o not in known]
+    if missing:
+        raise ValueError(
+            f"--outputs: the stored runs have no column {missing} (stored by an older version, "
+            "or every run failed); rerun the sweep into a fresh folder (--out)"
+        )
 
 
 def point_means(runs: pd.DataFrame, experiment: Experiment, outputs: list[str]) -> pd.DataFrame:
@@ -116,7 +141,8 @@ def sensitivity_indices(
         MissingRuns: if a design point has no ok run.
     """
     require_sensitivity_design(experiment)
-    outputs = resolve_outputs(outputs or experiment.outputs)
+    outputs = list(dict.fromkeys(outputs or experiment.outputs))
+    stored_outputs(runs, outputs)
     means = point_means(runs, experiment, outputs)
     analyse = sobol_rows if experiment.design == "sobol" else morris_rows
     rows = [row for o in outputs for row in analyse(experiment, o, means[o].to_numpy(float))]

@@ -122,7 +122,7 @@ def _run_together(members, prepared, runs, outcomes, record: bool) -> None:
     scenarios = [prepared[i][1] for i in members]
     try:
         batch = run_batch(scenarios, [s.seed for s in scenarios])
-        summaries = run_summaries(batch)
+        summaries = run_summaries(batch, per_lab=True)
     except Exception:  # noqa: BLE001 - isolate the failing run, then record it as data
         if len(members) > 1:
             for i in members:
@@ -137,9 +137,15 @@ def _run_together(members, prepared, runs, outcomes, record: bool) -> None:
         digest = row.pop("scenario_hash")
         row.update(status="ok", error="", leader=summaries[k]["leader"])
         row.update({key: float(summaries[k][key]) for key in SUMMARY_OUTPUTS})
+        row.update(_per_lab(summaries[k]))
         row.update(duration_s=share, scenario_hash=digest, engine_version=engine_version())
         steps = _step_tables(run_tables_with_gamma(batch, k), runs[i].run_id) if record else None
         outcomes[i] = (row, steps)
+
+
+def _per_lab(summary: dict[str, Any]) -> dict[str, float]:
+    """The per-lab and per-region outputs of a summary (names with ``[lab=`` or ``[region=``)."""
+    return {key: value for key, value in summary.items() if key.endswith("]")}
 
 
 def _finish_failed(row: dict[str, Any], seconds: float, digest: str) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.economy.outputs import resolve_output_names
 from sim.experiment import SUMMARY_OUTPUTS, RunSpec, replicate_seeds
 from sim.sweep import execute_run, progress_bar, run_dask, run_processes, run_serial
 
@@ -79,7 +80,11 @@ def _backend(runs, task, backend: str, workers: int, scheduler: str | None):
 
 
 def pairs_table(runs: pd.DataFrame, outputs: list[str]) -> pd.DataFrame:
-    """One row per replicate: seed, each output for base and alt, and their difference."""
+    """One row per replicate: seed, each output for base and alt, and their difference.
+
+    An output no run has (every run failed) is NaN.
+    """
+    runs = runs.reindex(columns=list(dict.fromkeys([*runs.columns, *outputs])))
     base = runs[runs["arm"] == "base"].set_index("replicate")
     alt = runs[runs["arm"] == "alt"].set_index("replicate")
     pairs = pd.DataFrame({"replicate": base.index, "seed": base["seed"].to_numpy()})
@@ -125,12 +130,18 @@ def confidence_interval(values: np.ndarray, level: float = CONFIDENCE) -> tuple[
     return mean - half, mean + half
 
 
-def known_outputs(outputs: list[str]) -> list[str]:
-    """Validate output names against the run summary.
+def known_outputs(outputs: list[str], scenarios: list | None = None) -> list[str]:
+    """Validate output names: run outputs, or per-lab and per-region ones of ``scenarios``.
+
+    Args:
+        outputs: the names asked for (``mean_final_loss``, ``min_final_loss[region=cn]``).
+        scenarios: the compared scenarios; each must have every name (None: run outputs only).
 
     Raises:
         ValueError: naming the unknown outputs and the allowed ones.
     """
+    if scenarios:
+        return resolve_output_names(outputs, scenarios, "--outputs")
     unknown = [o for o in outputs if o not in SUMMARY_OUTPUTS]
     if unknown:
         raise ValueError(f"--outputs: unknown {unknown}; allowed: {', '.join(SUMMARY_OUTPUTS)}")

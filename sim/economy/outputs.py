@@ -10,6 +10,7 @@ describe them from here. Adding an output is one entry and its test.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -154,6 +155,8 @@ class Output:
     unit: str
     description: str
     compute: Callable[[Series], np.ndarray]
+    extensive: bool = False
+    """Whether the quantity adds up over labs (compute, spend): it has a region ``sum``."""
 
 
 def _final(name: str) -> Callable[[Series], np.ndarray]:
@@ -167,7 +170,10 @@ LAB_OUTPUTS: tuple[Output, ...] = (
         "final_relative_excess_loss", "1", "relative_excess_loss at the last step",
         lambda s: s.relative_excess_loss[:, -1],
     ),  # fmt: skip
-    Output("final_compute", "FLOP", "cumulative compute at the end", _final("compute")),
+    Output(
+        "final_compute", "FLOP", "cumulative compute at the end", _final("compute"),
+        extensive=True,
+    ),  # fmt: skip
     Output(
         "realized_gamma", "doublings/yr",
         "realized gamma: OLS slope of log2(efficiency) on t over steps 1..n "
@@ -183,14 +189,19 @@ LAB_OUTPUTS: tuple[Output, ...] = (
         "same slope of log2(software_multiplier), step 0 included",
         lambda s: realized_gamma(s.t, s.labs["software_multiplier"]),
     ),  # fmt: skip
-    Output("final_fleet_units", "GPU", "fleet at the end", _final("fleet_units")),
-    Output("final_market_share", "1", "market share at the end", _final("market_share")),
+    Output("final_fleet_units", "GPU", "fleet at the end", _final("fleet_units"), extensive=True),
     Output(
-        "total_spend", "USD", "sum of every spend_* column over the run", lambda s: s.total_spend
-    ),
+        "final_market_share", "1", "market share at the end", _final("market_share"),
+        extensive=True,
+    ),  # fmt: skip
     Output(
-        "total_energy_mwh", "MWh", "energy used over the run", lambda s: s.total_energy_mwh
-    ),
+        "total_spend", "USD", "sum of every spend_* column over the run",
+        lambda s: s.total_spend, extensive=True,
+    ),  # fmt: skip
+    Output(
+        "total_energy_mwh", "MWh", "energy used over the run",
+        lambda s: s.total_energy_mwh, extensive=True,
+    ),  # fmt: skip
     Output(
         "cost_per_loss_point", "USD per loss point",
         "total_spend / ((initial_loss - final_loss) / 0.01); a loss point is 0.01 nats; "
@@ -202,7 +213,7 @@ LAB_OUTPUTS: tuple[Output, ...] = (
         "total_energy_mwh per 0.01 nats of loss reduction",
         lambda s: s.per_point(s.total_energy_mwh),
     ),  # fmt: skip
-    Output("final_cash", "USD", "cash at the end", _final("cash")),
+    Output("final_cash", "USD", "cash at the end", _final("cash"), extensive=True),
 )
 """Per run and lab, (B, N)."""
 
@@ -325,3 +336,229 @@ def run_outputs(batch: BatchRun) -> dict[str, np.ndarray]:
     values = {output.name: output.compute(series) for output in RUN_OUTPUTS}
     values["leader"] = _leader(series)
     return values
+
+
+# ------------------------------------------------------------------ per lab and per region
+
+REGION_AGGREGATES = ("min", "max", "mean", "sum")
+"""How a lab quantity is aggregated over a region's labs; ``sum`` only for extensive ones."""
+
+BREAKDOWN_PATTERN = re.compile(
+    r"^(?:(?P<aggregate>min|max|mean|sum)_)?(?P<quantity>[A-Za-z0-9_.]+)"
+    r"\[(?P<key>lab|region)=(?P<value>[A-Za-z0-9][A-Za-z0-9_.-]*)\]$"
+)
+"""``QUANTITY[lab=LAB]`` (one lab) or ``AGG_QUANTITY[region=REGION]`` (a region's labs)."""
+
+BREAKDOWN_FORMS = (
+    "QUANTITY[lab=LAB] (one lab) or AGG_QUANTITY[region=REGION] (AGG min, max, mean over "
+    "the region's labs, or sum for extensive quantities), QUANTITY a lab_summary column"
+)
+
+
+def lab_column(quantity: str, lab: str) -> str:
+    """Run-level column of one lab's ``quantity``, e.g. ``final_loss[lab=cn_hare]``."""
+    return f"{quantity}[lab={lab}]"
+
+
+def region_column(aggregate: str, quantity: str, region: str) -> str:
+    """Run-level column of a region aggregate, e.g. ``min_final_loss[region=cn]``."""
+    return f"{aggregate}_{quantity}[region={region}]"
+
+
+LAB_OUTPUT_BY_NAME = {output.name: output for output in LAB_OUTPUTS}
+TARGET_PATTERN = re.compile(r"^years_to_R(?P<target>[0-9.eE+-]+)$")
+
+
+def _is_target(quantity: str) -> bool:
+    return TARGET_PATTERN.match(quantity) is not None
+
+
+def aggregates_of(quantity: str) -> tuple[str, ...]:
+    """The region aggregates a lab quantity has: ``sum`` only if it adds up over labs."""
+    output = LAB_OUTPUT_BY_NAME.get(quantity)
+    extensive = output is not None and output.extensive
+    return REGION_AGGREGATES if extensive else REGION_AGGREGATES[:-1]
+
+
+def lab_quantities(scenario) -> list[str]:
+    """The lab_summary quantities of a scenario: every lab output, then its target columns."""
+    return [o.name for o in LAB_OUTPUTS] + [target_column(x) for x in scenario.law.relative_targets]
+
+
+def breakdown_names(scenario) -> list[str]:
+    """Every per-lab and per-region output name of a scenario, per-lab ones first."""
+    quantities = lab_quantities(scenario)
+    names = [lab_column(q, lab.name) for lab in scenario.labs for q in quantities]
+    for region in dict.fromkeys(lab.region for lab in scenario.labs):
+        names += [region_column(a, q, region) for q in quantities for a in aggregates_of(q)]
+    return names
+
+
+def describe_breakdown(name: str) -> tuple[str, str] | None:
+    """``(unit, description)`` of a per-lab or per-region output name, None if not one."""
+    match = BREAKDOWN_PATTERN.match(name)
+    if match is None:
+        return None
+    aggregate, quantity, key, value = match.group("aggregate", "quantity", "key", "value")
+    if (key == "lab") != (aggregate is None):
+        return None
+    if quantity in LAB_OUTPUT_BY_NAME:
+        unit, text = LAB_OUTPUT_BY_NAME[quantity].unit, LAB_OUTPUT_BY_NAME[quantity].description
+    elif _is_target(quantity):
+        target = TARGET_PATTERN.match(quantity).group("target")
+        unit, text = "yr", TARGET_DESCRIPTION.format(target=target)
+    else:
+        return None
+    if aggregate not in aggregates_of(quantity) and key == "region":
+        return None
+    if key == "lab":
+        return unit, f"{quantity} of lab {value}: {text}"
+    return unit, f"{_AGGREGATE_WORDS[aggregate]} {quantity} over the labs of region {value}" + (
+        _TARGET_NOTE if _is_target(quantity) and aggregate != "min" else _NAN_NOTE
+    ) + f" ({quantity}: {text})"
+
+
+_AGGREGATE_WORDS = {"min": "lowest", "max": "highest", "mean": "mean", "sum": "sum of"}
+_NAN_NOTE = ", labs where it is NaN left out (NaN if all are)"
+_TARGET_NOTE = ", NaN if a lab of the region did not reach the target"
+
+
+def breakdown_outputs(batch: BatchRun, values: dict[str, np.ndarray] | None = None) -> list[dict]:
+    """Each run's per-lab and per-region outputs (:func:`breakdown_names`), as floats.
+
+    Computed on the batch's ``(B, N)`` lab outputs at once: a region's
+    aggregate is a masked reduction over its labs (:func:`region_reduce`).
+
+    Args:
+        batch: the finished batch.
+        values: its :func:`lab_outputs`, if already computed.
+    """
+    values = lab_outputs(batch) if values is None else values
+    regions = np.array([[lab.region for lab in s.labs] for s in batch.scenarios])
+    columns: dict[str, np.ndarray] = {}
+    for region in dict.fromkeys(regions.flat):
+        mask = regions == region
+        for quantity, array in values.items():
+            for aggregate in aggregates_of(quantity):
+                strict = _is_target(quantity) and aggregate != "min"
+                reduced = region_reduce(aggregate, array, mask, strict)
+                columns[region_column(aggregate, quantity, region)] = reduced
+    rows = []
+    for b, scenario in enumerate(batch.scenarios):
+        row = {
+            lab_column(q, lab.name): float(values[q][b, n])
+            for n, lab in enumerate(scenario.labs)
+            for q in lab_quantities(scenario)
+        }
+        row.update({name: float(columns[name][b]) for name in breakdown_names(scenario)
+                    if name not in row})  # fmt: skip
+        rows.append(row)
+    return rows
+
+
+def region_reduce(aggregate: str, values: np.ndarray, mask: np.ndarray, strict: bool) -> np.ndarray:
+    """Reduce ``values`` (B, N) over the labs where ``mask`` (B, N) holds: (B,).
+
+    Non-finite values are left out (NaN where none is left); with ``strict``
+    any non-finite value of a masked lab makes the result NaN.
+    """
+    usable = mask & np.isfinite(values)
+    count = usable.sum(axis=1)
+    if aggregate == "min":
+        result = np.where(usable, values, np.inf).min(axis=1)
+    elif aggregate == "max":
+        result = np.where(usable, values, -np.inf).max(axis=1)
+    else:
+        total = np.where(usable, values, 0.0).sum(axis=1)
+        with np.errstate(all="ignore"):
+            result = total if aggregate == "sum" else total / count
+    result = np.where(count > 0, result, np.nan)
+    if strict:
+        result = np.where((mask & ~usable).any(axis=1), np.nan, result)
+    return result
+
+
+def output_names(scenario) -> list[str]:
+    """Every run-level output name of a scenario: the run outputs, then per lab and region."""
+    return [o.name for o in RUN_OUTPUTS] + breakdown_names(scenario)
+
+
+def resolve_output_names(names: list[str], scenarios: list, field: str) -> list[str]:
+    """Check output names against the scenarios' outputs; the names once each, in order.
+
+    Args:
+        names: the names asked for.
+        scenarios: validated scenarios that must all have each name.
+        field: the option or field named in errors (``--outputs``, ``outputs``).
+
+    Raises:
+        ValueError: naming each unknown output, why it is unknown, and the names that exist.
+    """
+    problems = [
+        f"{name!r} ({why})" for name in names for why in [_unknown_reason(name, scenarios)] if why
+    ]
+    if problems:
+        raise ValueError(
+            f"{field}: unknown outputs {'; '.join(problems)}; allowed: "
+            f"{', '.join(o.name for o in RUN_OUTPUTS)}; or {BREAKDOWN_FORMS}: "
+            f"{_choices(scenarios[0])}"
+        )
+    return list(dict.fromkeys(names))
+
+
+def _unknown_reason(name: str, scenarios: list) -> str:
+    """Why ``name`` is not an output of every scenario ("" if it is)."""
+    if name in {o.name for o in RUN_OUTPUTS}:
+        return ""
+    match = BREAKDOWN_PATTERN.match(name)
+    if match is None:
+        return "not a run output, nor of the form QUANTITY[lab=LAB] or AGG_QUANTITY[region=REGION]"
+    aggregate, quantity, key, value = match.group("aggregate", "quantity", "key", "value")
+    for scenario in scenarios:
+        if name in breakdown_names(scenario):
+            continue
+        if quantity not in lab_quantities(scenario):
+            return f"no lab quantity {quantity!r} in scenario {scenario.name}"
+        if key == "lab":
+            if aggregate is not None:
+                return f"a single lab takes no aggregate: write {quantity}[lab={value}]"
+            return f"no lab {value!r} in scenario {scenario.name}"
+        if aggregate is None or aggregate not in aggregates_of(quantity):
+            return f"{quantity} over a region takes {', '.join(aggregates_of(quantity))}"
+        return f"no lab of scenario {scenario.name} is in region {value!r}"
+    return ""
+
+
+def _choices(scenario) -> str:
+    labs = ", ".join(lab.name for lab in scenario.labs)
+    regions = ", ".join(dict.fromkeys(lab.region for lab in scenario.labs))
+    return (
+        f"QUANTITY one of {', '.join(lab_quantities(scenario))}; LAB one of {labs}; "
+        f"REGION one of {regions}"
+    )
+
+
+def check_experiment_outputs(names: list[str], base) -> list[str]:
+    """Check an experiment's ``outputs`` against its base scenario mapping.
+
+    If the base does not validate (its problems are reported on their own),
+    only the form of each name is checked.
+
+    Raises:
+        ValueError: naming the unknown outputs and the names that exist.
+    """
+    from sim.config import parse_scenario
+
+    try:
+        scenario = parse_scenario(base) if isinstance(base, dict) else None
+    except ValueError:  # ConfigError included
+        scenario = None
+    if scenario is not None:
+        return resolve_output_names(names, [scenario], "outputs")
+    run = {o.name for o in RUN_OUTPUTS}
+    unknown = [n for n in names if n not in run and describe_breakdown(n) is None]
+    if unknown:
+        raise ValueError(
+            f"outputs: unknown {unknown}; allowed: {', '.join(sorted(run))}; or {BREAKDOWN_FORMS}"
+        )
+    return list(dict.fromkeys(names))
