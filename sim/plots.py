@@ -468,12 +468,69 @@ def fan_chart(
     return figure
 
 
-def binned(values: pd.Series, max_levels: int = MAX_LEVELS) -> pd.Series:
-    """A lever's values, or the midpoints of equal-width bins when it has too many levels."""
-    if values.nunique() <= max_levels:
+LEVER_AXES = ("linear", "log", "categorical")
+SPAN_FOR_LOG = 1e3
+"""Few positive numeric levels spanning this factor or more go on a log axis."""
+CROWDED = 0.02
+"""Few levels with two closer than this share of their range (and a 0) become categories."""
+
+
+def lever_axis(values: pd.Series, spec: Mapping[str, Any] | None = None) -> str:
+    """How a lever's values are shown: ``linear``, ``log`` or ``categorical``.
+
+    The experiment's ``scale`` decides when given; values that are not numbers
+    (names, switches) are categories. Otherwise a few levels (at most
+    :data:`MAX_LEVELS`) spanning three orders of magnitude go on a log axis if
+    all are positive, and become categories if one is 0 and others crowd
+    together beside a far larger one (0, 4800, 16000, 40000, 1e7): a 0 cannot
+    sit on a log axis, and on a linear one four of them would share one spot.
+    """
+    scale = (spec or {}).get("scale")
+    if scale in LEVER_AXES:
+        return scale
+    if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+        return "categorical"
+    levels = np.unique(values.dropna().to_numpy(dtype=float))
+    if not 3 <= len(levels) <= MAX_LEVELS:
+        return "linear"
+    if levels[0] > 0 and levels[-1] / levels[0] >= SPAN_FOR_LOG:
+        return "log"
+    crowded = np.diff(levels).min() < CROWDED * (levels[-1] - levels[0])
+    return "categorical" if crowded else "linear"
+
+
+def category_order(values: pd.Series, spec: Mapping[str, Any] | None = None) -> list[str]:
+    """A categorical lever's categories as text: the experiment's order, else sorted."""
+    from sim.experiment import value_text
+
+    declared = [value_text(v) for v in (spec or {}).get("values") or []]
+    present = set(values.map(value_text))
+    ordered = [c for c in dict.fromkeys(declared) if c in present]
+    rest = sorted(present - set(ordered), key=_sort_key)
+    return ordered + rest
+
+
+def _sort_key(text: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(text), text)
+    except ValueError:
+        return (1, 0.0, text)
+
+
+def binned(values: pd.Series, max_levels: int = MAX_LEVELS, axis: str = "linear") -> pd.Series:
+    """A lever's values, or the midpoints of equal-width bins when it has too many levels.
+
+    Bins of a log lever are equal in log10 (their midpoints geometric);
+    categories are never binned.
+    """
+    if axis == "categorical" or values.nunique() <= max_levels:
         return values
-    bins = pd.cut(values, bins=max_levels // 2 + 2)
-    return bins.map(lambda interval: float(f"{interval.mid:.4g}")).astype(float)
+    bins = max_levels // 2 + 2
+    if axis == "log":
+        cut = pd.cut(np.log10(values.astype(float)), bins=bins)
+        return cut.map(lambda interval: float(f"{10.0**interval.mid:.4g}")).astype(float)
+    cut = pd.cut(values, bins=bins)
+    return cut.map(lambda interval: float(f"{interval.mid:.4g}")).astype(float)
 
 
 def ok_runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -481,31 +538,54 @@ def ok_runs(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["status"] == "ok"] if "status" in runs else runs
 
 
+def _lever_cells(rows: pd.DataFrame, lever: str, spec: Mapping[str, Any] | None):
+    """A lever column as heatmap cells (ordered text labels) and the order of its cells."""
+    from sim.experiment import value_text
+
+    axis = lever_axis(rows[lever], spec)
+    if axis == "categorical":
+        return rows[lever].map(value_text), category_order(rows[lever], spec)
+    column = binned(rows[lever], axis=axis)
+    order = [value_text(v) for v in sorted(column.dropna().unique())]
+    return column.map(value_text), order
+
+
 @styled
 def heatmap(
-    runs: pd.DataFrame, x_lever: str, y_lever: str, value: str, agg: str = "mean"
+    runs: pd.DataFrame,
+    x_lever: str,
+    y_lever: str,
+    value: str,
+    agg: str = "mean",
+    specs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Figure:
     """A summary output aggregated over runs on a grid of two levers.
 
     Args:
         runs: one row per run with the two lever columns and ``value``.
-        x_lever, y_lever: lever columns (binned if a sampled design gives many values).
+        x_lever, y_lever: lever columns (binned if a sampled design gives many
+            values, in log10 for a log lever; categories in the experiment's order).
         value: the output to show, e.g. ``total_emissions_t`` or ``years_to_R0.9``.
         agg: pandas aggregation across the runs of a cell (``mean``, ``median``, ...).
+        specs: the experiment's lever declarations by path (their ``scale``, ``values``).
 
     Raises:
         ValueError: if no run has a finite value.
     """
-    rows = ok_runs(runs)
-    rows = rows.assign(**{x_lever: binned(rows[x_lever]), y_lever: binned(rows[y_lever])})
+    rows, specs = ok_runs(runs), specs or {}
+    (x_cells, x_order), (y_cells, y_order) = (
+        _lever_cells(rows, lever, specs.get(lever)) for lever in (x_lever, y_lever)
+    )
+    rows = rows.assign(**{x_lever: x_cells, y_lever: y_cells})
     grid = rows.pivot_table(index=y_lever, columns=x_lever, values=value, aggfunc=agg)
+    grid = grid.reindex(index=y_order[::-1], columns=x_order)
     if not np.isfinite(grid.to_numpy(dtype=float)).any():
         raise ValueError(f"no finite {value} to draw a heatmap of")
     figure = new_figure()
     axes = figure.axes[0]
     label = _run_label(value)
     sns.heatmap(
-        grid.sort_index(ascending=False), annot=True, fmt=".4g", cmap=HEATMAP_COLORMAP,
+        grid, annot=True, fmt=".4g", cmap=HEATMAP_COLORMAP,
         cbar_kws={"label": f"{agg} {label}"}, ax=axes, linewidths=0.5,
     )  # fmt: skip
     axes.set(title=f"{value}: {agg} over runs", xlabel=lever_label(x_lever))
@@ -521,22 +601,65 @@ def _run_label(value: str) -> str:
 
 
 @styled
-def lever_line(runs: pd.DataFrame, lever: str, value: str) -> Figure:
-    """A summary output against one lever: mean over replications and its 95% band."""
+def lever_line(
+    runs: pd.DataFrame, lever: str, value: str, spec: Mapping[str, Any] | None = None
+) -> Figure:
+    """A summary output against one lever: mean over replications and its 95% interval.
+
+    A numeric lever gets a line with a band, on a log axis for a log lever; a
+    categorical lever (see :func:`lever_axis`) a point per category with
+    whiskers, the categories evenly spaced in the experiment's order.
+
+    Args:
+        runs: one row per run with the lever column and ``value``.
+        lever: the lever column.
+        value: the output to show.
+        spec: the experiment's declaration of the lever (its ``scale``, ``values``).
+    """
     rows = ok_runs(runs)
-    rows = rows.assign(**{lever: binned(rows[lever])})
-    stats = rows.groupby(lever)[value].agg(["mean", "std", "count"]).reset_index()
-    half = 1.96 * stats["std"].fillna(0.0) / np.sqrt(stats["count"])
+    axis = lever_axis(rows[lever], spec)
     figure = new_figure()
     axes = figure.axes[0]
-    colour = sns.color_palette(PALETTE)[0]
-    axes.fill_between(stats[lever], stats["mean"] - half, stats["mean"] + half,
-                      color=colour, alpha=0.25, lw=0, label="95% CI of the mean")  # fmt: skip
-    axes.plot(stats[lever], stats["mean"], marker="o", color=colour, label="mean over runs")
+    if axis == "categorical":
+        _category_points(axes, rows, lever, value, spec)
+    else:
+        _numeric_line(axes, rows.assign(**{lever: binned(rows[lever], axis=axis)}), lever, value)
+        axes.set_xscale(axis)
     axes.legend(fontsize="small")
-    axes.set(title=f"{value} against {lever}", xlabel=lever_label(lever))
+    scale_note = {"log": " (log scale)", "categorical": ""}.get(axis, "")
+    axes.set(title=f"{value} against {lever}", xlabel=lever_label(lever) + scale_note)
     axes.set_ylabel(_run_label(value))
     return figure
+
+
+def _mean_interval(rows: pd.DataFrame, by: str | pd.Series, value: str) -> pd.DataFrame:
+    """Mean of ``value`` per group with the half-width of its normal 95% interval."""
+    stats = rows.groupby(by)[value].agg(["mean", "std", "count"])
+    stats["half"] = 1.96 * stats["std"].fillna(0.0) / np.sqrt(stats["count"])
+    return stats
+
+
+def _numeric_line(axes: Axes, rows: pd.DataFrame, lever: str, value: str) -> None:
+    stats = _mean_interval(rows, lever, value).reset_index()
+    colour = sns.color_palette(PALETTE)[0]
+    low, high = stats["mean"] - stats["half"], stats["mean"] + stats["half"]
+    axes.fill_between(stats[lever], low, high, color=colour, alpha=0.25, lw=0,
+                      label="95% CI of the mean")  # fmt: skip
+    axes.plot(stats[lever], stats["mean"], marker="o", color=colour, label="mean over runs")
+
+
+def _category_points(axes: Axes, rows: pd.DataFrame, lever: str, value: str, spec) -> None:
+    from sim.experiment import value_text
+
+    order = category_order(rows[lever], spec)
+    stats = _mean_interval(rows, rows[lever].map(value_text), value).reindex(order)
+    colour = sns.color_palette(PALETTE)[0]
+    positions = np.arange(len(order))
+    axes.errorbar(positions, stats["mean"], yerr=stats["half"], fmt="o", color=colour,
+                  capsize=5, markersize=7, label="mean over runs, 95% CI")  # fmt: skip
+    axes.set_xticks(positions, order)
+    axes.set_xlim(-0.5, len(order) - 0.5)
+    axes.grid(False, axis="x")
 
 
 def time_to_target_by_run(labs: pd.DataFrame, target: float) -> pd.DataFrame:
@@ -678,11 +801,13 @@ def sweep_figures(folder: str | Path) -> dict[str, Figure]:
     runs, levers = ok_runs(results.tables["runs"]), results.levers
     figures = _fan_figures(results.tables, runs, levers)
     outputs = _analysed_outputs(results.folder, runs)
+    specs = lever_specs(results.folder)
     if len(levers) >= 2:
-        figures.update(_heatmaps(results.tables, runs, levers, outputs, results.folder))
+        figures.update(_heatmaps(results.tables, runs, levers, outputs, results.folder, specs))
     elif len(levers) == 1:
+        spec = specs.get(levers[0])
         for output in outputs:
-            figures[f"{output}_vs_lever"] = lever_line(runs, levers[0], output)
+            figures[f"{output}_vs_lever"] = lever_line(runs, levers[0], output, spec)
     sensitivity = results.folder / "sensitivity.csv"
     if sensitivity.is_file():
         figures["sensitivity"] = sensitivity_figure(pd.read_csv(sensitivity))
@@ -694,14 +819,26 @@ def write_sweep_figures(folder: str | Path) -> list[Path]:
     return save_figures(sweep_figures(folder), Path(folder))
 
 
+def lever_specs(folder: Path) -> dict[str, dict[str, Any]]:
+    """The experiment's lever declarations by path (from the manifest; empty if none)."""
+    from sim.store import SweepStore
+
+    manifest = SweepStore(folder).read_manifest() or {}
+    levers = manifest.get("config", {}).get("levers") or []
+    return {lever["path"]: lever for lever in levers if isinstance(lever, dict) and "path" in lever}
+
+
 def point_labels(runs: pd.DataFrame, levers: Sequence[str]) -> dict[str, str]:
-    """Legend text per design point: its lever values, e.g. ``carbon_tax=100, spend_rate=0.3``."""
+    """Legend text per design point: its lever values, e.g. ``carbon_tax=100, params=kaplan``."""
+    from sim.experiment import value_text
+
     short = {lever: lever.rsplit(".", 1)[-1] for lever in levers}
     if len(set(short.values())) < len(short):
         short = {lever: lever for lever in levers}
     first = runs.drop_duplicates("point").sort_values("point")
     return {
-        str(row["point"]): ", ".join(f"{short[lv]}={row[lv]:g}" for lv in levers) or "base"
+        str(row["point"]): ", ".join(f"{short[lv]}={value_text(row[lv])}" for lv in levers)
+        or "base"
         for _, row in first.iterrows()
     }
 
@@ -744,14 +881,14 @@ def relative_targets(folder: Path) -> list[float]:
     return list(law.get("relative_targets") or LawConfig().relative_targets)
 
 
-def _heatmaps(tables, runs: pd.DataFrame, levers, outputs, folder: Path) -> dict[str, Figure]:
+def _heatmaps(tables, runs: pd.DataFrame, levers, outputs, folder: Path, specs) -> dict:
     """A heatmap per output over the first two levers, plus years to the first target."""
     x, y = levers[0], levers[1]
-    figures = {f"heatmap_{output}": heatmap(runs, x, y, output) for output in outputs}
+    figures = {f"heatmap_{output}": heatmap(runs, x, y, output, specs=specs) for output in outputs}
     column = target_column(max(relative_targets(folder)))
     joined = runs if column in runs else _with_time_to_target(runs, tables.get("labs"), column)
     if column in joined and joined[column].notna().any():
-        figures[f"heatmap_{column}"] = heatmap(joined, x, y, column)
+        figures[f"heatmap_{column}"] = heatmap(joined, x, y, column, specs=specs)
     return figures
 
 

@@ -297,3 +297,107 @@ def test_sweep_figures_reject_a_run_folder(tmp_path):
     assert main(["run", str(config), "--results", str(tmp_path), "--no-figures"]) == 0
     with pytest.raises(ValueError, match="not a sweep"):
         plots.sweep_figures(tmp_path / "small")
+
+
+# ------------------------------------------------------------------ lever axes
+
+EXPORT_THRESHOLDS = [0, 4800, 16000, 40000, 1.0e7]
+
+
+def lever_sweep(root: Path, levers: list[dict], name: str, replications: int = 2, **fields) -> Path:
+    """A one-quarter sweep of the small economy over ``levers``; its results folder."""
+    base = {**small_economy_dict(), "years": 0.25}
+    base["policy"] = {"export_controls": {"restricted_regions": ["cn"]}}
+    experiment = {"name": name, "base": base, "levers": levers, "replications": replications,
+                  "outputs": ["mean_final_loss", "total_chips_sold"], **fields}  # fmt: skip
+    config = root / f"{name}.yaml"
+    config.write_text(yaml.safe_dump(experiment))
+    assert sweep_quietly(config, root, "--backend", "serial") == 0
+    return root / name
+
+
+def tick_texts(axes, which: str = "x") -> list[str]:
+    ticks = axes.get_xticklabels() if which == "x" else axes.get_yticklabels()
+    return [t.get_text() for t in ticks]
+
+
+def test_export_thresholds_are_categories_evenly_spaced(tmp_path):
+    """0, 4800, 16000, 40000 and 1e7: a 0 and four values crowded beside 1e7 -> categories."""
+    lever = "policy.export_controls.max_tpp"
+    folder = lever_sweep(tmp_path, [{"path": lever, "values": EXPORT_THRESHOLDS}], "tpp")
+    figure = plots.sweep_figures(folder)["total_chips_sold_vs_lever"]
+    axes = figure.axes[0]
+    assert tick_texts(axes) == ["0", "4800", "16000", "40000", "1e+07"]
+    assert list(axes.get_xticks()) == [0, 1, 2, 3, 4], "one evenly spaced spot per threshold"
+    assert axes.get_xscale() == "linear" and axes.get_xlabel() == f"{lever} (TPP)"
+    assert legend_texts(axes) == ["mean over runs, 95% CI"]
+    runs = pd.read_parquet(folder / "runs.parquet")
+    means = runs.groupby(lever)["total_chips_sold"].mean().to_numpy()
+    points = axes.containers[0].lines[0].get_ydata()
+    assert points == pytest.approx(means), "a point per category at its mean over runs"
+    assert_drawn(figure)
+
+
+def test_the_shipped_export_control_sweep_declares_its_thresholds_categorical():
+    from sim.experiment import load_experiment
+
+    experiment, _ = load_experiment(Path("experiments/export_controls_whatif.yaml"))
+    lever = experiment.levers[0]
+    assert lever.values == EXPORT_THRESHOLDS and lever.categorical
+    thresholds = pd.Series(lever.values)
+    assert plots.lever_axis(thresholds, {"scale": lever.scale}) == "categorical"
+
+
+@pytest.mark.parametrize(
+    ("values", "spec", "axis"),
+    [
+        (EXPORT_THRESHOLDS, None, "categorical"),
+        ([10, 1000, 1e5], None, "log"),
+        ([0, 25, 50, 75, 100], None, "linear"),
+        ([0, 10, 100], {"scale": "linear"}, "linear"),
+        ([1, 2, 4], {"scale": "log"}, "log"),
+        (["kaplan", "hoffmann2022"], None, "categorical"),
+        ([True, False], None, "categorical"),
+        (list(np.geomspace(1, 1e6, 40)), None, "linear"),
+    ],
+)
+def test_lever_axis_fits_the_values(values, spec, axis):
+    assert plots.lever_axis(pd.Series(values), spec) == axis
+
+
+def test_a_categorical_lever_is_a_point_per_category_in_declared_order(tmp_path):
+    levers = [{"path": "labs.0.strategy", "values": ["turtle", "hare", "adaptive"]}]
+    folder = lever_sweep(tmp_path, levers, "strategy")
+    axes = plots.sweep_figures(folder)["mean_final_loss_vs_lever"].axes[0]
+    assert tick_texts(axes) == ["turtle", "hare", "adaptive"]
+    assert axes.get_xlabel() == "labs.0.strategy"
+
+
+def test_a_log_lever_is_drawn_on_a_log_axis(tmp_path):
+    levers = [{"path": "policy.carbon_tax", "low": 1, "high": 1000, "levels": 4, "scale": "log"}]
+    folder = lever_sweep(tmp_path, levers, "logtax", replications=1)
+    axes = plots.sweep_figures(folder)["mean_final_loss_vs_lever"].axes[0]
+    assert axes.get_xscale() == "log"
+    assert axes.get_xlabel() == "policy.carbon_tax (USD/tCO2) (log scale)"
+    assert list(axes.lines[0].get_xdata()) == pytest.approx([1, 10, 100, 1000])
+
+
+def test_heatmap_cells_follow_categories_and_log_levels(tmp_path):
+    levers = [
+        {"path": "law.params", "values": ["hoffmann2022", "kaplan"]},
+        {"path": "policy.carbon_tax", "low": 1, "high": 100, "levels": 3, "scale": "log"},
+    ]
+    folder = lever_sweep(tmp_path, levers, "cells", replications=1, record_steps=True)
+    figures = plots.sweep_figures(folder)
+    axes = figures["heatmap_mean_final_loss"].axes[0]
+    assert tick_texts(axes) == ["hoffmann2022", "kaplan"], "the experiment's order"
+    assert tick_texts(axes, "y") == ["100", "10", "1"], "log levels, highest on top"
+    assert "params=kaplan, carbon_tax=10" in legend_texts(figures["fan_loss"].axes[0])
+    assert_drawn(figures["heatmap_mean_final_loss"])
+
+
+def test_sampled_log_lever_bins_are_even_in_log10():
+    values = pd.Series(np.geomspace(1, 1e6, 200))
+    bins = np.log10(np.unique(plots.binned(values, axis="log")))
+    assert len(bins) == plots.MAX_LEVELS // 2 + 2
+    assert np.diff(bins) == pytest.approx(np.full(len(bins) - 1, np.diff(bins).mean()), rel=0.01)
