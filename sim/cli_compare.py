@@ -107,9 +107,13 @@ def compare_manifest(base, alt, args: argparse.Namespace, outputs: list[str], ru
 
 
 def _format(table, base: str, alt: str) -> str:
+    from sim.whatif import interval_note
+
     shown = table.rename(columns={"relative_difference_pct": "rel_%"})
     text = shown.to_string(index=False, float_format=lambda v: f"{v:.4g}")
-    return f"{alt} - {base} (paired, 95% t confidence intervals)\n{text}"
+    note = interval_note(table)
+    heading = "paired, 95% t confidence intervals" if note is None else "paired"
+    return f"{alt} - {base} ({heading})\n{text}" + (f"\n{note}" if note else "")
 
 
 def _figure(table, folder, base: str, alt: str) -> None:

@@ -720,24 +720,63 @@ def _index_bars(axes: Axes, rows: pd.DataFrame, colours: Mapping[str, Any]) -> N
 def compare_figure(table: pd.DataFrame, base: str, alt: str) -> Figure:
     """What-if differences as bars in % of the base mean, with 95% CI whiskers.
 
+    An output without an interval (one pair: ``race compare --replications 1``)
+    gets no whisker but a note saying so, and the axis label says there is none.
+
     Args:
         table: ``race compare``'s table: columns ``output``, ``base_mean``,
-            ``mean_difference``, ``ci_low`` and ``ci_high``.
+            ``mean_difference``, ``ci_low`` and ``ci_high`` (and ``n``, the pairs).
         base: name of the base scenario; alt: of the alternative.
     """
     scale = 100.0 / table["base_mean"].abs()
-    relative = table["mean_difference"] * scale
-    low = (relative - table["ci_low"] * scale).fillna(0.0)
-    high = (table["ci_high"] * scale - relative).fillna(0.0)
+    relative = (table["mean_difference"] * scale).to_numpy(dtype=float)
+    has_ci = (table["ci_low"].notna() & table["ci_high"].notna()).to_numpy()
+    positions = np.arange(len(table))
     figure = new_figure(height=0.6 * len(table) + 1.5)
     axes = figure.axes[0]
-    axes.barh(table["output"], relative, xerr=[low, high], capsize=4)
+    axes.barh(positions, relative)
+    if has_ci.any():
+        low = relative - (table["ci_low"] * scale).to_numpy(dtype=float)
+        high = (table["ci_high"] * scale).to_numpy(dtype=float) - relative
+        axes.errorbar(relative[has_ci], positions[has_ci], xerr=[low[has_ci], high[has_ci]],
+                      fmt="none", ecolor="black", capsize=4)  # fmt: skip
+    for position in positions[~has_ci]:
+        outward = -1 if relative[position] < 0 else 1  # beyond the bar's end
+        axes.annotate(
+            _no_interval_text(table, position), (relative[position], position),
+            xytext=(6 * outward, 0), textcoords="offset points", va="center",
+            ha="left" if outward > 0 else "right", fontsize="small", color="0.3",
+        )  # fmt: skip
+    if not has_ci.all():
+        axes.margins(x=0.3)  # room for the notes
     axes.axvline(0.0, color="black", linewidth=0.8)
-    axes.set_xlabel(f"{alt} - {base}, % of base mean (95% CI)")
+    axes.set_yticks(positions, table["output"].astype(str))
+    axes.set_xlabel(f"{alt} - {base}, % of base mean ({_interval_label(has_ci, table)})")
     axes.set_ylabel("output")
     axes.invert_yaxis()
     axes.set_title("What-if: paired differences")
     return figure
+
+
+def _pairs(table: pd.DataFrame, position: int) -> int | None:
+    return int(table["n"].iloc[position]) if "n" in table else None
+
+
+def _no_interval_text(table: pd.DataFrame, position: int) -> str:
+    n = _pairs(table, position)
+    return "no CI" if n is None else f"no CI: {n} pair{'s' if n != 1 else ''}"
+
+
+def _interval_label(has_ci: np.ndarray, table: pd.DataFrame) -> str:
+    """``95% CI``, or why some or all outputs have none."""
+    if has_ci.all():
+        return "95% CI"
+    if has_ci.any():
+        return "95% CI; none where fewer than 2 pairs"
+    counts = {_pairs(table, i) for i in range(len(table))}
+    if counts == {1}:
+        return "one pair: no confidence interval"
+    return "no confidence interval: fewer than 2 pairs"
 
 
 # ------------------------------------------------------------------ writing

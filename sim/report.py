@@ -316,8 +316,13 @@ def is_compare_folder(folder: Path) -> bool:
     return all((folder / name).is_file() for name in COMPARE_FILES)
 
 
+T_INTERVALS = "95% t confidence intervals of the mean difference"
+
+
 def compare_report(folder: Path) -> str:
     """The report of a ``race compare`` folder: differences, figure, pairs, manifest."""
+    from sim.whatif import interval_note
+
     try:
         table = pd.read_csv(folder / "compare.csv")
         pairs = pd.read_csv(folder / "pairs.csv")
@@ -329,7 +334,7 @@ def compare_report(folder: Path) -> str:
     sections = [
         section(
             f"Paired differences: {alt} - {base}",
-            paragraph(f"{seeds}; 95% t confidence intervals of the mean difference."),
+            paragraph(f"{seeds}; {interval_note(table) or T_INTERVALS}."),
             table_html(table),
             image(compare_figure(table, base, alt), "paired differences in % of the base mean"),
         ),

@@ -130,6 +130,23 @@ def confidence_interval(values: np.ndarray, level: float = CONFIDENCE) -> tuple[
     return mean - half, mean + half
 
 
+def interval_note(table: pd.DataFrame) -> str | None:
+    """Which outputs have no confidence interval (fewer than two pairs) and why; None if all do.
+
+    ``race compare --replications 1`` gives one pair: a mean difference, no interval.
+    """
+    missing = table[table["n"] < 2]
+    if missing.empty:
+        return None
+    pairs = sorted({int(n) for n in missing["n"]})
+    counted = " or ".join(f"{n} pair{'' if n == 1 else 's'}" for n in pairs)
+    which = "any output" if len(missing) == len(table) else ", ".join(missing["output"])
+    return (
+        f"no confidence interval for {which}: {counted} (an interval needs at least 2); "
+        "run --replications 2 or more for one"
+    )
+
+
 def known_outputs(outputs: list[str], scenarios: list | None = None) -> list[str]:
     """Validate output names: run outputs, or per-lab and per-region ones of ``scenarios``.
 

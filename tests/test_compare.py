@@ -151,6 +151,47 @@ def test_one_replication_gives_nan_intervals(compared, capsys):
     folder, argv = compared
     argv = [*argv, "--out", "single", "--replications", "1", "--outputs", "total_emissions_t"]
     assert main(argv) == 0
-    assert "NaN" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "NaN" in out
+    assert "taxed - base (paired)\n" in out, "no claim of 95% intervals"
+    assert "no confidence interval for any output: 1 pair" in out
+    assert "--replications 2 or more" in out
     row = pd.read_csv(folder / "single" / "compare.csv").iloc[0]
     assert row["n"] == 1 and math.isnan(row["ci_low"]) and math.isnan(row["ci_high"])
+
+
+def test_one_replication_draws_no_interval_but_says_so(compared, capsys):
+    """The figure of --replications 1 has bars, no whiskers, and notes that there is no CI."""
+    from matplotlib.container import ErrorbarContainer
+
+    from sim.plots import compare_figure
+
+    folder, argv = compared
+    outputs = ["mean_final_loss", "total_emissions_t"]
+    assert main([*argv, "--out", "one", "--replications", "1", "--outputs", *outputs]) == 0
+    assert (folder / "one" / "compare.png").is_file()
+    table = pd.read_csv(folder / "one" / "compare.csv")
+    axes = compare_figure(table, "base", "taxed").axes[0]
+    assert not [c for c in axes.containers if isinstance(c, ErrorbarContainer)]
+    assert [t.get_text() for t in axes.texts] == ["no CI: 1 pair", "no CI: 1 pair"]
+    assert axes.get_xlabel() == "taxed - base, % of base mean (one pair: no confidence interval)"
+    assert len(axes.patches) == 2, "the mean differences are still drawn"
+    assert main(["report", str(folder / "one")]) == 0
+    text = (folder / "one" / "report.html").read_text(encoding="utf-8")
+    assert "no confidence interval for any output: 1 pair" in text
+    assert "95% t confidence intervals" not in text
+
+
+def test_intervals_are_drawn_from_two_pairs(compared, capsys):
+    from matplotlib.container import ErrorbarContainer
+
+    from sim.plots import compare_figure
+
+    folder, argv = compared
+    assert main([*argv, "--out", "two", "--replications", "2", "--outputs", "hhi_compute"]) == 0
+    assert "no confidence interval" not in capsys.readouterr().out
+    table = pd.read_csv(folder / "two" / "compare.csv")
+    axes = compare_figure(table, "base", "taxed").axes[0]
+    bars = [c for c in axes.containers if isinstance(c, ErrorbarContainer)]
+    assert len(bars) == 1 and not axes.texts
+    assert axes.get_xlabel().endswith("(95% CI)")

@@ -273,10 +273,15 @@ def test_compare_figure_shows_relative_differences_with_intervals():
     )
     figure = plots.compare_figure(table, "baseline", "controls")
     axes = figure.axes[0]
-    assert axes.get_xlabel() == "controls - baseline, % of base mean (95% CI)"
+    assert axes.get_xlabel() == (
+        "controls - baseline, % of base mean (95% CI; none where fewer than 2 pairs)"
+    )
     assert axes.get_ylabel() == "output"
     widths = [patch.get_width() for patch in axes.patches]
     assert widths == pytest.approx([10.0, 20.0]), "differences in % of |base mean|"
+    whiskers = axes.containers[-1]
+    assert whiskers.lines[2][0].get_segments()[0][:, 0] == pytest.approx([8.0, 12.0])
+    assert [t.get_text() for t in axes.texts] == ["no CI"], "the output without an interval"
     assert [t.get_text() for t in axes.get_yticklabels()] == list(table["output"])
     assert_drawn(figure)
 
