@@ -19,7 +19,6 @@ Every file is written atomically (:mod:`sim.io`).
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -28,7 +27,8 @@ import pandas as pd
 import pyarrow as pa
 
 from sim.io import atomic_write_csv, atomic_write_parquet
-from sim.outputs import Entry, describe_output
+from sim.outputs import Entry, describe_lever, describe_output
+from sim.outputs import parameter_path as parameter_path  # re-exported: the lever-to-parameter map
 from sim.paths import output_path, refuse_files
 from sim.store import STEP_TABLES, SweepStore
 
@@ -146,46 +146,6 @@ def _lever_columns(runs: pd.DataFrame) -> list[str]:
 # ------------------------------------------------------------------ dictionary
 
 
-@functools.cache
-def _parameters() -> dict[str, dict[str, str]]:
-    from sim.paramdoc import parameter_rows
-
-    return {row["path"]: row for row in parameter_rows()}
-
-
-def parameter_path(lever: str) -> str | None:
-    """The documented parameter a lever path sets, e.g. ``labs.*.cash`` -> ``labs[].cash``.
-
-    List indices and ``*`` become ``[]``; a key inside a map or an index into a
-    list of numbers (``policy.power_caps.us``, ``law.relative_targets.0``)
-    resolves to the map or list parameter itself. None if no parameter matches.
-    """
-    parts: list[str] = []
-    for part in lever.split("."):
-        if (part == "*" or part.isdigit()) and parts:
-            parts[-1] += "[]"
-        else:
-            parts.append(part)
-    rows = _parameters()
-    path = ".".join(parts)
-    if path in rows:
-        return path
-    container = path.removesuffix("[]") if path.endswith("[]") else path.rpartition(".")[0]
-    row = rows.get(container)
-    if row is not None and row["type"].startswith(("map ", "list ")):
-        return container
-    return None
-
-
-def describe_lever(lever: str) -> Entry | None:
-    """``(unit, description)`` of a lever column from the parameter it sets, or None."""
-    path = parameter_path(lever)
-    if path is None:
-        return None
-    row = _parameters()[path]
-    return row["unit"], f"lever {lever} (scenario parameter {path}): {row['description']}"
-
-
 def describe_column(table: str, column: str, levers: list[str]) -> Entry:
     """``(unit, description)`` of an exported column; empty strings if undocumented."""
     entry = describe_lever(column) if column in levers else describe_output(table, column)
@@ -271,13 +231,22 @@ def export_folder(folder: Path, fmt: str, tidy: bool, out: str | None) -> Path:
     return target
 
 
-def write_table(frame: pd.DataFrame, path_stem: Path, fmt: str) -> Path:
-    """Write one table as ``<stem>.csv`` or ``<stem>.parquet`` atomically."""
+def write_table(
+    frame: pd.DataFrame, path_stem: Path, fmt: str, fields: dict[str, Entry] | None = None
+) -> Path:
+    """Write one table as ``<stem>.csv`` or ``<stem>.parquet`` atomically.
+
+    Args:
+        frame: the table.
+        path_stem: the file without its suffix.
+        fmt: ``csv`` or ``parquet``.
+        fields: column -> ``(unit, description)``, the Parquet field metadata.
+    """
     path = path_stem.with_name(f"{path_stem.name}.{fmt}")
     if fmt == "csv":
         atomic_write_csv(frame, path)
     else:
-        atomic_write_parquet(frame, path)
+        atomic_write_parquet(frame, path, fields=fields)
     return path
 
 
@@ -303,10 +272,12 @@ def export_results(
     target.mkdir(parents=True, exist_ok=True)
     files, rows = [], {}
     for name, frame in results.tables.items():
+        entries = {c: describe_column(name, c, results.levers) for c in frame.columns}
         if tidy:
-            units = {c: describe_column(name, c, results.levers)[0] for c in frame.columns}
-            frame = to_tidy(frame, units, results.levers)
-        files.append(write_table(frame, target / name, fmt))
+            frame = to_tidy(frame, {c: unit for c, (unit, _) in entries.items()}, results.levers)
+            entries |= TIDY_COLUMNS
+        fields = {c: entry for c, entry in entries.items() if c in frame.columns and all(entry)}
+        files.append(write_table(frame, target / name, fmt, fields))
         rows[name] = len(frame)
     dictionary_path = target / DICTIONARY_FILE
     atomic_write_csv(dictionary, dictionary_path)

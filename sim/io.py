@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -116,6 +116,7 @@ def atomic_write_parquet(
     frame: pd.DataFrame,
     path: str | Path,
     metadata: dict[str, str] | None = None,
+    fields: Mapping[str, tuple[str, str]] | None = None,
     **options: Any,
 ) -> None:
     """Write ``frame`` as Parquet (pyarrow) atomically.
@@ -125,6 +126,9 @@ def atomic_write_parquet(
         path: the final Parquet file.
         metadata: key-value pairs added to the file's schema metadata (read
             them back with :func:`parquet_metadata`).
+        fields: column -> ``(unit, description)``, written as each column's
+            field metadata (keys ``unit`` and ``description``; read them back
+            with :func:`parquet_field_metadata`); columns not listed get none.
         **options: passed to ``pyarrow.parquet.write_table`` (e.g.
             ``write_page_checksum=True``).
     """
@@ -132,13 +136,39 @@ def atomic_write_parquet(
     import pyarrow.parquet as pq
 
     with atomic_open(path, "wb") as handle:
-        if not metadata:
+        if not metadata and not fields:
             frame.to_parquet(handle, **options)
             return
         table = pa.Table.from_pandas(frame)
-        extra = {key.encode(): value.encode() for key, value in metadata.items()}
+        if fields:
+            table = _with_field_metadata(table, fields)
+        extra = {key.encode(): value.encode() for key, value in (metadata or {}).items()}
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), **extra})
         pq.write_table(table, handle, **options)
+
+
+def _with_field_metadata(table: Any, fields: Mapping[str, tuple[str, str]]) -> Any:
+    """``table`` with ``unit`` and ``description`` on each field ``fields`` describes."""
+    import pyarrow as pa
+
+    described = [
+        field.with_metadata({b"unit": fields[field.name][0].encode(),
+                             b"description": fields[field.name][1].encode()})
+        if field.name in fields else field
+        for field in table.schema
+    ]  # fmt: skip
+    schema = pa.schema(described, metadata=table.schema.metadata)
+    return pa.Table.from_arrays(table.columns, schema=schema)
+
+
+def parquet_field_metadata(path: str | Path) -> dict[str, dict[str, str]]:
+    """Each column's field metadata (``unit``, ``description``) of a Parquet file, decoded."""
+    import pyarrow.parquet as pq
+
+    return {
+        field.name: {k.decode(): v.decode() for k, v in (field.metadata or {}).items()}
+        for field in pq.read_schema(path)
+    }
 
 
 def parquet_metadata(path: str | Path, key: str) -> str | None:

@@ -18,7 +18,9 @@ sweep's lever columns are described from the scenario parameter they set
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Iterable
 
 from sim.economy.outputs import LAB_OUTPUTS, RUN_OUTPUTS, TARGET_DESCRIPTION, describe_breakdown
 from sim.experiment import SUMMARY_OUTPUTS
@@ -230,3 +232,83 @@ def describe_output(table: str, column: str) -> Entry | None:
     if table in BREAKDOWN_TABLES and (breakdown := describe_breakdown(column)) is not None:
         return breakdown
     return RUN_COLUMNS.get(column)
+
+
+# ------------------------------------------------------------------ levers and whole tables
+
+
+@functools.cache
+def _parameters() -> dict[str, dict[str, str]]:
+    from sim.paramdoc import parameter_rows
+
+    return {row["path"]: row for row in parameter_rows()}
+
+
+def parameter_path(lever: str) -> str | None:
+    """The documented parameter a lever path sets, e.g. ``labs.*.cash`` -> ``labs[].cash``.
+
+    List indices and ``*`` become ``[]``; a key inside a map or an index into a
+    list of numbers (``policy.power_caps.us``, ``law.relative_targets.0``)
+    resolves to the map or list parameter itself. None if no parameter matches.
+    """
+    parts: list[str] = []
+    for part in lever.split("."):
+        if (part == "*" or part.isdigit()) and parts:
+            parts[-1] += "[]"
+        else:
+            parts.append(part)
+    rows = _parameters()
+    path = ".".join(parts)
+    if path in rows:
+        return path
+    container = path.removesuffix("[]") if path.endswith("[]") else path.rpartition(".")[0]
+    row = rows.get(container)
+    if row is not None and row["type"].startswith(("map ", "list ")):
+        return container
+    return None
+
+
+def describe_lever(lever: str) -> Entry | None:
+    """``(unit, description)`` of a lever column from the parameter it sets, or None."""
+    path = parameter_path(lever)
+    if path is None:
+        return None
+    row = _parameters()[path]
+    return row["unit"], f"lever {lever} (scenario parameter {path}): {row['description']}"
+
+
+POINT_COLUMNS: dict[str, Entry] = {
+    "point": ("1", "design point index (0-based)"),
+    "point_name": ("-", "the design point's name (the experiment's point_names)"),
+    "runs_ok": ("1", "replicates of the point that finished ok (the outputs are their mean)"),
+}
+"""Fixed columns of a sweep's ``points`` table (one row per design point)."""
+
+
+def describe_point_column(column: str) -> Entry | None:
+    """``(unit, description)`` of a ``points`` column: fixed, or the mean of a run output."""
+    if column in POINT_COLUMNS:
+        return POINT_COLUMNS[column]
+    entry = describe_output("runs", column)
+    if entry is None or column in RUN_COLUMNS:
+        return None
+    return entry[0], f"mean over the point's ok replicates of: {entry[1]}"
+
+
+@functools.lru_cache(maxsize=65536)
+def describe_any(table: str, column: str) -> Entry | None:
+    """``(unit, description)`` of a column of any written table, None if undocumented.
+
+    Registered outputs first (:func:`describe_output`); in a sweep's ``runs``
+    and ``points`` tables, any other column is a lever, described from the
+    scenario parameter it sets (:func:`describe_lever`).
+    """
+    entry = describe_point_column(column) if table == "points" else describe_output(table, column)
+    if entry is None and table in ("runs", "points"):
+        entry = describe_lever(column)
+    return entry
+
+
+def column_entries(table: str, columns: Iterable[str]) -> dict[str, Entry]:
+    """Column -> ``(unit, description)`` for each documented column (Parquet field metadata)."""
+    return {c: entry for c in columns if (entry := describe_any(table, str(c))) is not None}

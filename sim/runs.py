@@ -36,6 +36,7 @@ from sim.economy.outputs import (
 )
 from sim.economy.tables import run_tables
 from sim.io import atomic_write_parquet, atomic_write_text
+from sim.outputs import column_entries
 from sim.staging import replace_outputs
 
 RUN_FIGURE_NAMES = ("loss", "market_share", "compute", "chip_market", "energy", "network")
@@ -161,7 +162,7 @@ def _write_run_files(result: RunResult, folder: Path, figures: bool) -> list[Pat
     }
     for name, frame in frames.items():
         path = folder / f"{name}.parquet"
-        atomic_write_parquet(frame, path)
+        atomic_write_parquet(frame, path, fields=column_entries(name, frame.columns))
         written.append(path)
     scenario_path = folder / "scenario.yaml"
     dumped = result.scenario.model_dump(mode="json") | {"seed": result.seed}

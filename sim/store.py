@@ -52,6 +52,7 @@ from sim.io import (
     parquet_metadata,
     remove_stale_temporaries,
 )
+from sim.outputs import column_entries
 from sim.paths import real_folder, refuse_links_in_tree
 from sim.store_checks import (
     CHECKSUM_KEY,
@@ -265,7 +266,8 @@ class SweepStore:
         """Write one part atomically, with page checksums, and remember its SHA-256."""
         path = self._part(parts, number)
         with _naming_write_errors():
-            atomic_write_parquet(frame, path, metadata, write_page_checksum=True)
+            atomic_write_parquet(frame, path, metadata, column_entries(parts[-1], frame.columns),
+                                 write_page_checksum=True)  # fmt: skip
         self._checksums[path.relative_to(self.folder).as_posix()] = file_sha256(path)
 
     def _committed_files(self, recorded: dict[str, str]) -> dict[int, list[Path]]:
@@ -379,7 +381,7 @@ class SweepStore:
         if run_ids is not None and not runs.empty:
             runs = runs[runs["run_id"].isin(run_ids)].reset_index(drop=True)
         with _naming_write_errors():
-            atomic_write_parquet(runs, path)
+            atomic_write_parquet(runs, path, fields=column_entries("runs", runs.columns))
         return path
 
 

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -94,6 +95,39 @@ def test_every_exported_column_has_a_unit_and_description(folders, kind, tidy):
             assert row is not None, f"{table}.{column} is missing from the data dictionary"
             assert row.unit.strip(), f"{table}.{column} has no unit"
             assert row.description.strip(), f"{table}.{column} has no description"
+
+
+def _field_metadata(path: Path) -> dict[str, dict[bytes, bytes]]:
+    return {field.name: dict(field.metadata or {}) for field in pq.read_schema(path)}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_parquet_file_written_carries_unit_and_description_per_column(folders, kind):
+    """race run, race sweep (parts, runs.parquet) and race export (wide, tidy) files."""
+    _export(folders[kind], "parquet")
+    _export(folders[kind], "parquet", "--tidy")
+    files = sorted(folders[kind].rglob("*.parquet"))
+    written = {p.relative_to(folders[kind]).parts[0] for p in files}
+    expected = {"labs.parquet", "summary.parquet"} if kind == "run" else {"runs.parquet", "steps"}
+    assert expected | {"export-parquet", "export-parquet-tidy"} <= written
+    for path in files:
+        for column, metadata in _field_metadata(path).items():
+            assert metadata.get(b"unit", b"").strip(), f"{path}: {column} has no unit"
+            assert metadata.get(b"description", b"").strip(), f"{path}: {column} no description"
+
+
+def test_field_metadata_is_the_data_dictionarys(folders):
+    run = _field_metadata(folders["run"] / "labs.parquet")
+    loss = {b"unit": b"nats/token", b"description": b"L(C) of the cumulative compute"}
+    assert run["loss"] == loss
+    runs = _field_metadata(folders["sweep"] / "runs.parquet")
+    assert runs["policy.carbon_tax"][b"unit"] == b"USD/tCO2"
+    assert b"scenario parameter policy.carbon_tax" in runs["policy.carbon_tax"][b"description"]
+    unit, description = describe_output("runs", "min_final_loss[region=cn]")
+    assert runs["min_final_loss[region=cn]"] == {b"unit": unit.encode(),
+                                                  b"description": description.encode()}  # fmt: skip
+    tidy = _field_metadata(_export(folders["sweep"], "parquet", "--tidy") / "runs.parquet")
+    assert tidy["value"][b"unit"] == TIDY_COLUMNS["value"][0].encode()
 
 
 def test_sweep_export_holds_runs_and_step_tables_with_levers_described(folders):
