@@ -224,6 +224,16 @@ def market_rows(markets: pd.DataFrame, kind: str) -> pd.DataFrame:
     return markets[(markets["kind"].astype(str) == kind) & (markets["step"] > 0)]
 
 
+def per_year(rows: pd.DataFrame, column: str) -> pd.Series:
+    """A flow over each step (MWh, tCO2, GPUs unfilled) as a rate per year.
+
+    Steps are equal, so a step lasts ``t / step`` years (``t`` the model time
+    at its end); NaN at step 0, which has no flow.
+    """
+    step_years = rows["t"] / rows["step"].where(rows["step"] > 0)
+    return rows[column] / step_years
+
+
 def _market_panels(rows: pd.DataFrame, title: str, panels: Sequence[tuple[str, str]]) -> Figure:
     """Stacked panels per supplier over time: ``(column, y label)`` per panel."""
     figure = new_figure(len(panels), height=2.3 * len(panels) + 0.6)
@@ -239,29 +249,34 @@ def _market_panels(rows: pd.DataFrame, title: str, panels: Sequence[tuple[str, s
 
 @styled
 def chip_market_figure(markets: pd.DataFrame) -> Figure:
-    """Chip prices (USD and index) and unfilled orders per supplier."""
+    """Chip prices (USD and index) and unfilled orders per supplier (GPUs a year)."""
+    rows = market_rows(markets, "chips")
     return _market_panels(
-        market_rows(markets, "chips"),
+        rows.assign(unfilled_per_yr=per_year(rows, "shortage")),
         "Chip market",
         [
             ("price", "price (USD/GPU)"),
             ("price_index", "price index (1 = list)"),
-            ("shortage", "unfilled (GPU/step)"),
+            ("unfilled_per_yr", "unfilled (GPU/yr)"),
         ],
     )
 
 
 @styled
 def energy_figure(markets: pd.DataFrame) -> Figure:
-    """Energy price, unmet demand, energy delivered and emissions per supplier."""
+    """Energy price, unmet demand, energy delivered and emissions per supplier (a year)."""
+    rows = market_rows(markets, "energy")
+    rows = rows.assign(
+        energy_per_yr=per_year(rows, "energy_mwh"), emissions_per_yr=per_year(rows, "emissions_t")
+    )
     return _market_panels(
-        market_rows(markets, "energy"),
+        rows,
         "Energy market, use and emissions",
         [
             ("price", "price (USD/MWh)"),
             ("shortage", "unmet demand (MW)"),
-            ("energy_mwh", "energy (MWh/step)"),
-            ("emissions_t", "emissions (tCO2/step)"),
+            ("energy_per_yr", "energy (MWh/yr)"),
+            ("emissions_per_yr", "emissions (tCO2/yr)"),
         ],
     )
 
@@ -436,6 +451,7 @@ def fan_chart(
     table: str = "labs",
     band: tuple[float, float] = BAND,
     hue_labels: Mapping[str, str] | None = None,
+    quantity: tuple[str, str] | None = None,
 ) -> Figure:
     """Fan chart across seeds: the median line and a 5-95% band of a per-step quantity.
 
@@ -446,6 +462,8 @@ def fan_chart(
         table: the output table ``value`` comes from (for its unit).
         band: the lower and upper quantiles of the band.
         hue_labels: legend text per hue value (e.g. a design point's lever values).
+        quantity: ``(text, unit)`` of ``value`` when it is not a registered column
+            (e.g. a flow per year); default the column's name and registered unit.
     """
     bands = fan_bands(steps, value, hue, band)
     keys = names(bands, hue) if hue else ["median"]
@@ -463,8 +481,10 @@ def fan_chart(
     handles.append(Patch(color="0.5", alpha=0.3, label=share))
     axes.legend(handles=handles, title=hue, fontsize="small")
     mean_note = " (mean over labs)" if hue != "lab" and table == "labs" else ""
-    axes.set(title=f"{value.replace('_', ' ')}{mean_note}: median and band across seeds")
-    axes.set(xlabel=column_label(table, "year"), ylabel=column_label(table, value))
+    text = quantity[0] if quantity else value.replace("_", " ")
+    ylabel = with_unit(*quantity) if quantity else column_label(table, value)
+    axes.set(title=f"{text}{mean_note}: median and band across seeds")
+    axes.set(xlabel=column_label(table, "year"), ylabel=ylabel)
     return figure
 
 
@@ -896,8 +916,23 @@ def _fan_figures(tables: Mapping[str, pd.DataFrame], runs: pd.DataFrame, levers)
         if steps is None or value not in steps:
             continue
         steps = steps.merge(runs[["run_id", "point"]], on="run_id") if hue else steps
-        figures[name] = fan_chart(steps, value, hue, table=table, hue_labels=labels)
+        quantity = None
+        if value == "emissions_t":  # a flow over each step: shown per year
+            steps, value, quantity = _emissions_per_year(steps)
+        figures[name] = fan_chart(
+            steps, value, hue, table=table, hue_labels=labels, quantity=quantity
+        )
     return figures
+
+
+def _emissions_per_year(steps: pd.DataFrame) -> tuple[pd.DataFrame, str, tuple[str, str]]:
+    """Economy steps with emissions per year (from step 1), the column, its text and unit."""
+    if "t" not in steps:  # no model time to convert with: say what it is
+        return steps, "emissions_t", ("emissions", "tCO2 per step")
+    rows = steps[steps["step"] > 0]
+    return rows.assign(emissions_per_yr=per_year(rows, "emissions_t")), "emissions_per_yr", (
+        "emissions", "tCO2/yr",
+    )  # fmt: skip
 
 
 def _analysed_outputs(folder: Path, runs: pd.DataFrame) -> list[str]:

@@ -133,7 +133,7 @@ def test_market_figures_label_units_and_suppliers(result):
     assert [a.get_ylabel() for a in chips.axes] == [
         "price (USD/GPU)",
         "price index (1 = list)",
-        "unfilled (GPU/step)",
+        "unfilled (GPU/yr)",
     ]
     assert set(legend_texts(chips.axes[0])) == {"west", "east"}
     assert chips.axes[-1].get_xlabel() == "year"
@@ -142,11 +142,29 @@ def test_market_figures_label_units_and_suppliers(result):
     assert labels == [
         "price (USD/MWh)",
         "unmet demand (MW)",
-        "energy (MWh/step)",
-        "emissions (tCO2/step)",
+        "energy (MWh/yr)",
+        "emissions (tCO2/yr)",
     ]
     assert set(legend_texts(energy.axes[0])) == {"us_grid", "us_solar", "cn_grid"}
     assert_drawn(energy)
+
+
+def test_flows_are_shown_per_year_not_per_step(result):
+    """Monthly steps: a step's MWh, tCO2 and unfilled GPUs are drawn times 12, a year's rate."""
+    markets = result.tables["markets"]
+    energy = plots.energy_figure(markets)
+    grid = markets[(markets["market"].astype(str) == "us_grid") & (markets["step"] > 0)]
+    drawn = {a.get_ylabel(): a.lines[0] for a in energy.axes}
+    assert energy.axes[0].lines[0].get_ydata() == pytest.approx(grid["price"])
+    for label, column in (
+        ("energy (MWh/yr)", "energy_mwh"),
+        ("emissions (tCO2/yr)", "emissions_t"),
+    ):
+        assert drawn[label].get_ydata() == pytest.approx(12 * grid[column]), label
+    assert 12 * grid["energy_mwh"].iloc[0] == pytest.approx(8766 * grid["sold"].iloc[0])
+    chips = plots.chip_market_figure(markets).axes[-1].lines[0].get_ydata()
+    west = markets[(markets["market"].astype(str) == "west") & (markets["step"] > 0)]
+    assert chips == pytest.approx(12 * west["shortage"])
 
 
 def test_network_figure_widths_follow_trade_and_restricted_edges_are_dashed(result):
@@ -294,6 +312,16 @@ def test_write_sweep_figures(sweep):
     assert_image_files(paths)
     fan = plots.sweep_figures(sweep)["fan_loss"]
     assert "carbon_tax=100, spend_rate=0.6" in legend_texts(fan.axes[0])
+
+
+def test_sweep_emissions_fan_is_per_year(sweep):
+    axes = plots.sweep_figures(sweep)["fan_emissions"].axes[0]
+    assert axes.get_ylabel() == "emissions (tCO2/yr)"
+    assert axes.get_title().startswith("emissions: median")
+    economy = pd.read_parquet(sweep / "steps" / "economy")
+    first = economy[economy["step"] == 1]["emissions_t"]
+    medians = [line.get_ydata()[0] for line in axes.lines]
+    assert min(medians) >= 12 * first.min() * 0.999 and max(medians) <= 12 * first.max() * 1.001
 
 
 def test_sweep_figures_reject_a_run_folder(tmp_path):
