@@ -7,6 +7,7 @@ Layout of ``results/<experiment>/``::
     steps/labs/part-...      step x lab rows of every run (if record_steps)
     steps/economy/part-...   step rows of every run (if record_steps)
     runs.parquet             all runs, sorted by run id, written when a sweep ends
+    points.parquet, .csv     one row per design point: levers, mean outputs (sim.points)
 
 Finished runs are buffered and flushed as a new part every ``flush_every``
 runs, or as soon as their buffered step rows take ``flush_bytes`` of memory
@@ -47,6 +48,7 @@ import pyarrow.parquet as pq
 
 from sim.identity import engine_version
 from sim.io import (
+    atomic_write_csv,
     atomic_write_parquet,
     atomic_write_text,
     parquet_metadata,
@@ -54,6 +56,7 @@ from sim.io import (
 )
 from sim.outputs import column_entries
 from sim.paths import real_folder, refuse_links_in_tree
+from sim.points import points_table
 from sim.store_checks import (
     CHECKSUM_KEY,
     file_sha256,
@@ -372,6 +375,10 @@ class SweepStore:
     def consolidate(self, run_ids: set[str] | None = None) -> Path:
         """Write ``runs.parquet``: every run's latest row (of ``run_ids`` if given), sorted by id.
 
+        With the experiment config given to :meth:`open`, also the points table
+        (``points.parquet`` and ``points.csv``, :mod:`sim.points`): a row per
+        design point with its levers and the mean of each of its ``outputs``.
+
         Args:
             run_ids: the runs the experiment plans now; stored runs it no longer
                 plans (fewer replications) stay in the parts but not in this table.
@@ -382,7 +389,14 @@ class SweepStore:
             runs = runs[runs["run_id"].isin(run_ids)].reset_index(drop=True)
         with _naming_write_errors():
             atomic_write_parquet(runs, path, fields=column_entries("runs", runs.columns))
+            if self._config is not None:
+                self._write_points(points_table(runs, self._config))
         return path
+
+    def _write_points(self, table: pd.DataFrame) -> None:
+        fields = column_entries("points", table.columns)
+        atomic_write_parquet(table, self.folder / "points.parquet", fields=fields)
+        atomic_write_csv(table, self.folder / "points.csv")
 
 
 def package_versions() -> dict[str, str]:

@@ -3,6 +3,7 @@
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -63,10 +64,17 @@ def test_export_controls_scenario_is_the_baseline_plus_a_policy():
 PAPER_TABLE2_YEARS = {3.0: (0.6071, 5.15), 2.0: (0.7158, 5.06), 0.5: (0.68, 19.2)}
 
 
-def test_table2_reproduces_the_closed_form_and_the_paper_end_to_end(tmp_path):
-    args = ["sweep", str(EXPERIMENTS / "table2.yaml"), "--results", str(tmp_path), "--quiet"]
+@pytest.fixture(scope="module")
+def table2(tmp_path_factory) -> Path:
+    """The results folder of ``race sweep experiments/table2.yaml``."""
+    results = tmp_path_factory.mktemp("table2")
+    args = ["sweep", str(EXPERIMENTS / "table2.yaml"), "--results", str(results), "--quiet"]
     assert main([*args, "--backend", "serial"]) == 0
-    store = SweepStore(tmp_path / "table2")
+    return results / "table2"
+
+
+def test_table2_reproduces_the_closed_form_and_the_paper_end_to_end(table2):
+    store = SweepStore(table2)
     runs = store.read_runs().set_index("run_id")
     assert (runs["status"] == "ok").all() and len(runs) == 4
     steps = store.read_steps("labs")
@@ -84,3 +92,34 @@ def test_table2_reproduces_the_closed_form_and_the_paper_end_to_end(tmp_path):
             target, paper_years = PAPER_TABLE2_YEARS[gamma]
             years = time_to_target(labs["t"], labs["relative_excess_loss"], target)
             assert years == pytest.approx(paper_years, abs=0.01)
+
+
+TABLE2_ROWS = {  # point_name: fleet, gamma, {target: the paper's years (None: beyond 20 years)}
+    "unfold in time": (100000, 0.0, {0.68: None}),
+    "baseline": (100000, 0.5, {0.68: 19.20}),
+    "turtle": (10000, 3.0, {0.6071: 5.15}),
+    "hare": (150000, 2.0, {0.7158: 5.06}),
+}
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_table2_writes_the_papers_table_2(table2, suffix):
+    path = table2 / f"points.{suffix}"
+    table = pd.read_csv(path) if suffix == "csv" else pd.read_parquet(path)
+    years = [f"years_to_R{target:g}[lab=solo]" for target in (0.68, 0.6071, 0.7158)]
+    levers = ["labs.0.fleet.0.units", "labs.0.software_gamma"]
+    assert list(table.columns) == ["point", "point_name", *levers, "runs_ok", *years]
+    assert table["point_name"].tolist() == list(TABLE2_ROWS)
+    for row in table.itertuples(index=False):
+        fleet, gamma, paper = TABLE2_ROWS[row.point_name]
+        assert (row[2], row[3], row.runs_ok) == (fleet, gamma, 1)
+        for target, expected in paper.items():
+            value = row[table.columns.get_loc(f"years_to_R{target:g}[lab=solo]")]
+            if expected is None:
+                assert math.isnan(value)
+            else:
+                assert round(value, 2) == expected
+        for target, column in zip((0.68, 0.6071, 0.7158), years, strict=True):
+            closed_form = float(law.time_to_target(target, gamma, 0.05))
+            value = row[table.columns.get_loc(column)]
+            assert math.isnan(value) if closed_form > 20 else value == pytest.approx(closed_form)

@@ -177,3 +177,34 @@ def test_sensitivity_analyses_per_region_outputs(sobol, capsys):
     assert set(indices["output"]) == {"sum_total_spend[region=us]", "final_cash[lab=cn_base]"}
     assert main([*argv, "--outputs", "final_cash[lab=mars]"]) == 2
     assert "no lab 'mars'" in capsys.readouterr().err
+
+
+def test_sweep_writes_a_points_table_of_the_outputs_mean_per_point(swept):
+    folder, runs = swept
+    points = pd.read_csv(folder / "policy" / "points.csv")
+    outputs = ["min_final_loss[region=cn]", "final_loss[lab=us_hare]"]
+    assert list(points.columns) == ["point", "policy.carbon_tax", "runs_ok", *outputs]
+    assert points["policy.carbon_tax"].tolist() == [0.0, 150.0]
+    assert points["runs_ok"].tolist() == [2, 2]
+    means = runs.groupby("point")[outputs].mean()
+    assert points[outputs].to_numpy() == pytest.approx(means.to_numpy(), rel=1e-12)
+    stored = pd.read_parquet(folder / "policy" / "points.parquet")
+    assert list(stored.columns) == list(points.columns)
+    assert stored[outputs].to_numpy() == pytest.approx(points[outputs].to_numpy(), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"point_names": ["one"]},
+        {"point_names": ["a", "b"], "design": "grid", "points": None,
+         "levers": [{"path": "policy.carbon_tax", "values": [0, 1]}]},
+    ],
+)  # fmt: skip
+def test_point_names_must_name_each_point_of_a_points_design(tmp_path, capsys, changes):
+    points = [{"policy.carbon_tax": 0.0}, {"policy.carbon_tax": 9.0}]
+    data = {"name": "named", "base": _base(), "design": "points", "points": points, **changes}
+    path = tmp_path / "named.yaml"
+    path.write_text(yaml.safe_dump({k: v for k, v in data.items() if v is not None}))
+    assert main(["sweep", str(path), "--results", str(tmp_path), "--quiet"]) == 2
+    assert "point_names" in capsys.readouterr().err
