@@ -6,6 +6,15 @@ computed from a batch's trace (:class:`Series`) for every run at once:
 them as ``lab_summary`` and ``summary``; a sweep stores the run outputs in
 ``runs.parquet``; ``race export``'s data dictionary and ``docs/model.md``
 describe them from here. Adding an output is one entry and its test.
+
+Every lab quantity (a lab output or a ``years_to_R<target>`` column) also
+exists per lab and per region at the run level, named
+``QUANTITY[lab=LAB]`` (``final_loss[lab=cn_hare]``) and
+``AGG_QUANTITY[region=REGION]`` (``min_final_loss[region=cn]``; ``min``,
+``max``, ``mean``, and ``sum`` for an :attr:`Output.extensive` quantity):
+:func:`breakdown_outputs` computes them for a batch, :func:`breakdown_names`
+lists a scenario's, :func:`resolve_output_names` checks names asked for. Lab
+and region names cannot hold ``[``, ``]`` or ``=``, so a name reads one way.
 """
 
 from __future__ import annotations
