@@ -495,7 +495,7 @@ def run_sweep(
     workers = workers or experiment.workers or default_workers()
     task = partial(execute_batch, base=base, name=experiment.name, record=experiment.record_steps)
     where = scheduler or experiment.scheduler
-    limit = _batch_limit(pending, base, experiment.name)
+    limit = runs_batch_limit(pending, base, experiment.name)
     outcomes = _outcomes(pending, task, backend, workers, where, experiment.record_steps, limit)
     start = time.perf_counter()
     try:
@@ -514,8 +514,8 @@ def run_sweep(
     return report
 
 
-def _batch_limit(pending: list[RunSpec], base: dict[str, Any], name: str) -> int:
-    """:func:`batch_limit` of the first pending run (1 if its scenario does not validate)."""
+def runs_batch_limit(pending: list[RunSpec], base: dict[str, Any], name: str) -> int:
+    """:func:`batch_limit` of the first of ``pending`` (1 if its scenario does not validate)."""
     if not pending:
         return 1
     try:

@@ -18,7 +18,14 @@ from scipy import stats
 
 from sim.economy.outputs import resolve_output_names
 from sim.experiment import SUMMARY_OUTPUTS, RunSpec, replicate_seeds
-from sim.sweep import execute_run, progress_bar, run_dask, run_processes, run_serial
+from sim.sweep import (
+    execute_batch,
+    progress_bar,
+    run_dask,
+    run_processes,
+    run_serial,
+    runs_batch_limit,
+)
 
 DEFAULT_OUTPUTS = (
     "mean_final_loss", "mean_realized_gamma", "hhi_compute", "total_compute",
@@ -50,9 +57,10 @@ def paired_runs(
         for r, seed in enumerate(seeds)
     ]
     task = partial(execute_arms_batch, arms={"base": base, "alt": alt})
+    limit = min(runs_batch_limit(runs, base, "base"), runs_batch_limit(runs[::-1], alt, "alt"))
     rows = []
     with progress_bar(len(runs), progress) as bar:
-        for row, _ in _backend(runs, task, backend, workers, scheduler):
+        for row, _ in _backend(runs, task, backend, workers, scheduler, limit):
             rows.append({"arm": ARMS[row["point"]], **row})
             bar.update(1)
     return pd.DataFrame(rows).sort_values(["arm", "replicate"]).reset_index(drop=True)
@@ -63,20 +71,26 @@ ARMS = ("base", "alt")
 
 
 def execute_arms_batch(runs: list[RunSpec], arms: dict[str, dict[str, Any]]) -> list:
-    """Run a batch of runs of either arm (the arm is ``ARMS[run.point]``)."""
-    outcomes = []
-    for run in runs:
-        data = arms[ARMS[run.point]]
-        outcomes.append(execute_run(run, data, data.get("name", ARMS[run.point]), False))
+    """Run a task's runs of either arm (the arm is ``ARMS[run.point]``), in their order.
+
+    Each arm's runs are stepped together (:func:`sim.sweep.execute_batch`).
+    """
+    outcomes: list = [None] * len(runs)
+    for point, arm in enumerate(ARMS):
+        members = [i for i, run in enumerate(runs) if run.point == point]
+        data = arms[arm]
+        ran = execute_batch([runs[i] for i in members], data, data.get("name", arm), False)
+        for i, outcome in zip(members, ran, strict=True):
+            outcomes[i] = outcome
     return outcomes
 
 
-def _backend(runs, task, backend: str, workers: int, scheduler: str | None):
+def _backend(runs, task, backend: str, workers: int, scheduler: str | None, limit: int):
     if backend == "serial":
-        return run_serial(runs, task)
+        return run_serial(runs, task, limit)
     if backend == "processes":
-        return run_processes(runs, task, workers)
-    return run_dask(runs, task, scheduler, workers)
+        return run_processes(runs, task, workers, limit=limit)
+    return run_dask(runs, task, scheduler, workers, limit=limit)
 
 
 def pairs_table(runs: pd.DataFrame, outputs: list[str]) -> pd.DataFrame:

@@ -65,13 +65,13 @@ def test_both_arms_share_each_replicates_seed(compared, monkeypatch):
     import sim.whatif
 
     seen = []
-    real = sim.whatif.execute_run
+    real = sim.whatif.execute_batch
 
-    def spy(run, base, name, record):
-        seen.append((base["name"], run.replicate, run.seed))
-        return real(run, base, name, record)
+    def spy(runs, base, name, record):
+        seen.extend((base["name"], run.replicate, run.seed) for run in runs)
+        return real(runs, base, name, record)
 
-    monkeypatch.setattr(sim.whatif, "execute_run", spy)
+    monkeypatch.setattr(sim.whatif, "execute_batch", spy)
     folder, argv = compared
     assert main([*argv, "--out", "spy", "--outputs", "total_emissions_t"]) == 0
     by_arm = {name: {(r, s) for n, r, s in seen if n == name} for name in ("base", "taxed")}
