@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 
 from sim.cli_sweep import (
-    INTERRUPTED,
     RUNS_FAILED,
     add_results_options,
     add_set_option,
     check_workers,
+    run_experiment,
 )
 from sim.paths import output_folder
 
@@ -60,10 +60,13 @@ def _sensitivity(args: argparse.Namespace) -> int:
     require_sensitivity_design(experiment)
     outputs = resolve_outputs(args.outputs or experiment.outputs, parse_scenario(base))
     folder = output_folder(args.results, args.out, experiment.name)
-    store = SweepStore(folder)
-    if not _sweep(experiment, base, store, args):
-        return INTERRUPTED
-    runs = store.read_runs()
+    code = run_experiment(
+        experiment, base, folder, backend=args.backend, workers=args.workers,
+        scheduler=args.scheduler, quiet=args.quiet, figures=False,
+    )  # fmt: skip
+    if code not in (0, RUNS_FAILED):
+        return code
+    runs = SweepStore(folder).read_runs()
     try:
         indices = sensitivity_indices(runs, experiment, outputs)
     except MissingRuns as error:
@@ -76,41 +79,6 @@ def _sensitivity(args: argparse.Namespace) -> int:
     if failed:
         print(f"{failed} runs failed; their points use the remaining replicates", file=sys.stderr)
     return RUNS_FAILED if failed else 0
-
-
-def _sweep(experiment, base: dict, store, args: argparse.Namespace) -> bool:
-    """Run the runs not yet stored, as ``race sweep`` does; False if interrupted."""
-    from sim.experiment import config_hash, design_size
-    from sim.sweep import SweepInterrupted, run_sweep
-
-    planned = design_size(experiment) * experiment.replications
-    store.open(experiment.model_dump(mode="json"), config_hash(experiment),
-               experiment.master_seed, planned=planned)  # fmt: skip
-    try:
-        report = run_sweep(
-            experiment, base, store, backend=args.backend, workers=args.workers,
-            scheduler=args.scheduler, progress=not args.quiet,
-        )  # fmt: skip
-    except SweepInterrupted as interrupted:
-        report = interrupted.args[0]
-        store.close("interrupted", _counts(report))
-        print("\n".join(report.lines()), file=sys.stderr)
-        print(f"interrupted: rerun the same command to resume into {store.folder}/",
-              file=sys.stderr)  # fmt: skip
-        return False
-    store.consolidate()
-    store.close("finished" if not report.failed else "finished with failures", _counts(report))
-    print("\n".join(report.lines()))
-    return True
-
-
-def _counts(report) -> dict[str, int]:
-    return {
-        "planned": report.planned,
-        "skipped": report.skipped,
-        "ok": report.ok,
-        "failed": report.failed,
-    }
 
 
 def _write(indices, folder: Path) -> None:

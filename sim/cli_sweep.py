@@ -121,7 +121,6 @@ def _scheduler_address(value: str | None) -> None:
 
 def _sweep(args: argparse.Namespace) -> int:
     from sim.experiment import load_experiment
-    from sim.store import StoreWriteFailed, SweepStore
 
     check_workers("--workers", args.workers)
     check_workers("--dask-workers", args.dask_workers)
@@ -129,10 +128,31 @@ def _sweep(args: argparse.Namespace) -> int:
     _scheduler_address(args.scheduler)
     experiment, base = load_experiment(args.experiment, args.overrides)
     folder = output_folder(args.results, args.out, experiment.name)
-    store = SweepStore(folder, flush_every=args.flush_every)
+    return run_experiment(
+        experiment, base, folder,
+        backend="dask" if args.dask_workers or args.scheduler else args.backend,
+        workers=args.dask_workers or args.workers, scheduler=args.scheduler,
+        quiet=args.quiet, flush_every=args.flush_every, figures=not args.no_figures,
+    )  # fmt: skip
+
+
+def run_experiment(
+    experiment, base: dict, folder, *, backend: str | None, workers: int | None,
+    scheduler: str | None, quiet: bool, flush_every: int = 100, figures: bool = True,
+) -> int:  # fmt: skip
+    """Run an experiment's missing runs into ``folder`` as ``race sweep`` does; the exit code.
+
+    The store is locked while it runs; SIGTERM and Ctrl-C flush what finished
+    and mark the manifest ``interrupted``; a full disk marks it ``failed``.
+    ``race sensitivity`` runs its design through this too.
+    """
+    from sim.store import StoreWriteFailed, SweepStore
+
+    store = SweepStore(folder, flush_every=flush_every)
+    options = {"backend": backend, "workers": workers, "scheduler": scheduler, "quiet": quiet}
     with StopSignals() as stop:
         try:
-            return _sweep_into(store, experiment, base, args, stop)
+            return _sweep_into(store, experiment, base, stop, figures=figures, **options)
         except KeyboardInterrupt:  # outside the runs: the final flush, consolidation, figures
             return _stopped(store, stop)
         except StoreWriteFailed:  # a full disk: committed parts are intact, say so in one line
@@ -162,22 +182,22 @@ def _mark_failed(store) -> None:
             store.close("failed")
 
 
-def _sweep_into(store, experiment, base, args: argparse.Namespace, stop: StopSignals) -> int:
+def _sweep_into(
+    store, experiment, base, stop: StopSignals, *, backend, workers, scheduler, quiet, figures
+) -> int:
     """Open ``store``, run the experiment's missing runs into it, consolidate, draw figures."""
     from sim.experiment import config_hash, design_size, plan_runs
     from sim.scheduler_probe import SchedulerLost
     from sim.sweep import SchedulerUnreachable, SweepInterrupted, run_sweep
 
     folder = store.folder
-    backend = "dask" if args.dask_workers or args.scheduler else args.backend
     planned = design_size(experiment) * experiment.replications
     store.open(experiment.model_dump(mode="json"), config_hash(experiment),
                experiment.master_seed, planned=planned)  # fmt: skip
     try:
         report = run_sweep(
-            experiment, base, store, backend=backend,
-            workers=args.dask_workers or args.workers, scheduler=args.scheduler,
-            progress=not args.quiet,
+            experiment, base, store, backend=backend, workers=workers, scheduler=scheduler,
+            progress=not quiet,
         )  # fmt: skip
     except SchedulerUnreachable:
         store.close("scheduler unreachable", {"planned": planned})
@@ -198,7 +218,7 @@ def _sweep_into(store, experiment, base, args: argparse.Namespace, stop: StopSig
     store.close("finished" if not report.failed else "finished with failures", _counts(report))
     print("\n".join(report.lines()))
     print(f"results in {folder}/ (runs.parquet, manifest.json)")
-    if not args.no_figures and report.ok + report.skipped > 0:
+    if figures and report.ok + report.skipped > 0:
         _write_figures(folder)
     return RUNS_FAILED if report.failed else 0
 
