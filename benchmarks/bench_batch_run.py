@@ -1,20 +1,20 @@
 """Our sweep runner against ``mesa.batch_run`` on the same model, grid and seeds.
 
 Both run the calibrated baseline (10 years monthly) over a carbon-tax grid x
-replicate seeds: ours through ``sim.sweep.run_sweep`` into a ``SweepStore`` in
+replicate seeds: ours through ``sim.experiments.sweep.run_sweep`` into a ``SweepStore`` in
 a temporary folder, Mesa's through ``mesa.batch_run`` on ``BatchRaceModel``, a
 thin adapter that builds the same scenario from keyword arguments. Making the
 runs the same:
 
 - seeds: ``batch_run`` never varies the seed across ``iterations``, so the
-  replicate seeds (``sim.experiment.replicate_seeds``, the ones our sweep
+  replicate seeds (``sim.experiments.design.replicate_seeds``, the ones our sweep
   uses) are passed as a ``seed`` parameter of the grid, with ``iterations=1``;
 - steps: ``batch_run`` runs while ``model.steps <= max_steps``, i.e.
   ``max_steps + 1`` steps, so it gets ``max_steps = n_steps - 1``;
 - data: both produce the same 14 summary outputs per run
-  (``sim.experiment.SUMMARY_OUTPUTS``) with the same code
-  (``sim.runs.summarize``: the run's tables, lab and run summaries). Ours
-  does it in ``sim.sweep.execute_run``; the adapter's ``DataCollector`` reports
+  (``sim.experiments.design.SUMMARY_OUTPUTS``) with the same code
+  (``sim.experiments.runs.summarize``: the run's tables, lab and run summaries). Ours
+  does it in ``sim.experiments.sweep.execute_run``; the adapter's ``DataCollector`` reports
   them after every step, NaN until the last step, where it computes them once
   (from which ``batch_run`` keeps the last row, one row per run). All outputs
   of every run are checked to agree between the two runners.
@@ -30,7 +30,7 @@ count as a child as big as the parent at that moment).
 Configurations run one after the other, ours first at each process count.
 
 The report ends with milliseconds per run measured in this process,
-interleaving ``sim.sweep.execute_run`` (ours, one run), ``BatchRaceModel``
+interleaving ``sim.experiments.sweep.execute_run`` (ours, one run), ``BatchRaceModel``
 stepped as ``batch_run`` steps it, and the bare ``RaceModel.run()`` (medians
 of ``--interleaved`` runs each): the first two do the same work.
 
@@ -64,10 +64,10 @@ import mesa
 import numpy as np
 from mesa import DataCollector
 
-from sim.config import parse_scenario, read_yaml
+from sim.config.scenario import parse_scenario, read_yaml
 from sim.economy.model import RaceModel
-from sim.experiment import SUMMARY_OUTPUTS, Experiment, replicate_seeds
-from sim.runs import summarize
+from sim.experiments.design import SUMMARY_OUTPUTS, Experiment, replicate_seeds
+from sim.experiments.runs import summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "experiments" / "baseline.yaml"
@@ -84,7 +84,7 @@ class BatchRaceModel(RaceModel):
     """RaceModel from keyword parameters, with a DataCollector, as ``batch_run`` needs.
 
     It reports the same summary outputs as our runner, computed by the same
-    code (``sim.runs.summarize``) once, after the last step, so both runners
+    code (``sim.experiments.runs.summarize``) once, after the last step, so both runners
     do the same work per run and only the runners differ.
     """
 
@@ -111,8 +111,8 @@ def grid(levels: int) -> list[float]:
 
 
 def run_ours(levels: int, replications: int, processes: int) -> dict[str, list[float]]:
-    from sim.store import SweepStore
-    from sim.sweep import run_sweep
+    from sim.experiments.store import SweepStore
+    from sim.experiments.sweep import run_sweep
 
     experiment = Experiment.model_validate(
         {
@@ -179,8 +179,8 @@ def release(model) -> None:
 
 def interleaved(count: int) -> dict[str, float]:
     """Median ms per run of ours, the batch_run model and the bare model, alternating."""
-    from sim.experiment import plan_runs
-    from sim.sweep import execute_run
+    from sim.experiments.design import plan_runs
+    from sim.experiments.sweep import execute_run
 
     experiment = Experiment.model_validate(
         {"name": "bench_batch", "base": _BASE, "replications": count, "master_seed": MASTER_SEED}

@@ -10,7 +10,7 @@ the host's load (which moves both by up to 2x within a day here) cancels:
 2. ``processes``: the same sweep on 2 worker processes; the serial wall time
    over this one. Target: at least 1.8x.
 3. ``single``: one baseline run, a batch of one with full recording (tables
-   and summaries, ``sim.runs.run_scenario``), per agent-step (labs and
+   and summaries, ``sim.experiments.runs.run_scenario``), per agent-step (labs and
    suppliers x steps) against Boltzmann per agent-step. Target: at most 4x.
 4. ``wide``: one run of a 512-lab economy (the baseline's labs repeated, its
    supply scaled by 64), per lab-step against Boltzmann. Target: at most 0.5x.
@@ -37,9 +37,9 @@ import mesa
 import yaml
 from mesa.examples.basic.boltzmann_wealth_model.model import BoltzmannWealth
 
-from sim.cli import main as race
-from sim.config import load_scenario, parse_scenario
-from sim.runs import run_scenario
+from sim.cli.main import main as race
+from sim.config.scenario import load_scenario, parse_scenario
+from sim.experiments.runs import run_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "experiments" / "baseline.yaml"

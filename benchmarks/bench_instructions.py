@@ -12,7 +12,7 @@ runs ``--runs`` more through ``itertools.starmap``; callgrind collects only
 inside ``starmap_next`` (``--collect-atstart=no --toggle-collect=starmap_next``),
 so imports, start-up and warm-up are not counted. ``steps`` counts building
 and running a batch of one (``run_batch``); ``all`` adds its tables and
-summaries (``sim.runs.results``).
+summaries (``sim.experiments.runs.results``).
 
 Needs valgrind (Debian: ``apt-get install -y valgrind``). Takes about a minute
 per mode (the interpreter runs some 50x slower under callgrind).
@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = """
 import itertools, sys
-from sim.config import load_scenario
+from sim.config.scenario import load_scenario
 from sim.economy.engine import run_batch
-from sim.runs import results
+from sim.experiments.runs import results
 scenario = load_scenario(sys.argv[1])
 with_tables = sys.argv[2] == "all"
 def run(_):

@@ -4,7 +4,7 @@ Each sweep runs in a fresh subprocess (``--child N``): ``run_sweep`` on the
 serial backend, no step recording, streaming into a ``SweepStore`` in a
 temporary folder (a Parquet part every 100 runs), over ``--config`` (default
 the calibrated baseline, 10 years monthly) with N replications. Runs are
-stepped in batches whose trace stays within ``sim.sweep.TRACE_BUDGET_BYTES``.
+stepped in batches whose trace stays within ``sim.experiments.sweep.TRACE_BUDGET_BYTES``.
 Peak memory = ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of that
 subprocess (the whole process: interpreter, imports, runs); the child also
 reports its peak after the first 100 runs.
@@ -31,10 +31,10 @@ SCENARIO = ROOT / "experiments" / "baseline.yaml"
 
 def child(runs: int, config: Path) -> None:
     """One sweep of ``runs`` runs of ``config``; prints JSON on stdout."""
-    from sim.config import read_yaml
-    from sim.experiment import Experiment
-    from sim.store import SweepStore
-    from sim.sweep import run_sweep
+    from sim.config.scenario import read_yaml
+    from sim.experiments.design import Experiment
+    from sim.experiments.store import SweepStore
+    from sim.experiments.sweep import run_sweep
 
     base = read_yaml(config)
     experiment = Experiment.model_validate(

@@ -31,8 +31,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.config import Scenario, load_scenario  # noqa: E402
-from sim.runs import run_scenario  # noqa: E402
+from sim.config.scenario import Scenario, load_scenario  # noqa: E402
+from sim.experiments.runs import run_scenario  # noqa: E402
 
 REFERENCE = ROOT / "benchmarks" / "migration_reference.json"
 RTOL = 1e-6

@@ -9,7 +9,7 @@ Table 2 is computed twice: from the closed form of :mod:`sim.law` and by
 actually running :class:`sim.onelab.OneLabModel`, so the report also checks that
 the agent-based engine reproduces the equation it is built on.
 
-Every file is written atomically (:mod:`sim.io`). Nothing is written unless
+Every file is written atomically (:mod:`sim.experiments.io`). Nothing is written unless
 the inputs are valid.
 """
 
@@ -27,8 +27,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from sim.checks import number  # noqa: E402
-from sim.io import atomic_save_figure, atomic_write_csv, atomic_write_text  # noqa: E402
+from sim.config.checks import number  # noqa: E402
+from sim.experiments.io import atomic_save_figure, atomic_write_csv, atomic_write_text  # noqa: E402
 from sim.law import (  # noqa: E402
     PARAMETER_SETS,
     fleet_factor,

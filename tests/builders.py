@@ -6,7 +6,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from sim.config import Scenario, parse_scenario
+from sim.config.scenario import Scenario, parse_scenario
 
 H100 = {"name": "H100", "year": 2022, "flops": 989e12, "watts": 700, "price": 27500}
 
@@ -123,7 +123,7 @@ def sweep_quietly(experiment: str | Path, results: str | Path, *extra: str) -> i
     Returns:
         The command's exit code.
     """
-    from sim.cli import main
+    from sim.cli.main import main
 
     argv = ["sweep", str(experiment), "--results", str(results), "--quiet", "--no-figures"]
     return main([*argv, *extra])

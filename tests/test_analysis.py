@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.analysis import realized_gamma, rolling_slopes, time_to_target
+from sim.analysis.trajectories import realized_gamma, time_to_target
+from sim.economy.outputs import rolling_slopes
 
 
 def _reference_rolling(t, efficiency, window):

@@ -1,4 +1,4 @@
-"""Tests for sim.chips: catalogue, TPP, derating, roadmap extrapolation."""
+"""Tests for sim.config.chips: catalogue, TPP, derating, roadmap extrapolation."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.chips import (
+from sim.config.chips import (
     CALIBRATED_CHIPS,
     ChipModel,
     extrapolate_roadmap,

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from sim import law
-from sim.cli import main
+from sim.cli.main import main
 
 
 def _rows(output: str) -> list[list[str]]:

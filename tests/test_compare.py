@@ -9,8 +9,8 @@ import pytest
 import yaml
 from scipy import stats
 
-from sim.cli import main
-from sim.whatif import confidence_interval, paired_differences
+from sim.analysis.whatif import confidence_interval, paired_differences
+from sim.cli.main import main
 from tests.builders import small_economy_dict
 
 
@@ -62,16 +62,16 @@ def test_compare_writes_table_pairs_and_figure(compared, capsys):
 
 
 def test_both_arms_share_each_replicates_seed(compared, monkeypatch):
-    import sim.whatif
+    import sim.analysis.whatif
 
     seen = []
-    real = sim.whatif.execute_batch
+    real = sim.analysis.whatif.execute_batch
 
     def spy(runs, base, name, record):
         seen.extend((base["name"], run.replicate, run.seed) for run in runs)
         return real(runs, base, name, record)
 
-    monkeypatch.setattr(sim.whatif, "execute_batch", spy)
+    monkeypatch.setattr(sim.analysis.whatif, "execute_batch", spy)
     folder, argv = compared
     assert main([*argv, "--out", "spy", "--outputs", "total_emissions_t"]) == 0
     by_arm = {name: {(r, s) for n, r, s in seen if n == name} for name in ("base", "taxed")}
@@ -164,7 +164,7 @@ def test_one_replication_draws_no_interval_but_says_so(compared, capsys):
     """The figure of --replications 1 has bars, no whiskers, and notes that there is no CI."""
     from matplotlib.container import ErrorbarContainer
 
-    from sim.plots import compare_figure
+    from sim.viz.plots import compare_figure
 
     folder, argv = compared
     outputs = ["mean_final_loss", "total_emissions_t"]
@@ -185,7 +185,7 @@ def test_one_replication_draws_no_interval_but_says_so(compared, capsys):
 def test_intervals_are_drawn_from_two_pairs(compared, capsys):
     from matplotlib.container import ErrorbarContainer
 
-    from sim.plots import compare_figure
+    from sim.viz.plots import compare_figure
 
     folder, argv = compared
     assert main([*argv, "--out", "two", "--replications", "2", "--outputs", "hhi_compute"]) == 0

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sim.config import ConfigError, load_scenario, parse_scenario, scenario_json_schema
+from sim.config.scenario import ConfigError, load_scenario, parse_scenario, scenario_json_schema
 from tests.builders import small_economy_dict
 
 ROOT = Path(__file__).resolve().parents[1]

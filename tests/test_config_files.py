@@ -18,9 +18,9 @@ import pytest
 import yaml
 
 from sim import law
-from sim.cli import build_parser, main
-from sim.config import ConfigError, load_scenario, parse_scenario, read_yaml
-from sim.experiment import load_experiment
+from sim.cli.main import build_parser, main
+from sim.config.scenario import ConfigError, load_scenario, parse_scenario, read_yaml
+from sim.experiments.design import load_experiment
 from tests.builders import small_economy_dict
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -137,7 +137,7 @@ def test_dashboard_in_chromium(config: Path, tmp_path: Path) -> None:
     _require_chromium()
     from playwright.sync_api import expect, sync_playwright
 
-    from sim.app import model_params
+    from sim.viz.app import model_params
 
     tax_step = model_params(config)["carbon_tax"]["step"]
     port = _free_port()

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from sim.economy.model import RaceModel
-from sim.runs import summarize
+from sim.experiments.runs import summarize
 from tests.builders import build, small_economy_dict
 
 

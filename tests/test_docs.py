@@ -1,6 +1,6 @@
 """The model document cannot drift from the code.
 
-- The parameter table in ``docs/model.md`` is exactly what :mod:`sim.paramdoc`
+- The parameter table in ``docs/model.md`` is exactly what :mod:`sim.config.paramdoc`
   derives from the pydantic schema.
 - Every parameter has a unit and a description.
 - Every output column (step tables (labs, markets, edges, ledger), lab summary, run summary) and
@@ -14,20 +14,20 @@ from pathlib import Path
 
 import pytest
 
-from sim.config import PolicyConfig
-from sim.economy.tables import EDGE_COLUMNS, LAB_COLUMNS, LEDGER_COLUMNS, MARKET_COLUMNS
-from sim.paramdoc import (
+from sim.config.paramdoc import (
     COLUMNS,
     parameter_rows,
     parameter_table_markdown,
 )
+from sim.config.scenario import PolicyConfig
+from sim.economy.tables import EDGE_COLUMNS, LAB_COLUMNS, LEDGER_COLUMNS, MARKET_COLUMNS
 from tests.builders import build, small_economy_dict
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "model.md"
 START = "<!-- parameters:start -->"
 END = "<!-- parameters:end -->"
 REGENERATE = (
-    'python -c "from sim.paramdoc import parameter_table_markdown; '
+    'python -c "from sim.config.paramdoc import parameter_table_markdown; '
     'print(parameter_table_markdown())"'
 )
 
@@ -57,7 +57,8 @@ def test_parameter_table_matches_the_schema(doc: str) -> None:
     )
     pasted = "\n".join(lines[lines.index(START) + 1 : lines.index(END)]).strip()
     assert pasted == parameter_table_markdown(), (
-        "the parameter table in docs/model.md is out of date with sim/config.py; regenerate it "
+        "the parameter table in docs/model.md is out of date with sim/config/scenario.py; "
+        "regenerate it "
         f"with `{REGENERATE}` and paste the output between {START} and {END}"
     )
 
@@ -72,7 +73,7 @@ def test_every_parameter_has_unit_and_description() -> None:
     assert all(set(row) == set(COLUMNS) for row in rows)
     missing_unit = [row["path"] for row in rows if not row["unit"].strip()]
     missing_text = [row["path"] for row in rows if not row["description"].strip()]
-    assert not missing_unit, f"declare a unit (sim.config.param) for: {missing_unit}"
+    assert not missing_unit, f"declare a unit (sim.config.scenario.param) for: {missing_unit}"
     assert not missing_text, f"declare a description for: {missing_text}"
 
 
@@ -99,7 +100,7 @@ def test_step_table_columns_are_documented(doc: str) -> None:
 
 
 def test_summary_columns_are_documented(doc: str) -> None:
-    from sim.runs import run_scenario
+    from sim.experiments.runs import run_scenario
 
     result = run_scenario(build(small_economy_dict(), years=0.25))
     columns = {*result.lab_summary.columns, *result.summary}

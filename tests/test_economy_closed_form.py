@@ -3,7 +3,7 @@
 import pytest
 
 from sim import law
-from sim.analysis import realized_gamma
+from sim.analysis.trajectories import realized_gamma
 from sim.economy.model import RaceModel
 from tests.builders import build, closed_form_dict
 

@@ -16,7 +16,7 @@ import pandas.testing as pdt
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from sim.config import STRATEGIES
+from sim.config.scenario import STRATEGIES
 from sim.economy.model import RaceModel
 from sim.economy.payments import GOVERNMENT, WORKFORCE
 from sim.law import parameter_set

@@ -8,11 +8,11 @@ import pytest
 import yaml
 
 from sim import law
-from sim.analysis import time_to_target
-from sim.cli import main
-from sim.config import load_scenario
-from sim.experiment import design_size, load_experiment
-from sim.store import SweepStore
+from sim.analysis.trajectories import time_to_target
+from sim.cli.main import main
+from sim.config.scenario import load_scenario
+from sim.experiments.design import design_size, load_experiment
+from sim.experiments.store import SweepStore
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 FILES = sorted(EXPERIMENTS.glob("*.yaml"))

@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from sim.cli import main
+from sim.analysis.export import TIDY_COLUMNS, id_columns, parameter_path, read_results
+from sim.cli.main import main
 from sim.economy.outputs import target_column
 from sim.economy.tables import (
     ECONOMY_COLUMNS,
@@ -19,9 +20,8 @@ from sim.economy.tables import (
     LEDGER_COLUMNS,
     MARKET_COLUMNS,
 )
-from sim.experiment import SUMMARY_OUTPUTS
-from sim.export import TIDY_COLUMNS, id_columns, parameter_path, read_results
-from sim.outputs import OUTPUT_COLUMNS, describe_output
+from sim.experiments.design import SUMMARY_OUTPUTS
+from sim.experiments.dictionary import OUTPUT_COLUMNS, describe_output
 from tests.builders import small_economy_dict, sweep_quietly
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "model.md"
@@ -203,7 +203,7 @@ def test_lever_paths_map_to_documented_parameters(lever, parameter):
 
 def _source_tables(folder: Path) -> dict[str, pd.DataFrame]:
     """The source tables read directly (run files, or the sweep store's parts)."""
-    from sim.store import SweepStore
+    from sim.experiments.store import SweepStore
 
     if (folder / "summary.parquet").exists():
         return {p.stem: pd.read_parquet(p) for p in folder.glob("*.parquet")}

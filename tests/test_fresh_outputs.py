@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.cli import main
-from sim.staging import OWNED_MANIFEST
+from sim.cli.main import main
+from sim.experiments.staging import OWNED_MANIFEST
 from tests.builders import small_economy_dict
 
 TABLES = {f"{name}.parquet" for name in
@@ -84,7 +84,7 @@ def test_a_manifest_cannot_name_files_outside_the_folder(config, tmp_path):
 
 
 def test_a_run_that_fails_while_writing_leaves_the_earlier_outputs(config, tmp_path, monkeypatch):
-    import sim.figures
+    import sim.viz.figures
 
     root = tmp_path / "results"
     assert run(config, root, "--no-figures") == 0
@@ -94,7 +94,7 @@ def test_a_run_that_fails_while_writing_leaves_the_earlier_outputs(config, tmp_p
         (folder / "loss.png").write_bytes(b"half a figure")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(sim.figures, "write_run_figures", disk_full)
+    monkeypatch.setattr(sim.viz.figures, "write_run_figures", disk_full)
     with pytest.raises(OSError, match="No space"):
         run(config, root, "--seed", "9")
     assert snapshot(root / "out") == before

@@ -4,7 +4,7 @@ Every rejection must be one message on stderr, exit code 2 and no traceback.
 The property tests mutate a valid small scenario or experiment (a bad number,
 a missing required key, an unknown key, an empty or oversized list, a wrong
 type) and feed it through the CLI: a few examples in a subprocess (the real
-``python -m sim.cli``), many more in-process through :func:`sim.cli.main`.
+``python -m sim.cli``), many more in-process through :func:`sim.cli.main.main`.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-import sim.experiment
-from sim.cli import main
-from sim.config import Scenario
-from sim.experiment import Experiment
+import sim.experiments.design
+from sim.cli.main import main
+from sim.config.scenario import Scenario
+from sim.experiments.design import Experiment
 from tests.builders import small_economy_dict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -393,7 +393,7 @@ def test_a_grid_of_too_many_runs_is_rejected(tmp_path, capsys):
 def test_a_lever_list_of_a_million_values_is_rejected(tmp_path, capsys, monkeypatch):
     """10**6 values (parsed without YAML, which alone would take ~30 s) and 20_001 via YAML."""
     data = _set(_experiment(), "levers.0.values", [1.0] * 10**6)
-    monkeypatch.setattr(sim.experiment, "read_yaml", lambda path: copy.deepcopy(data))
+    monkeypatch.setattr(sim.experiments.design, "read_yaml", lambda path: copy.deepcopy(data))
     err = _rejected(_argv("sweep", tmp_path / "unused.yaml", tmp_path / "results"), capsys)
     assert "levers.0.values" in err and "at most 10000" in err
     monkeypatch.undo()

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.cli import main
-from sim.experiment import design_points, load_experiment, plan_runs
+from sim.cli.main import main
+from sim.experiments.design import design_points, load_experiment, plan_runs
 from tests.builders import small_economy_dict, sweep_quietly
 
 

@@ -4,7 +4,7 @@ A power cap, tariff or export control keyed by a region nobody is in, a supply
 shock on a missing supplier or a fleet of an unknown chip used to run with no
 effect and exit 0. Each case from the issue is reproduced through the ``race``
 CLI (exit 2, the field path and the names that exist, no traceback) and
-through the Python API (:class:`sim.config.Scenario`, :func:`load_experiment`).
+through the Python API (:class:`sim.config.scenario.Scenario`, :func:`load_experiment`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from sim.cli import main
-from sim.config import ConfigError, Scenario, load_scenario, parse_scenario
-from sim.experiment import load_experiment
+from sim.cli.main import main
+from sim.config.scenario import ConfigError, Scenario, load_scenario, parse_scenario
+from sim.experiments.design import load_experiment
 from tests.builders import small_economy_dict
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""Tests for sim.network: the supply network and the policy edits on it."""
+"""Tests for sim.economy.network: the supply network and the policy edits on it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.network import apply_export_controls, apply_tariffs, build_supply_network
+from sim.economy.network import apply_export_controls, apply_tariffs, build_supply_network
 
 LABS = [(1, "OpenLab", "US"), (2, "EuroLab", "EU"), (3, "DragonLab", "CN")]
 CHIP_SUPPLIERS = [(10, "Fab-TW", "TW"), (11, "Fab-US", "US"), (12, "Fab-CN", "CN")]

@@ -1,4 +1,4 @@
-"""Figures of sim.plots, fed a small real run and a tiny real sweep: labels, legends, files."""
+"""Figures of sim.viz.plots, fed a small real run and a tiny real sweep: labels, legends, files."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ import yaml
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.patches import FancyArrowPatch
 
-from sim import plots
-from sim.cli import main
-from sim.config import parse_scenario
-from sim.figures import RUN_FIGURES, write_run_figures
+from sim.cli.main import main
+from sim.config.scenario import parse_scenario
+from sim.experiments.runs import run_scenario
 from sim.law import relative_loss
-from sim.runs import run_scenario
+from sim.viz import plots
+from sim.viz.figures import RUN_FIGURE_NAMES, write_run_figures
 from tests.builders import small_economy_dict, sweep_quietly
 
 LABS = {"us_hare", "us_turtle", "cn_base", "cn_adapt"}
@@ -190,7 +190,7 @@ def test_network_figure_widths_follow_trade_and_restricted_edges_are_dashed(resu
 def test_write_run_figures_writes_png_and_svg(result, tmp_path):
     paths = write_run_figures(result, tmp_path)
     assert sorted(p.name for p in paths) == sorted(
-        f"{name}.{suffix}" for name in RUN_FIGURES for suffix in ("png", "svg")
+        f"{name}.{suffix}" for name in RUN_FIGURE_NAMES for suffix in ("png", "svg")
     )
     assert_image_files(paths)
 
@@ -372,7 +372,7 @@ def test_export_thresholds_are_categories_evenly_spaced(tmp_path):
 
 
 def test_the_shipped_export_control_sweep_declares_its_thresholds_categorical():
-    from sim.experiment import load_experiment
+    from sim.experiments.design import load_experiment
 
     experiment, _ = load_experiment(Path("experiments/export_controls_whatif.yaml"))
     lever = experiment.levers[0]

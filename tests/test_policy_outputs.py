@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.cli import main
+from sim.cli.main import main
 from sim.economy.outputs import breakdown_names, region_reduce
-from sim.outputs import describe_output
+from sim.experiments.dictionary import describe_output
 from tests.builders import build, small_economy_dict
 
 CN_LABS = ("cn_base", "cn_adapt")

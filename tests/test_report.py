@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sim.cli import main
-from sim.report import write_report
+from sim.cli.main import main
+from sim.viz.report import write_report
 from tests.builders import small_economy_dict
 from tests.test_plots import LABS, PNG_MAGIC, tiny_sweep
 

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 import yaml
 
-import sim.store
-from sim.store import STEP_TABLES, SweepStore
+import sim.experiments.store
+from sim.experiments.store import STEP_TABLES, SweepStore
 from tests.builders import small_economy_dict, sweep_quietly
 
 WRITES_PER_FLUSH = 1 + len(STEP_TABLES)  # the runs part and one part per step table
@@ -34,7 +34,7 @@ def _experiment(tmp_path: Path) -> Path:
 
 def _crash_after(monkeypatch, writes: int) -> None:
     """Make the process 'die' once ``writes`` part files have been written."""
-    real = sim.store.atomic_write_parquet
+    real = sim.experiments.store.atomic_write_parquet
     done = []
 
     def write(frame, path, *args, **kwargs):
@@ -43,7 +43,7 @@ def _crash_after(monkeypatch, writes: int) -> None:
         real(frame, path, *args, **kwargs)
         done.append(path)
 
-    monkeypatch.setattr(sim.store, "atomic_write_parquet", write)
+    monkeypatch.setattr(sim.experiments.store, "atomic_write_parquet", write)
 
 
 def _raw_steps(folder: Path, name: str) -> pd.DataFrame:

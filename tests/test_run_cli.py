@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.cli import main
+from sim.cli.main import main
 from sim.economy.tables import LAB_COLUMNS, MARKET_COLUMNS
 from tests.builders import small_economy_dict
 

@@ -8,9 +8,9 @@ import pytest
 import yaml
 from SALib.test_functions import Ishigami
 
-from sim.cli import main
-from sim.experiment import Experiment, design_points
-from sim.sensitivity import INDEX_COLUMNS, MissingRuns, sensitivity_indices
+from sim.analysis.sensitivity import INDEX_COLUMNS, MissingRuns, sensitivity_indices
+from sim.cli.main import main
+from sim.experiments.design import Experiment, design_points
 from tests.builders import small_economy_dict, sweep_quietly
 
 Y = "mean_final_loss"  # any summary output name will do for a synthetic response
@@ -152,16 +152,16 @@ def test_cli_reuses_stored_runs_and_takes_outputs(tiny, capsys):
 
 
 def test_cli_exits_1_naming_points_without_ok_runs(tiny, monkeypatch, capsys):
-    import sim.sweep
+    import sim.experiments.sweep
 
-    real = sim.sweep.run_scenario_data
+    real = sim.experiments.sweep.run_scenario_data
 
     def fail_point_3(base, run, name):
         if run.point == 3:
             raise RuntimeError("boom")
         return real(base, run, name)
 
-    monkeypatch.setattr(sim.sweep, "run_scenario_data", fail_point_3)
+    monkeypatch.setattr(sim.experiments.sweep, "run_scenario_data", fail_point_3)
     path, results = tiny
     assert _run(path, results, "--out", "failing") == 1
     assert "1 of 16 design points have no successful run: point 3 (policy.carbon_tax=" in (

@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-import sim.store
+import sim.experiments.store
 from tests.builders import sweep_quietly, tiny_experiment
 
 TIMING = ["duration_s"]
@@ -56,10 +56,11 @@ def test_a_changed_part_is_named_and_removing_its_runs_part_recovers(tmp_path, s
     assert sweep_quietly(_experiment(tmp_path), tmp_path / "r") == 0
     assert "2 already stored, 2 run" in capsys.readouterr().out
     pd.testing.assert_frame_equal(_runs(tmp_path / "whole" / "tiny"), _runs(swept))
-    whole = sim.store.SweepStore(tmp_path / "whole" / "tiny")
-    for name in sim.store.STEP_TABLES:
+    whole = sim.experiments.store.SweepStore(tmp_path / "whole" / "tiny")
+    for name in sim.experiments.store.STEP_TABLES:
         expected = whole.read_steps(name)
-        pd.testing.assert_frame_equal(expected, sim.store.SweepStore(swept).read_steps(name))
+        stored = sim.experiments.store.SweepStore(swept).read_steps(name)
+        pd.testing.assert_frame_equal(expected, stored)
 
 
 def test_a_missing_step_part_of_stored_runs_is_named(tmp_path, swept, capsys):
@@ -74,7 +75,7 @@ def test_a_part_written_after_the_last_manifest_is_checked_by_its_page_checksums
     tmp_path, monkeypatch, capsys
 ):
     """kill -9 after a flush: the part is committed but the manifest never recorded it."""
-    real = sim.store.atomic_write_parquet
+    real = sim.experiments.store.atomic_write_parquet
     written = []
 
     def write(frame, path, *args, **kwargs):
@@ -84,7 +85,7 @@ def test_a_part_written_after_the_last_manifest_is_checked_by_its_page_checksums
         written.append(path)
 
     with monkeypatch.context() as patch:
-        patch.setattr(sim.store, "atomic_write_parquet", write)
+        patch.setattr(sim.experiments.store, "atomic_write_parquet", write)
         with pytest.raises(Killed):
             sweep_quietly(_experiment(tmp_path), tmp_path / "r", "--flush-every", "2")
     folder = tmp_path / "r" / "tiny"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-import sim.store
-from sim.store import SweepStore
+import sim.experiments.store
+from sim.experiments.store import SweepStore
 from tests.builders import sweep_quietly, tiny_experiment
 
 TIMING = ["duration_s"]
@@ -19,7 +19,7 @@ def _experiment(tmp_path: Path) -> Path:
 
 def _fill_the_disk_at(monkeypatch, name: str, part: str) -> None:
     """Make the fsync of ``steps/<name>/<part>`` fail with ENOSPC, once (its temporary is freed)."""
-    real_write, real_fsync = sim.store.atomic_write_parquet, os.fsync
+    real_write, real_fsync = sim.experiments.store.atomic_write_parquet, os.fsync
     state = {"armed": False, "done": False}
 
     def write(frame, path, *args, **kwargs):
@@ -32,7 +32,7 @@ def _fill_the_disk_at(monkeypatch, name: str, part: str) -> None:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         real_fsync(fd)
 
-    monkeypatch.setattr(sim.store, "atomic_write_parquet", write)
+    monkeypatch.setattr(sim.experiments.store, "atomic_write_parquet", write)
     monkeypatch.setattr(os, "fsync", fsync)
 
 

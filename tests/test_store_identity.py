@@ -6,11 +6,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import sim.identity
-import sim.store
-from sim.experiment import load_experiment, plan_runs
-from sim.identity import engine_version, run_hash
-from sim.store import SweepStore
+import sim.experiments.identity
+import sim.experiments.store
+from sim.experiments.design import load_experiment, plan_runs
+from sim.experiments.identity import engine_version, run_hash
+from sim.experiments.store import SweepStore
 from tests.builders import small_economy_dict, sweep_quietly, tiny_experiment
 
 
@@ -32,7 +32,7 @@ def test_every_stored_run_carries_the_hash_of_its_resolved_scenario_and_the_engi
         assert runs.loc[run.run_id, "scenario_hash"] == run_hash(base, run, "tiny")
     assert runs["scenario_hash"].nunique() == 4, "levers and seeds change the hash"
     assert set(runs["engine_version"]) == {engine_version()}
-    assert engine_version() == f"{sim.__version__}+engine.{sim.identity.ENGINE_VERSION}"
+    assert engine_version() == f"{sim.__version__}+engine.{sim.experiments.identity.ENGINE_VERSION}"
 
 
 def test_a_changed_experiment_is_refused_even_without_the_manifest(tmp_path, capsys):
@@ -65,12 +65,12 @@ def test_resuming_after_an_engine_change_is_refused_naming_both_versions(
     tmp_path, monkeypatch, capsys
 ):
     """The issue's case: a resume on changed code mixed old-code and new-code rows."""
-    monkeypatch.setattr(sim.identity, "ENGINE_VERSION", 1)
+    monkeypatch.setattr(sim.experiments.identity, "ENGINE_VERSION", 1)
     assert sweep_quietly(tiny_experiment(tmp_path), tmp_path / "r") == 0
     folder = tmp_path / "r" / "tiny"
     before = _snapshot(folder)
     capsys.readouterr()
-    monkeypatch.setattr(sim.identity, "ENGINE_VERSION", 2)
+    monkeypatch.setattr(sim.experiments.identity, "ENGINE_VERSION", 2)
     assert sweep_quietly(tiny_experiment(tmp_path, replications=3), tmp_path / "r") == 2
     err = capsys.readouterr().err
     old, new = f"{sim.__version__}+engine.1", f"{sim.__version__}+engine.2"
@@ -93,21 +93,22 @@ def test_a_store_written_before_runs_had_an_identity_is_refused(tmp_path, capsys
 
 
 def test_failed_runs_are_rerun_whatever_their_identity(tmp_path, monkeypatch):
-    import sim.sweep
+    import sim.experiments.sweep
 
-    real = sim.sweep.run_batch
-    monkeypatch.setattr(sim.sweep, "run_batch", lambda *a, **k: 1 / 0)
+    real = sim.experiments.sweep.run_batch
+    monkeypatch.setattr(sim.experiments.sweep, "run_batch", lambda *a, **k: 1 / 0)
     assert sweep_quietly(tiny_experiment(tmp_path), tmp_path / "r") == 1
-    monkeypatch.setattr(sim.sweep, "run_batch", real)
-    monkeypatch.setattr(sim.identity, "ENGINE_VERSION", sim.identity.ENGINE_VERSION + 1)
+    monkeypatch.setattr(sim.experiments.sweep, "run_batch", real)
+    identity = sim.experiments.identity
+    monkeypatch.setattr(identity, "ENGINE_VERSION", identity.ENGINE_VERSION + 1)
     assert sweep_quietly(tiny_experiment(tmp_path), tmp_path / "r") == 0
     assert len(SweepStore(tmp_path / "r" / "tiny").completed_ids()) == 4
 
 
 def test_every_session_keeps_its_git_sha_in_the_manifest(tmp_path, monkeypatch):
-    monkeypatch.setattr(sim.store, "git_sha", lambda: "a" * 40)
+    monkeypatch.setattr(sim.experiments.store, "git_sha", lambda: "a" * 40)
     assert sweep_quietly(tiny_experiment(tmp_path), tmp_path / "r") == 0
-    monkeypatch.setattr(sim.store, "git_sha", lambda: "b" * 40)
+    monkeypatch.setattr(sim.experiments.store, "git_sha", lambda: "b" * 40)
     assert sweep_quietly(tiny_experiment(tmp_path, replications=3), tmp_path / "r") == 0
     manifest = SweepStore(tmp_path / "r" / "tiny").read_manifest()
     assert [s["git_sha"] for s in manifest["sessions"]] == ["a" * 40, "b" * 40]
@@ -116,8 +117,8 @@ def test_every_session_keeps_its_git_sha_in_the_manifest(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("label", ["description", "name"])
 def test_labels_of_a_scenario_are_not_part_of_its_identity(label):
-    from sim.config import parse_scenario
-    from sim.identity import scenario_hash
+    from sim.config.scenario import parse_scenario
+    from sim.experiments.identity import scenario_hash
 
     one = parse_scenario(small_economy_dict())
     other = parse_scenario({**small_economy_dict(), label: "something-else"})

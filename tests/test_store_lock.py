@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.cli import main
-from sim.store import SweepStore
+from sim.cli.main import main
+from sim.experiments.store import SweepStore
 from tests.builders import small_economy_dict, sweep_quietly, tiny_experiment
 
 HOLD = """
 import sys
 from pathlib import Path
-from sim.store_lock import WriterLock
+from sim.experiments.store_lock import WriterLock
 folder = Path(sys.argv[1])
 folder.mkdir(parents=True, exist_ok=True)
 WriterLock(folder).acquire()

@@ -4,12 +4,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.config import load_scenario
+from sim.config.scenario import load_scenario
 from sim.economy.build import structure
 from sim.economy.trace import bytes_per_run
-from sim.experiment import load_experiment
-from sim.store import STEP_TABLES, SweepStore
-from sim.sweep import MAX_BATCH, TRACE_BUDGET_BYTES, _guided_batches, batch_limit, run_sweep
+from sim.experiments.design import load_experiment
+from sim.experiments.store import STEP_TABLES, SweepStore
+from sim.experiments.sweep import (
+    MAX_BATCH,
+    TRACE_BUDGET_BYTES,
+    _guided_batches,
+    batch_limit,
+    run_sweep,
+)
 from tests.builders import build, small_economy_dict, tiny_experiment
 
 

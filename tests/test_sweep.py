@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.cli import main
-from sim.experiment import Experiment, plan_runs, replicate_seeds
-from sim.store import SweepStore
+from sim.cli.main import main
+from sim.experiments.design import Experiment, plan_runs, replicate_seeds
+from sim.experiments.store import SweepStore
 from tests.builders import small_economy_dict, sweep_quietly
 
 TIMING = ["duration_s"]
@@ -250,9 +250,9 @@ def test_resume_removes_temporaries_left_by_a_write_killed_midway(tmp_path):
 
 def test_a_failing_run_is_recorded_and_the_others_continue(tmp_path, monkeypatch, capsys):
     """A run that raises inside a batch fails alone: its batch-mates are rerun and succeed."""
-    import sim.sweep
+    import sim.experiments.sweep
 
-    real = sim.sweep.run_batch
+    real = sim.experiments.sweep.run_batch
 
     def flaky(scenarios, seeds):
         for scenario in scenarios:
@@ -260,7 +260,7 @@ def test_a_failing_run_is_recorded_and_the_others_continue(tmp_path, monkeypatch
                 raise RuntimeError("simulated model failure")
         return real(scenarios, seeds)
 
-    monkeypatch.setattr(sim.sweep, "run_batch", flaky)
+    monkeypatch.setattr(sim.experiments.sweep, "run_batch", flaky)
     assert _sweep(_experiment(tmp_path), tmp_path / "r") == 1
     runs = _runs(tmp_path / "r" / "tiny")
     failed = runs[runs["status"] == "failed"]
@@ -269,7 +269,7 @@ def test_a_failing_run_is_recorded_and_the_others_continue(tmp_path, monkeypatch
     assert failed["mean_final_loss"].isna().all()
     out = capsys.readouterr().out
     assert "6 ok, 2 failed" in out and "simulated model failure" in out
-    monkeypatch.setattr(sim.sweep, "run_batch", real)
+    monkeypatch.setattr(sim.experiments.sweep, "run_batch", real)
     assert _sweep(_experiment(tmp_path), tmp_path / "r") == 0
     assert (_runs(tmp_path / "r" / "tiny")["status"] == "ok").all()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.sweep import _guided_batches, batch_size
+from sim.experiments.sweep import _guided_batches, batch_size
 
 
 @pytest.mark.parametrize(
@@ -25,7 +25,7 @@ def test_guided_batches_cover_every_run_once_and_shrink(runs, workers, limit):
 
 def test_a_pool_starts_no_more_workers_than_runs(monkeypatch):
     """Asking for 1024 workers for three runs must not start 1024 processes."""
-    import sim.sweep as sweep
+    import sim.experiments.sweep as sweep
 
     started = []
 
@@ -53,7 +53,7 @@ def test_a_pool_starts_no_more_workers_than_runs(monkeypatch):
 
 
 def test_workers_fork_only_while_this_process_has_one_thread(monkeypatch):
-    import sim.sweep as sweep
+    import sim.experiments.sweep as sweep
 
     monkeypatch.delenv(sweep.START_METHOD_ENV, raising=False)
     monkeypatch.setattr(sweep.threading, "active_count", lambda: 1)
@@ -64,14 +64,14 @@ def test_workers_fork_only_while_this_process_has_one_thread(monkeypatch):
 
 @pytest.mark.parametrize(("value", "method"), [("spawn", "spawn"), ("fork", "fork")])
 def test_the_start_method_can_be_forced(monkeypatch, value, method):
-    import sim.sweep as sweep
+    import sim.experiments.sweep as sweep
 
     monkeypatch.setenv(sweep.START_METHOD_ENV, value)
     assert sweep._worker_context().get_start_method() == method
 
 
 def test_a_bad_start_method_is_a_clear_error(monkeypatch):
-    import sim.sweep as sweep
+    import sim.experiments.sweep as sweep
 
     monkeypatch.setenv(sweep.START_METHOD_ENV, "forkserver")
     with pytest.raises(ValueError, match="RACE_START_METHOD must be fork or spawn"):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sim.store import SweepStore
+from sim.experiments.store import SweepStore
 from tests.builders import small_economy_dict, sweep_quietly
 
 TIMING = ["duration_s"]

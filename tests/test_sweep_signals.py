@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import sim.plots
-import sim.store
-from sim.store import SweepStore
+import sim.experiments.store
+import sim.viz.plots
+from sim.experiments.store import SweepStore
 from tests.builders import small_economy_dict, sweep_quietly, tiny_experiment
 
 TIMING = ["duration_s"]
@@ -68,18 +68,18 @@ def _interrupt_at(monkeypatch, where: str) -> None:
         raise KeyboardInterrupt
 
     if where == "final flush":
-        real = sim.store.atomic_write_parquet
+        real = sim.experiments.store.atomic_write_parquet
 
         def write(frame, path, *args, **kwargs):
             if Path(path).parent.name == "runs":  # the runs part, the flush's commit point
                 raise KeyboardInterrupt
             real(frame, path, *args, **kwargs)
 
-        monkeypatch.setattr(sim.store, "atomic_write_parquet", write)
+        monkeypatch.setattr(sim.experiments.store, "atomic_write_parquet", write)
     elif where == "consolidation":
         monkeypatch.setattr(SweepStore, "consolidate", interrupt)
     else:
-        monkeypatch.setattr(sim.plots, "write_sweep_figures", interrupt)
+        monkeypatch.setattr(sim.viz.plots, "write_sweep_figures", interrupt)
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,7 @@ def _interrupt_at(monkeypatch, where: str) -> None:
 )
 def test_ctrl_c_after_the_runs_exits_130_without_a_traceback(tmp_path, monkeypatch, capsys,
                                                              where, status):  # fmt: skip
-    from sim.cli import main
+    from sim.cli.main import main
 
     path = tiny_experiment(tmp_path, record_steps=True)
     argv = ["sweep", str(path), "--results", str(tmp_path / "r"), "--quiet"]

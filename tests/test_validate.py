@@ -1,4 +1,7 @@
-"""End-to-end tests of the paper validation (sim.validate) and the atomic writers (sim.io)."""
+"""End-to-end tests of the paper validation (sim.validate) and the atomic writers.
+
+The writers are :mod:`sim.experiments.io`'s.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.io import atomic_write_csv, atomic_write_text
+from sim.experiments.io import atomic_write_csv, atomic_write_text
 from sim.law import fleet_factor, relative_loss, time_to_target
 from sim.validate import SCENARIOS, TABLE2_COLUMNS, format_summary, run_validation
 

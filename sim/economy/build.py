@@ -16,14 +16,14 @@ from collections.abc import Sequence
 import networkx as nx
 import numpy as np
 
-from sim import network as net
-from sim.chips import ChipModel, extrapolate_roadmap
-from sim.config import Scenario
+from sim.config.chips import ChipModel, extrapolate_roadmap
+from sim.config.scenario import Scenario
+from sim.economy import network as net
 from sim.economy import params as p
 from sim.economy.fleet import starting_fleet
 from sim.economy.state import ChipMarketState, EnergyState, LabState, State
+from sim.economy.strategies import make_strategy
 from sim.law import SECONDS_PER_YEAR, parameter_set
-from sim.strategies import make_strategy
 
 HOURS_PER_YEAR = 8766.0
 """Hours in a Julian year (365.25 d x 24 h): MW over a year in MWh."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.config import Scenario
+from sim.config.scenario import Scenario
 from sim.economy.build import build
 from sim.economy.params import Params
 from sim.economy.phases import step

@@ -15,7 +15,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim.config import Scenario
+from sim.config.scenario import Scenario
 from sim.economy import phases
 from sim.economy.build import build, supply_network
 from sim.economy.engine import BatchRun

@@ -64,6 +64,39 @@ def realized_gamma(t: np.ndarray, efficiency: np.ndarray) -> np.ndarray:
     return np.where((count >= 2) & (spread > 0), slope, np.nan)
 
 
+def rolling_slopes(t: np.ndarray, efficiency: np.ndarray, window: int) -> np.ndarray:
+    """OLS slope of log2(efficiency) on t over each trailing window of ``window`` points.
+
+    The per-step view of :func:`realized_gamma`, for every window at once from
+    running sums. ``efficiency`` is (T,) or (T, N) (one column per lab, each
+    centred on its own usable times); unusable points (non-finite or
+    non-positive) are left out of their windows, and a window with fewer than
+    two usable points gives NaN.
+    """
+    t = np.asarray(t, dtype=float)
+    values = np.asarray(efficiency, dtype=float)
+    columns = values.reshape(len(t), -1)
+    usable = np.isfinite(columns) & (columns > 0) & np.isfinite(t)[:, None]
+    count = usable.sum(axis=0)
+    centre = np.where(usable, t[:, None], 0.0).sum(axis=0) / np.maximum(count, 1)
+    x = np.where(usable, t[:, None] - centre, 0.0)
+    y = np.where(usable, np.log2(np.where(usable, columns, 1.0)), 0.0)
+    n, sx, sy = (_window_sums(a, window) for a in (usable.astype(float), x, y))
+    sxx, sxy = _window_sums(x * x, window), _window_sums(x * y, window)
+    denominator = n * sxx - sx * sx
+    with np.errstate(all="ignore"):
+        slope = (n * sxy - sx * sy) / denominator
+    fitted = (n >= 2) & (denominator > 1e-12 * np.maximum(n * sxx, 1e-300))
+    return np.where(fitted, slope, np.nan).reshape(values.shape)
+
+
+def _window_sums(values: np.ndarray, window: int) -> np.ndarray:
+    """Sum over rows of each trailing window ``values[max(0, i - window + 1) : i + 1]``."""
+    running = np.concatenate((np.zeros((1, *values.shape[1:])), np.cumsum(values, axis=0)))
+    ends = np.arange(1, len(values) + 1)
+    return running[ends] - running[np.maximum(ends - window, 0)]
+
+
 def time_to_target(t: np.ndarray, relative: np.ndarray, target: float) -> np.ndarray:
     """First time the relative (excess) loss reaches ``target``: (B, N) years, NaN if never.
 
@@ -556,7 +589,7 @@ def check_experiment_outputs(names: list[str], base) -> list[str]:
     Raises:
         ValueError: naming the unknown outputs and the names that exist.
     """
-    from sim.config import parse_scenario
+    from sim.config.scenario import parse_scenario
 
     try:
         scenario = parse_scenario(base) if isinstance(base, dict) else None

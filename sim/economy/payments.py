@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-INVESTORS, CUSTOMERS, WORKFORCE, GOVERNMENT = "investors", "customers", "workforce", "government"
-RESERVED_ACCOUNTS = (INVESTORS, CUSTOMERS, WORKFORCE, GOVERNMENT)
-"""The outside-world and government accounts; no lab or supplier may take these names."""
+from sim.config.scenario import RESERVED_ACCOUNTS
+
+INVESTORS, CUSTOMERS, WORKFORCE, GOVERNMENT = RESERVED_ACCOUNTS
 
 LAB, CHIP_SUPPLIER, ENERGY_SUPPLIER = "lab", "chip_supplier", "energy_supplier"
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.config import Scenario
+from sim.config.scenario import Scenario
 from sim.economy.engine import BatchRun
+from sim.economy.outputs import rolling_slopes
 from sim.economy.payments import (
     CATEGORIES,
     CHANNELS,
@@ -116,9 +117,12 @@ def _labs(view: _RunView, scenario: Scenario) -> pd.DataFrame:
         "hardware_efficiency": np.where(power > 0, hardware, np.nan).reshape(-1),
         "efficiency": np.where(power * view.dt > 0, efficiency, np.nan).reshape(-1),
         "energy_mwh": (power * HOURS_PER_YEAR * view.dt).reshape(-1),
+        "realized_gamma_trailing": rolling_slopes(
+            view.t, np.where(power * view.dt > 0, efficiency, np.nan), scenario.steps_per_year
+        ).reshape(-1),
     }
     columns["projects_done"] = columns["projects_done"].astype(np.int64)
-    return pd.DataFrame({name: columns[name] for name in LAB_COLUMNS})
+    return pd.DataFrame({name: columns[name] for name in (*LAB_COLUMNS, "realized_gamma_trailing")})
 
 
 def _markets(view: _RunView, scenario: Scenario) -> pd.DataFrame:

@@ -1,0 +1,1 @@
+"""Analyses of stored results: trajectories, what-if comparisons, sensitivity, export."""

@@ -1,0 +1,1 @@
+"""The ``race`` command line: one module per command group."""

@@ -1,0 +1,1 @@
+"""Scenarios and experiments as validated data: schemas, parameter docs, chip data."""

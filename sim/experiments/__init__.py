@@ -1,0 +1,1 @@
+"""Running experiments: designs, runs, sweeps and their results store."""
