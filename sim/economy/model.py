@@ -170,12 +170,18 @@ class RaceModel(mesa.Model):
     @property
     def network(self) -> nx.DiGraph:
         """The supply network; each edge carries the last step's trades and their running sums."""
-        edges = self.tables()["edges"]
-        last = edges[edges["step"] == self.state.step]
-        totals = edges.groupby(["supplier", "lab"], observed=True)[["quantity", "value"]].sum()
-        names = {agent.name: agent.unique_id for agent in self.agents}
-        for row in last.itertuples(index=False):
-            data = self._graph[names[row.supplier]][names[row.lab]]
-            data["quantity"], data["value"] = row.quantity, row.value
-            data["cum_quantity"], data["cum_value"] = totals.loc[(row.supplier, row.lab)]
+        flows = self.trace.series["edges"]
+        groups = (("chip", self.chip_suppliers), ("energy", self.energy_suppliers))
+        for kind, suppliers in groups:
+            quantity = flows["chip_units" if kind == "chip" else "energy_mwh"][0]
+            value = flows[f"{kind}_value"][0]  # (rows, N, S)
+            for s, supplier in enumerate(suppliers):
+                for n, lab in enumerate(self.labs):
+                    if not self._graph.has_edge(supplier.unique_id, lab.unique_id):
+                        continue
+                    data = self._graph[supplier.unique_id][lab.unique_id]
+                    data["quantity"] = float(quantity[-1, n, s])
+                    data["value"] = float(value[-1, n, s])
+                    data["cum_quantity"] = float(quantity[:, n, s].sum())
+                    data["cum_value"] = float(value[:, n, s].sum())
         return self._graph

@@ -75,7 +75,3 @@ def make_strategy(name: str) -> Strategy:
     except KeyError:
         raise ValueError(f"strategy must be one of {', '.join(_REGISTRY)}, got {name!r}") from None
 
-
-def known_strategies() -> list[str]:
-    """Names of every registered strategy."""
-    return list(_REGISTRY)

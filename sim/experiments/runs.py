@@ -56,11 +56,6 @@ class RunResult:
     summary: dict
 
 
-def run_model(scenario: Scenario, seed: int | None = None) -> RaceModel:
-    """Build and run the model to the end of the horizon."""
-    return RaceModel(scenario, seed=seed).run()
-
-
 def run_scenario(scenario: Scenario, seed: int | None = None) -> RunResult:
     """Run one scenario (a batch of one) and derive its tables and summaries."""
     seed = scenario.seed if seed is None else int(seed)
