@@ -238,12 +238,12 @@ def _energy_prices(s: Scenario) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def _strategy_parameters(name: str) -> tuple[float, float, float, bool, float, float, float]:
-    """(capex share, R&D share, project share, adaptive, adjustment, floor, spend share)."""
+def _strategy_parameters(name: str) -> tuple[float, ...]:
+    """(capex, R&D, project shares, adaptive, adjustment, floor, spend, compute-use shares)."""
     s = make_strategy(name)
     return (
         s.capex_share, s.rnd_share, s.project_share, s.adaptive, s.adjustment, s.floor,
-        s.spend_share,
+        s.spend_share, s.training_share, s.research_share, s.inference_share,
     )  # fmt: skip
 
 
@@ -288,6 +288,9 @@ def _labs(s: Scenario, items: np.ndarray) -> p.Labs:
         adjustment=strategies[:, 4],
         share_floor=strategies[:, 5],
         spend_share=strategies[:, 6],
+        training_share=strategies[:, 7],
+        research_share=strategies[:, 8],
+        inference_share=strategies[:, 9],
         initial_compute=initial,
         cheapest_energy_price=cheapest,
         worst_energy_price=worst,
@@ -396,6 +399,7 @@ def initial_state(params: p.Params, fleet: np.ndarray, projects: int) -> State:
             last_fleet_units=zeros,
             last_power_mw=zeros,
             last_energy_bill=zeros,
+            last_research_flops=zeros,
         ),
         fleet=starting_fleet(params.hardware, fleet[0], fleet[1].astype(np.int64), fleet[2]),
         chips=ChipMarketState(price_index=np.ones(params.chips.capacity_per_year.shape)),

@@ -123,6 +123,9 @@ class Labs:
     adjustment: np.ndarray  # (N) 1 per step
     share_floor: np.ndarray  # (N) 1
     spend_share: np.ndarray  # (N) 1
+    training_share: np.ndarray  # (N) 1, share of the powered fleet's FLOP/s that trains
+    research_share: np.ndarray  # (N) 1, share that runs research experiments
+    inference_share: np.ndarray  # (N) 1, share that serves inference
     initial_compute: np.ndarray  # (N) FLOP
     cheapest_energy_price: np.ndarray  # (N) USD/MWh in the lab's region, carbon tax included
     worst_energy_price: np.ndarray  # (N) USD/MWh in the lab's region, carbon tax included

@@ -491,19 +491,23 @@ def energy_market(
 
 @dataclass(frozen=True)
 class Training:
-    """GPUs the delivered power ran (B, N), their FLOP/s, and compliance costs paid (USD)."""
+    """GPUs the delivered power ran, their FLOP/s by use, and compliance costs paid, (B, N)."""
 
-    running_units: np.ndarray
-    running_flops: np.ndarray
-    compliance: np.ndarray
+    running_units: np.ndarray  # GPUs
+    running_flops: np.ndarray  # FLOP/s, peak, of the powered fleet
+    training_flops: np.ndarray  # FLOP/s of it on frontier training
+    research_flops: np.ndarray  # FLOP/s on research experiments
+    inference_flops: np.ndarray  # FLOP/s serving inference
+    compliance: np.ndarray  # USD
 
 
 def train(
     state: State, params: Params, t: np.ndarray, energy: EnergyTrades
 ) -> tuple[State, Training]:
-    """Labs train along the law on the GPUs their power runs; crossing the threshold costs.
+    """Labs split the GPUs their power runs between uses and train; crossing the threshold costs.
 
-    docs/model.md 1.5, 3.2, 3.3 and 3.17: the step adds ``running FLOP/s x MFU x s/yr x
+    docs/model.md 1.5, 3.2, 3.3 and 3.17: the powered FLOP/s split by the
+    strategy's compute-use shares; the step adds ``training FLOP/s x MFU x s/yr x
     S_t x integral_0^dt 2^(gamma s) ds`` (exact), up to the compute cap when
     the threshold caps training; ``log2 S`` grows by ``gamma dt``. The first
     time a lab's compute reaches the threshold it pays the compliance cost
@@ -512,11 +516,16 @@ def train(
     labs, hw, policy, dt = state.labs, params.hardware, params.policy, params.clock.dt[:, None]
     power_mw = energy.power_mw
     units, flops = dispatch(state.fleet, hw, power_mw * 1e6 / hw.watts_factor[:, None])
+    uses = params.labs
+    training_flops = flops * uses.training_share
+    research_flops = flops * uses.research_share
+    inference_flops = flops * uses.inference_share
     threshold = policy.threshold_flop[:, None]
     ceiling = np.where(policy.threshold_cap[:, None], threshold, np.inf)
     headroom = np.maximum(ceiling - labs.compute, 0.0)
     integral = exponential_integral(dt, labs.gamma_software * LN2)
-    added = flops * (hw.mfu * SECONDS_PER_YEAR)[:, None] * 2.0**labs.log2_software * integral
+    mfu_seconds = (hw.mfu * SECONDS_PER_YEAR)[:, None]
+    added = training_flops * mfu_seconds * 2.0**labs.log2_software * integral
     compute = labs.compute + np.minimum(headroom, added)
     crossing = np.isfinite(threshold) & ~labs.crossed_threshold & (compute >= threshold)
     compliance = np.where(crossing, np.minimum(policy.compliance_cost[:, None], labs.cash), 0.0)
@@ -530,8 +539,10 @@ def train(
         last_fleet_units=state.fleet.total_units,
         last_power_mw=power_mw,
         last_energy_bill=(energy.energy + energy.carbon_tax).sum(axis=2),
+        last_research_flops=research_flops,
     )
-    return replace(state, labs=labs), Training(units, flops, compliance)
+    used = Training(units, flops, training_flops, research_flops, inference_flops, compliance)
+    return replace(state, labs=labs), used
 
 
 # ------------------------------------------------------------------- 7. revenue

@@ -30,6 +30,7 @@ class LabState:
     last_fleet_units: np.ndarray  # (B, N) GPUs installed in the last step
     last_power_mw: np.ndarray  # (B, N) MW delivered in the last step
     last_energy_bill: np.ndarray  # (B, N) USD paid for power in the last step, tax included
+    last_research_flops: np.ndarray  # (B, N) FLOP/s, peak, on research experiments last step
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,10 @@ rest), after letting one-off efficiency projects take up to
   over one year, within ``[floor, spend_share - floor]`` (R&D gets the rest
   of ``spend_share``), a myopic marginal comparison on the law.
 
+Each strategy also splits the powered fleet's compute between its three uses
+(``training_share``, ``research_share``, ``inference_share``, summing to 1):
+frontier training, research experiments and inference serving.
+
 Register another with :func:`register` and name it in ``labs[].strategy``.
 """
 
@@ -34,14 +38,20 @@ class Strategy:
     adjustment: float = 0.0
     floor: float = 0.0
     spend_share: float = 1.0
+    training_share: float = 1.0
+    research_share: float = 0.0
+    inference_share: float = 0.0
 
     def __post_init__(self) -> None:
         """Refuse shares outside [0, 1] or GPU and R&D shares that spend more than the budget."""
-        for field in ("capex_share", "rnd_share", "project_share", "adjustment", "floor"):
+        shares = ("training_share", "research_share", "inference_share")
+        for field in ("capex_share", "rnd_share", "project_share", "adjustment", "floor", *shares):
             if not 0.0 <= getattr(self, field) <= 1.0:
                 raise ValueError(f"strategy {self.name}: {field} must be in [0, 1]")
         if self.capex_share + self.rnd_share > self.spend_share + 1e-12:
             raise ValueError(f"strategy {self.name}: capex_share + rnd_share exceeds spend_share")
+        if abs(sum(getattr(self, field) for field in shares) - 1.0) > 1e-9:
+            raise ValueError(f"strategy {self.name}: the compute-use shares must sum to 1")
 
 
 _REGISTRY: dict[str, Strategy] = {

@@ -204,7 +204,7 @@ def opening(state: State, params: Params) -> StepResult:
             np.zeros((runs, labs, n_energy)), params.energy.base_price, energy, energy, energy,
             energy,
         ),
-        training=phases.Training(zeros, zeros, zeros),
+        training=phases.Training(zeros, zeros, zeros, zeros, zeros, zeros),
         revenue=phases.Revenue(
             np.zeros(runs), losses, clearing.logit_shares(losses, params.market.temperature), zeros
         ),
