@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from sim.config.scenario import STRATEGIES
 from sim.economy.model import RaceModel
-from sim.economy.payments import GOVERNMENT, WORKFORCE
+from sim.economy.payments import CONSTRUCTION, GOVERNMENT, WORKFORCE
 from sim.law import parameter_set
 from tests.builders import H100, build
 
@@ -27,8 +27,8 @@ REGIONS = ("us", "eu", "cn")
 LAWS = ("kaplan", "hoffmann2022", "besiroglu2024", "tokens20")
 REL = 1e-9  # relative rounding allowed on sums of floats
 SPEND_COLUMNS = (
-    "spend_capex", "spend_tariffs", "spend_energy", "spend_carbon_tax", "spend_rnd",
-    "spend_projects", "spend_compliance",
+    "spend_capex", "spend_tariffs", "spend_facilities", "spend_energy", "spend_carbon_tax",
+    "spend_rnd", "spend_projects", "spend_compliance",
 )  # fmt: skip
 
 SETTINGS = settings(
@@ -183,8 +183,9 @@ def test_money_is_conserved(data):
     Ledger identity, per step s and summed over labs i:
 
         sum_i paid_i(s) = chips(s) + energy(s) + government_from_labs(s) + workforce_from_labs(s)
-                        = sum_i [capex + tariffs + energy + carbon_tax + rnd + projects
-                                 + compliance]_i(s)
+                        + construction_from_labs(s)
+                        = sum_i [capex + tariffs + facilities + energy + carbon_tax + rnd
+                                 + projects + compliance]_i(s)
         cash_i(s) = cash_i(s-1) + funding_i(s) + revenue_i(s) - paid_i(s)
 
     where chips(s) is what chip suppliers received (their recorded revenue), energy(s)
@@ -203,7 +204,7 @@ def test_money_is_conserved(data):
     labs = {lab.name for lab in model.labs}
     chip_names = {s.name for s in model.chip_suppliers}
     energy_names = {s.name for s in model.energy_suppliers}
-    payees = chip_names | energy_names | {GOVERNMENT, WORKFORCE}
+    payees = chip_names | energy_names | {GOVERNMENT, WORKFORCE, CONSTRUCTION}
     from_labs = ledger[ledger["payer"].isin(labs)]
     assert from_labs["payee"].isin(payees).all(), set(from_labs["payee"]) - payees
     assert (ledger["amount"] >= 0).all()

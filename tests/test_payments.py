@@ -22,6 +22,7 @@ from hypothesis.extra.numpy import arrays
 from sim.economy.payments import (
     CHANNELS,
     CHIP_SUPPLIER,
+    CONSTRUCTION,
     CUSTOMERS,
     ENERGY_SUPPLIER,
     GOVERNMENT,
@@ -81,6 +82,7 @@ def _lab_sign(category: str) -> float:
 def test_channels_route_money_as_the_economy_does():
     """Who pays whom: labs are funded and earn; they pay workers, suppliers and taxes."""
     assert CHANNELS == {
+        "facilities": (LAB, CONSTRUCTION),  # a data centre is paid to its builders
         "funding": (INVESTORS, LAB),
         "rnd": (LAB, WORKFORCE),
         "rd_subsidy": (GOVERNMENT, WORKFORCE),  # the match goes to the researchers, not the lab

@@ -23,7 +23,7 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 STRATEGIES = ("hare", "turtle", "baseline", "adaptive", "static")
 PACKAGED_BASELINE = Path(__file__).resolve().parents[1] / "data" / "baseline.yaml"
 """The calibrated baseline shipped inside the package (the dashboard's default scenario)."""
-RESERVED_ACCOUNTS = ("investors", "customers", "workforce", "government")
+RESERVED_ACCOUNTS = ("investors", "customers", "workforce", "government", "construction")
 """The outside-world and government accounts of the economy's payments; no lab or supplier
 may take these names (:mod:`sim.economy.payments`)."""
 
@@ -103,6 +103,13 @@ class HardwareConfig(Strict):
     lifetime_years: float = param(
         5.0, "yr", "GPU lifetime in a fleet before retirement", gt=0, le=30
     )
+    facility_capex_per_mw: float = param(
+        11.7e6,
+        "USD/MW",
+        "data-centre construction cost per MW of critical load (Cushman & Wakefield 2025)",
+        ge=0,
+        le=1e9,
+    )
     cadence_years: float = param(2.0, "yr", "years between extrapolated generations", gt=0, le=10)
     flops_per_watt_growth: float = param(
         0.40, "1/yr", "annual FLOP/W improvement of new generations", ge=0, le=3
@@ -150,9 +157,19 @@ class EnergySupplierSpec(Strict):
     capacity_mw: float = param(2000.0, "MW", "capacity available to AI data centers", gt=0, le=1e7)
     base_price: float = param(81.0, "USD/MWh", "price below the scarcity knee", gt=0, le=1e5)
     build_rate_mw_per_year: float = param(
-        500.0, "MW/yr", "new capacity ordered per year", ge=0, le=1e7
+        500.0, "MW/yr", "new capacity ordered per year when prices are at cost", ge=0, le=1e7
     )
     lead_time_years: float = param(5.0, "yr", "interconnection lead time", ge=0, le=30)
+    build_price_response: float = param(
+        1.0,
+        "1",
+        "elasticity of capacity orders to the expected price's margin over base_price",
+        ge=0,
+        le=20,
+    )
+    build_max_multiple: float = param(
+        3.0, "1", "most capacity orders per year as a multiple of the build rate", ge=0, le=100
+    )
     carbon_intensity: float = param(0.4, "tCO2/MWh", "emissions per MWh delivered", ge=0, le=2)
     scarcity_knee: float = param(0.8, "1", "utilization where scarcity pricing starts", gt=0, lt=1)
     scarcity_slope: float = param(

@@ -18,6 +18,7 @@ import numpy as np
 
 from sim.config.chips import ChipModel, extrapolate_roadmap
 from sim.config.scenario import Scenario
+from sim.economy import facilities, power
 from sim.economy import network as net
 from sim.economy import params as p
 from sim.economy.fleet import starting_fleet
@@ -27,6 +28,9 @@ from sim.law import SECONDS_PER_YEAR, parameter_set
 
 HOURS_PER_YEAR = 8766.0
 """Hours in a Julian year (365.25 d x 24 h): MW over a year in MWh."""
+
+_LEAD_SLACK = 1e-9
+"""Relative: a lead time of a whole number of steps despite rounding is that number."""
 
 
 def structure(scenario: Scenario) -> tuple[int, int, int, int]:
@@ -135,6 +139,7 @@ def _hardware(
         chip_watts=watts,
         chip_price=_pad([c.price for c in chips], size, 1.0),
         chip_lifetime_mwh=_pad(lifetime_mwh, size, 0.0),
+        facility_cost_per_mw=np.float64(hw.facility_capex_per_mw),
         variant_flops=v_flops,
         variant_watts=v_watts,
         dispatch_order=order,
@@ -196,19 +201,26 @@ def _chip_suppliers(
     )
 
 
+def _lead_steps(lead_years: float, dt: float) -> int:
+    """A lead time in whole steps, rounded up (within 1e-9 of a whole number: that number)."""
+    return max(0, math.ceil(lead_years / dt - _LEAD_SLACK * max(1.0, lead_years / dt)))
+
+
 def _energy_suppliers(s: Scenario, graph: nx.DiGraph) -> p.EnergySuppliers:
     labs, _, suppliers = node_ids(s)
     specs = s.energy_suppliers
     policy = s.policy
     regions = [spec.region for spec in specs]
-    merit_price = [spec.base_price + policy.carbon_tax * spec.carbon_intensity for spec in specs]
     return p.EnergySuppliers(
         capacity_mw=np.array([spec.capacity_mw for spec in specs], dtype=float),
         base_price=np.array([spec.base_price for spec in specs], dtype=float),
         build_mw_per_year=np.array(
             [spec.build_rate_mw_per_year * policy.grid_buildout_multiplier for spec in specs]
         ),
+        build_response=np.array([spec.build_price_response for spec in specs], dtype=float),
+        build_max_multiple=np.array([spec.build_max_multiple for spec in specs], dtype=float),
         lead_time=np.array([spec.lead_time_years for spec in specs], dtype=float),
+        lead_steps=np.array([_lead_steps(spec.lead_time_years, s.dt) for spec in specs]),
         carbon_intensity=np.array([spec.carbon_intensity for spec in specs], dtype=float),
         knee=np.array([spec.scarcity_knee for spec in specs], dtype=float),
         slope=np.array([spec.scarcity_slope for spec in specs], dtype=float),
@@ -218,23 +230,6 @@ def _energy_suppliers(s: Scenario, graph: nx.DiGraph) -> p.EnergySuppliers:
         ),  # fmt: skip
         same_region=np.array([[a == b for b in regions] for a in regions]),
         region_cap_mw=np.array([policy.power_caps.get(r, math.inf) for r in regions], dtype=float),
-        merit=np.argsort(np.array(merit_price), kind="stable"),
-    )
-
-
-def _energy_prices(s: Scenario) -> tuple[np.ndarray, np.ndarray]:
-    """Per lab, the cheapest and the dearest price per MWh its region can charge, tax included."""
-    tax = s.policy.carbon_tax
-    cheapest: dict[str, float] = {}
-    worst: dict[str, float] = {}
-    for e in s.energy_suppliers:
-        low = e.base_price + tax * e.carbon_intensity
-        high = e.base_price * (1.0 + e.scarcity_slope) + tax * e.carbon_intensity
-        cheapest[e.region] = min(cheapest.get(e.region, math.inf), low)
-        worst[e.region] = max(worst.get(e.region, 0.0), high)
-    return (
-        np.array([cheapest[lab.region] for lab in s.labs]),
-        np.array([worst[lab.region] for lab in s.labs]),
     )
 
 
@@ -268,7 +263,6 @@ def _labs(s: Scenario, items: np.ndarray) -> p.Labs:
     one_year = (items[0] * flops).sum(axis=1) * s.hardware.mfu * SECONDS_PER_YEAR
     pairs = zip(specs, one_year, strict=True)
     initial = np.array([lab.initial_compute or year for lab, year in pairs])
-    cheapest, worst = _energy_prices(s)
     return p.Labs(
         cash=np.array([lab.cash for lab in specs], dtype=float),
         funding_per_year=np.array(
@@ -292,8 +286,6 @@ def _labs(s: Scenario, items: np.ndarray) -> p.Labs:
         research_share=strategies[:, 8],
         inference_share=strategies[:, 9],
         initial_compute=initial,
-        cheapest_energy_price=cheapest,
-        worst_energy_price=worst,
     )
 
 
@@ -379,10 +371,16 @@ def build(
 
 
 def initial_state(params: p.Params, fleet: np.ndarray, projects: int) -> State:
-    """The state at t = 0: starting cash, fleets and compute; no trade yet."""
-    labs = params.labs
+    """The state at t = 0: starting cash, fleets, compute and facilities; no trade yet.
+
+    Each lab's facility holds its starting fleet; the energy market's opening
+    prices are its quotes at no demand (:func:`sim.economy.power.opening_prices`).
+    """
+    labs, energy = params.labs, params.energy
     zeros = np.zeros_like(labs.cash)
-    n_suppliers = params.energy.capacity_mw.shape
+    held = starting_fleet(params.hardware, fleet[0], fleet[1].astype(np.int64), fleet[2])
+    price, ceiling = power.opening_prices(energy, params.policy.carbon_tax)
+    slots = int(energy.lead_steps.max(initial=0)) + 1
     return State(
         step=0,
         labs=LabState(
@@ -400,12 +398,16 @@ def initial_state(params: p.Params, fleet: np.ndarray, projects: int) -> State:
             last_power_mw=zeros,
             last_energy_bill=zeros,
             last_research_flops=zeros,
+            facility_mw=facilities.needed_mw(held, params.hardware),
         ),
-        fleet=starting_fleet(params.hardware, fleet[0], fleet[1].astype(np.int64), fleet[2]),
+        fleet=held,
         chips=ChipMarketState(price_index=np.ones(params.chips.capacity_per_year.shape)),
         energy=EnergyState(
-            capacity_mw=params.energy.capacity_mw.copy(),
-            commissioned=np.zeros(n_suppliers, dtype=np.int64),
+            capacity_mw=energy.capacity_mw.copy(),
+            pipeline=np.zeros((*energy.capacity_mw.shape, slots)),
+            price=price,
+            price_ceiling=ceiling,
+            expected_price=energy.base_price.copy(),
         ),
     )
 

@@ -34,8 +34,8 @@ from sim.law import SECONDS_PER_YEAR
 LOSS_POINT = 0.01
 """nats: "cost per loss point" is USD per 0.01 nats of loss reduction."""
 
-SPEND = ("spend_capex", "spend_tariffs", "spend_energy", "spend_carbon_tax", "spend_rnd",
-         "spend_projects", "spend_compliance")  # fmt: skip
+SPEND = ("spend_capex", "spend_tariffs", "spend_facilities", "spend_energy", "spend_carbon_tax",
+         "spend_rnd", "spend_projects", "spend_compliance")  # fmt: skip
 """The lab series that count as spending."""
 
 TO_GOVERNMENT, FROM_GOVERNMENT = ("tariffs", "carbon_tax", "compliance"), ("rd_subsidy",)

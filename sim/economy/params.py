@@ -8,10 +8,8 @@ number of steps (:func:`sim.economy.build.structure` groups runs that do);
 ``R`` and ``P`` are padded to the batch's longest. Each lever acts in one
 phase of :mod:`sim.economy.phases`, named beside it (``docs/model.md``
 section 2.2), except the tariff (the ownership cost compared in ``decide``
-and the bill of the chip market) and the carbon tax, which also sets the
-merit order and the labs' regional power prices resolved here
-(``EnergySuppliers.merit``, ``Labs.cheapest_energy_price``,
-``Labs.worst_energy_price``).
+and the bill of the chip market). The carbon tax acts in the energy market
+only: labs see it through the prices that market publishes.
 """
 
 from __future__ import annotations
@@ -61,6 +59,7 @@ class Hardware:
     chip_watts: np.ndarray  # (R) W, board power
     chip_price: np.ndarray  # (R) USD, list price
     chip_lifetime_mwh: np.ndarray  # (R) MWh one GPU draws over its lifetime, facility included
+    facility_cost_per_mw: np.ndarray  # USD per MW of data-centre critical load
     variant_flops: np.ndarray  # (N, V) FLOP/s per GPU of each chip variant a lab can hold
     variant_watts: np.ndarray  # (N, V) W per GPU
     dispatch_order: np.ndarray  # (N, V) int: variants most FLOP per watt first
@@ -90,19 +89,21 @@ class ChipSuppliers:
 
 @dataclass(frozen=True)
 class EnergySuppliers:
-    """Regional power suppliers, their build pipelines and the regional power caps."""
+    """Regional power suppliers, their build-out and the regional power caps."""
 
     capacity_mw: np.ndarray  # (Se) MW at t = 0
-    base_price: np.ndarray  # (Se) USD/MWh
-    build_mw_per_year: np.ndarray  # (Se) MW/yr, build rate x policy.grid_buildout_multiplier
+    base_price: np.ndarray  # (Se) USD/MWh, the supplier's cost: its offer below the knee
+    build_mw_per_year: np.ndarray  # (Se) MW/yr at cost, x policy.grid_buildout_multiplier
+    build_response: np.ndarray  # (Se) 1, orders' elasticity to the expected margin over cost
+    build_max_multiple: np.ndarray  # (Se) 1, most orders as a multiple of the base rate
     lead_time: np.ndarray  # (Se) yr
+    lead_steps: np.ndarray  # (Se) int, the lead time in whole steps (rounded up)
     carbon_intensity: np.ndarray  # (Se) tCO2/MWh
     knee: np.ndarray  # (Se) 1
     slope: np.ndarray  # (Se) 1
     serves: np.ndarray  # (Se, N) bool: an energy edge to the lab (same region)
     same_region: np.ndarray  # (Se, Se) bool
     region_cap_mw: np.ndarray  # (Se) MW cap of the supplier's region (policy.power_caps), inf
-    merit: np.ndarray  # (Se) int: suppliers cheapest first, carbon tax included
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,6 @@ class Labs:
     research_share: np.ndarray  # (N) 1, share that runs research experiments
     inference_share: np.ndarray  # (N) 1, share that serves inference
     initial_compute: np.ndarray  # (N) FLOP
-    cheapest_energy_price: np.ndarray  # (N) USD/MWh in the lab's region, carbon tax included
-    worst_energy_price: np.ndarray  # (N) USD/MWh in the lab's region, carbon tax included
 
 
 @dataclass(frozen=True)

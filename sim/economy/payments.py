@@ -16,11 +16,12 @@ import numpy as np
 
 from sim.config.scenario import RESERVED_ACCOUNTS
 
-INVESTORS, CUSTOMERS, WORKFORCE, GOVERNMENT = RESERVED_ACCOUNTS
+INVESTORS, CUSTOMERS, WORKFORCE, GOVERNMENT, CONSTRUCTION = RESERVED_ACCOUNTS
 
 LAB, CHIP_SUPPLIER, ENERGY_SUPPLIER = "lab", "chip_supplier", "energy_supplier"
 
 CHANNELS: dict[str, tuple[str, str]] = {
+    "facilities": (LAB, CONSTRUCTION),  # data-centre capex for the MW a lab adds
     "funding": (INVESTORS, LAB),
     "rnd": (LAB, WORKFORCE),
     "rd_subsidy": (GOVERNMENT, WORKFORCE),  # the government's match of a lab's R&D, per lab

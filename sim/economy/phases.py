@@ -7,15 +7,17 @@ returns the new state and what it produced (trades, payments, prices), which
 later phases receive as arguments: nothing passes between phases through
 hidden attributes. Step order:
 
-1. :func:`infrastructure`: energy builds come online; delivered GPUs are
-   installed and old ones retired;
-2. :func:`funding`: outside funding arrives; each lab prices power at what it
-   paid last step;
+1. :func:`infrastructure`: energy suppliers order capacity on the prices they
+   expect and commission what is due; delivered GPUs are installed (their
+   data-centre facility built and paid) and old ones retired;
+2. :func:`funding`: outside funding arrives; each lab prices power at its
+   region's last clearing price;
 3. :func:`decide`: each lab reserves its power bill, buys an efficiency
    project, splits the rest between GPUs and R&D by its strategy, pays R&D
    and sets its software gamma, and picks the chip offer it will order;
 4. :func:`chip_market`: suppliers ration the orders and move their prices;
-5. :func:`energy_market`: each region's suppliers serve labs in merit order;
+5. :func:`energy_market`: each region's suppliers serve labs in merit order,
+   everyone paying the marginal supplier's price;
 6. :func:`train`: labs train along the law, integrating ``2^(gamma t)`` exactly;
 7. :func:`earn_revenue`: the AI-services market is shared by a logit in ``-L / T``.
 
@@ -33,7 +35,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sim.economy import clearing
+from sim.economy import clearing, facilities, power
 from sim.economy.fleet import dispatch, install_pending, retire
 from sim.economy.params import Params
 from sim.economy.payments import pay
@@ -42,10 +44,6 @@ from sim.law import LN2, SECONDS_PER_YEAR, exponential_integral
 
 HOURS_PER_YEAR = 8766.0
 """Hours in a Julian year: MW over ``dt`` years is ``MW x 8766 x dt`` MWh."""
-
-_COMMISSION_SLACK = 1e-9
-"""Relative: a build due at ``t`` comes online at ``t`` despite rounding."""
-
 
 def growth_integral(log_growth: np.ndarray, t: np.ndarray, dt: np.ndarray) -> np.ndarray:
     """``integral_t^(t+dt) (1 + g)^tau d tau`` for ``log_growth = log(1 + g)``: a growing flow."""
@@ -63,35 +61,32 @@ def loss(params: Params, compute: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Built:
-    """Energy capacity ordered and commissioned in the step, (B, Se) MW."""
+    """Energy capacity ordered and commissioned (B, Se) MW; facilities paid (B, N) USD."""
 
     ordered_mw: np.ndarray
     commissioned_mw: np.ndarray
+    facilities: np.ndarray
 
 
 def infrastructure(state: State, params: Params, t: np.ndarray) -> tuple[State, Built]:
-    """Order and commission energy capacity; install last step's GPUs; retire old ones.
+    """Order and commission energy capacity; install last step's GPUs and their facilities.
 
-    docs/model.md 3.14 and 3.1: each supplier orders ``build rate x dt`` MW due
-    ``lead time`` later and brings online every build due by ``t``; cohorts
-    ``lifetime`` years old at ``t`` retire. Every step orders the same MW and
-    the orders fall due one step apart, so a step commissions the oldest
-    order not yet online if it is due: order ``j`` (made at ``t_j = j dt``) is
-    due at ``t_j + lead``.
+    docs/model.md 3.14, 3.1 and 3.20: each supplier orders MW on the price it
+    expects to receive (:func:`sim.economy.power.build_orders`), due its lead
+    time in steps later, and brings online what is due now; the GPUs
+    delivered last step are installed, cohorts ``lifetime`` years old at
+    ``t`` retire, and each lab builds (and pays for) the facility MW its
+    fleet lacks.
     """
     energy, e, dt = state.energy, params.energy, params.clock.dt[:, None]
-    ordered = e.build_mw_per_year * dt
-    tolerance = (_COMMISSION_SLACK * np.maximum(1.0, np.abs(t)))[:, None]
-    oldest = energy.commissioned
-    due = (ordered > 0.0) & (oldest <= state.step)
-    due &= oldest * dt + e.lead_time <= t[:, None] + tolerance
-    online = np.where(due, ordered, 0.0)
-    energy = replace(
-        energy, capacity_mw=energy.capacity_mw + online, commissioned=oldest + due
-    )
+    ordered = power.build_orders(e, energy.expected_price, dt)
+    online, pipeline = power.place_orders(energy.pipeline, ordered, e.lead_steps)
+    energy = replace(energy, capacity_mw=energy.capacity_mw + online, pipeline=pipeline)
     fleet = install_pending(state.fleet, params.hardware)
     fleet = retire(fleet, params.hardware, t, params.clock.dt)
-    return replace(state, energy=energy, fleet=fleet), Built(ordered, online)
+    labs, paid = facilities.build(state.labs, fleet, params.hardware)
+    state = replace(state, labs=labs, energy=energy, fleet=fleet)
+    return state, Built(ordered, online, paid)
 
 
 # ------------------------------------------------------------------- 2. funding
@@ -106,17 +101,15 @@ class Funding:
 
 
 def funding(state: State, params: Params, t: np.ndarray) -> tuple[State, Funding]:
-    """Outside funding arrives; labs expect to pay for power what they paid last step.
+    """Outside funding arrives; labs expect to pay for power the price their region last cleared at.
 
     docs/model.md 3.18 and 3.12: ``funding = F0 x capital availability x integral
-    (1 + g)^tau`` over the step; the expected price is last step's bill per MWh,
-    tax included, or the region's cheapest price after a step without power (the
-    first step included).
+    (1 + g)^tau`` over the step; the expected price is the clearing price the
+    energy market published last step (tax included; before any trade, its
+    quote at no demand).
     """
     labs, dt = state.labs, params.clock.dt[:, None]
-    mwh = labs.last_power_mw * HOURS_PER_YEAR * dt
-    paid = labs.last_energy_bill / mwh
-    expected = np.where(mwh > 0.0, paid, params.labs.cheapest_energy_price)
+    expected = power.regional_price(params.energy.serves, state.energy.price)
     received = params.labs.funding_per_year * growth_integral(
         params.labs.log_funding_growth, t[:, None], dt
     )
@@ -161,9 +154,9 @@ def decide(
     """
     labs, dt = state.labs, params.clock.dt[:, None]
     spendable = np.minimum(funded.funding + params.labs.spend_rate * dt * labs.cash, labs.cash)
-    worst = params.labs.worst_energy_price
+    worst = power.regional_price(params.energy.serves, state.energy.price_ceiling)
     mwh_per_mw = HOURS_PER_YEAR * dt
-    need_mw = state.fleet.total_watts * params.hardware.watts_factor[:, None] / 1e6
+    need_mw = np.minimum(facilities.needed_mw(state.fleet, params.hardware), labs.facility_mw)
     energy_budget = np.minimum(need_mw * mwh_per_mw * worst, spendable)
     discretionary = spendable - energy_budget
     frontier = labs.log2_software.max(axis=1, keepdims=True)
@@ -229,7 +222,7 @@ def best_offers(state: State, params: Params, year: np.ndarray, energy_price: np
     """Each lab's offer with the most FLOP/s per USD of ownership cost, over its allowed edges.
 
     docs/model.md 3.12: ownership cost = ``list price x price index x (1 +
-    tariff) + lifetime MWh x expected energy price``; chips released by the
+    tariff) + facility per GPU + lifetime MWh x expected energy price``; chips released by the
     step's year and sold by the supplier; ties go to the first supplier, then
     the first chip of the roadmap.
     """
@@ -238,7 +231,8 @@ def best_offers(state: State, params: Params, year: np.ndarray, energy_price: np
     released = hw.chip_year[:, None, None, :] <= year[:, None, None, None]
     on_sale = released & chips.sells[:, :, None] & chips.allowed[..., None]  # (B, Sc, N, R)
     price = hw.chip_price[:, None, None, :] * (index * (1.0 + chips.tariff[..., None]))
-    cost = price + hw.chip_lifetime_mwh[:, None, None, :] * energy_price[:, None, :, None]
+    cost = price + facilities.cost_per_gpu(hw)[:, None, None, :]
+    cost = cost + hw.chip_lifetime_mwh[:, None, None, :] * energy_price[:, None, :, None]
     value = np.where(on_sale, chips.offer_flops / cost, 0.0)
     runs, n_suppliers, n_labs, n_chips = value.shape
     by_lab = value.transpose(0, 2, 1, 3).reshape(runs, n_labs, n_suppliers * n_chips)
@@ -421,8 +415,8 @@ class EnergyTrades:
     delivered_mw: np.ndarray  # (B, N, Se) average MW from each supplier
     energy: np.ndarray  # (B, N, Se) USD paid to each supplier
     carbon_tax: np.ndarray  # (B, N, Se) USD of carbon tax on each delivery
-    price: np.ndarray  # (B, Se) USD/MWh
-    requested_mw: np.ndarray  # (B, Se)
+    price: np.ndarray  # (B, Se) USD/MWh, the region's clearing price, carbon tax included
+    requested_mw: np.ndarray  # (B, Se) MW still wanted when the supplier's merit turn came
     sold_mw: np.ndarray  # (B, Se) delivered
     available_mw: np.ndarray  # (B, Se) capacity within the regional cap
     utilization: np.ndarray  # (B, Se) requested / available, capped at 1
@@ -449,41 +443,37 @@ def regional_limit(state: State, params: Params) -> np.ndarray:
 def energy_market(
     state: State, params: Params, t: np.ndarray, decision: Decision
 ) -> tuple[State, EnergyTrades]:
-    """Each supplier, cheapest first, serves the power its labs still want, at a scarcity price.
+    """Each region clears at one price: merit-order dispatch, the marginal supplier's offer.
 
-    docs/model.md 3.14: suppliers in merit order (base price plus carbon tax)
-    fill the remaining requests of the labs they serve pro rata within their
-    limit; the price rises with requested / available above the knee; the
-    carbon tax goes to the government.
+    docs/model.md 3.14: offers are ``base price + carbon tax per MWh``; the
+    region's suppliers serve its labs cheapest offer first within their limit;
+    every MWh of the region is billed at the marginal supplier's scarcity
+    price plus its tax; of each MWh's price the supplier's own tax goes to the
+    government, the rest to the supplier. The market publishes the clearing
+    price, the region's price ceiling and each supplier's trailing received price.
     """
     e, dt = params.energy, params.clock.dt[:, None]
-    runs, n_labs = decision.power_requested_mw.shape
-    n_suppliers = e.capacity_mw.shape[1]
+    tax = power.tax_per_mwh(e, params.policy.carbon_tax)
+    merit = power.merit_order(e, tax)
     limit = regional_limit(state, params)
-    remaining = decision.power_requested_mw
-    delivered = np.zeros((runs, n_labs, n_suppliers))
-    price, requested, sold, utilization = (np.zeros((runs, n_suppliers)) for _ in range(4))
-    b = np.arange(runs)
-    for rank in range(n_suppliers):
-        s = e.merit[:, rank]
-        requests = np.where(e.serves[b, s] & (remaining > 0.0), remaining, 0.0)
-        filled = clearing.pro_rata(requests, limit[b, s])
-        requested[b, s], sold[b, s] = requests.sum(axis=1), filled.sum(axis=1)
-        utilization[b, s] = clearing.utilization(requested[b, s], limit[b, s])
-        price[b, s] = clearing.scarcity_price(
-            e.base_price[b, s], utilization[b, s], e.knee[b, s], e.slope[b, s]
-        )
-        delivered[b, :, s] = filled
-        remaining = remaining - filled
+    delivered, wanted = power.dispatch(e, decision.power_requested_mw, limit, merit)
+    price, utilization = power.clearing_price(e, tax, wanted, limit, merit)
     mwh = delivered * HOURS_PER_YEAR * dt[..., None]
-    energy_paid = mwh * price[:, None, :]
-    carbon_tax = mwh * e.carbon_intensity[:, None, :] * params.policy.carbon_tax[:, None, None]
+    energy_paid = mwh * (price - tax)[:, None, :]
+    carbon_tax = mwh * tax[:, None, :]
     cash = pay(state.labs.cash, {"energy": energy_paid, "carbon_tax": carbon_tax})
     trades = EnergyTrades(
         delivered_mw=delivered, energy=energy_paid, carbon_tax=carbon_tax, price=price,
-        requested_mw=requested, sold_mw=sold, available_mw=limit, utilization=utilization,
+        requested_mw=wanted, sold_mw=delivered.sum(axis=1), available_mw=limit,
+        utilization=utilization,
     )  # fmt: skip
-    return replace(state, labs=replace(state.labs, cash=cash)), trades
+    published = replace(
+        state.energy,
+        price=price,
+        price_ceiling=power.price_ceiling(e, tax),
+        expected_price=power.trailing_mean(state.energy.expected_price, price - tax, dt),
+    )
+    return replace(state, labs=replace(state.labs, cash=cash), energy=published), trades
 
 
 # --------------------------------------------------------------------- 6. train
@@ -594,6 +584,7 @@ class StepResult:
         """The step's payments by channel (:data:`sim.economy.payments.CHANNELS`)."""
         d = self.decision
         return {
+            "facilities": self.built.facilities,
             "funding": self.funding.funding,
             "rnd": d.rnd,
             "rd_subsidy": d.rd_subsidy,

@@ -31,6 +31,7 @@ class LabState:
     last_power_mw: np.ndarray  # (B, N) MW delivered in the last step
     last_energy_bill: np.ndarray  # (B, N) USD paid for power in the last step, tax included
     last_research_flops: np.ndarray  # (B, N) FLOP/s, peak, on research experiments last step
+    facility_mw: np.ndarray  # (B, N) MW of data-centre critical load built (facility watts)
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,13 @@ class ChipMarketState:
 
 @dataclass(frozen=True)
 class EnergyState:
-    """Energy suppliers' capacity and build pipeline."""
+    """Energy suppliers' capacity, build pipeline and the prices the market published."""
 
     capacity_mw: np.ndarray  # (B, Se) MW online
-    commissioned: np.ndarray  # (B, Se) int: builds online so far (orders 0 .. commissioned - 1)
+    pipeline: np.ndarray  # (B, Se, K) MW ordered, due k steps from now (slot k)
+    price: np.ndarray  # (B, Se) USD/MWh, last clearing price of the region, tax included
+    price_ceiling: np.ndarray  # (B, Se) USD/MWh, highest price the region can clear at
+    expected_price: np.ndarray  # (B, Se) USD/MWh, trailing one-year mean of the price received
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.economy import clearing, phases
+from sim.economy import clearing, phases, power
 from sim.economy.params import Params
 from sim.economy.payments import CHANNELS
 from sim.economy.phases import HOURS_PER_YEAR, StepResult
@@ -103,6 +103,7 @@ LAB_SERIES: dict[str, Series] = {
     "power_mw": lambda r: r["delivered_mw"].sum(axis=-1),
     "spend_capex": lambda r: r["paid_chips"].sum(axis=-1),
     "spend_tariffs": lambda r: r["paid_tariffs"],
+    "spend_facilities": lambda r: r["paid_facilities"],
     "spend_energy": lambda r: r["paid_energy"].sum(axis=-1),
     "spend_carbon_tax": lambda r: r["paid_carbon_tax"].sum(axis=-1),
     "spend_rnd": lambda r: r["paid_rnd"],
@@ -189,11 +190,12 @@ def opening(state: State, params: Params) -> StepResult:
     n_chips, n_energy = params.chips.capacity_per_year.shape[1], params.energy.capacity_mw.shape[1]
     zeros, chips = np.zeros((runs, labs)), np.zeros((runs, n_chips))
     energy = np.zeros((runs, n_energy))
+    expected = power.regional_price(params.energy.serves, state.energy.price)
     losses = phases.loss(params, state.labs.compute)
     offer = phases.Offer(zeros > 0, zeros.astype(int), zeros.astype(int), zeros, zeros, zeros)
     return StepResult(
-        built=phases.Built(energy, energy),
-        funding=phases.Funding(zeros, params.labs.cheapest_energy_price),
+        built=phases.Built(energy, energy, zeros),
+        funding=phases.Funding(zeros, expected),
         decision=phases.Decision(zeros, zeros, offer, zeros, zeros, zeros),
         chips=phases.ChipTrades(
             zeros, zeros, np.zeros((runs, labs, n_chips)), zeros,
@@ -201,7 +203,7 @@ def opening(state: State, params: Params) -> StepResult:
         ),
         energy=phases.EnergyTrades(
             np.zeros((runs, labs, n_energy)), np.zeros((runs, labs, n_energy)),
-            np.zeros((runs, labs, n_energy)), params.energy.base_price, energy, energy, energy,
+            np.zeros((runs, labs, n_energy)), state.energy.price, energy, energy, energy,
             energy,
         ),
         training=phases.Training(zeros, zeros, zeros, zeros, zeros, zeros),

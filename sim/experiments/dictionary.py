@@ -67,6 +67,7 @@ _LABS: dict[str, Entry] = {
     "energy_mwh": ("MWh", "energy delivered, power_mw * 8766 * dt"),
     "spend_capex": ("USD", "paid to chip suppliers (tariffs excluded)"),
     "spend_tariffs": ("USD", "tariffs paid"),
+    "spend_facilities": ("USD", "data-centre facility capex paid for the MW added"),
     "spend_energy": ("USD", "paid to energy suppliers (carbon tax excluded)"),
     "spend_carbon_tax": ("USD", "carbon tax paid"),
     "spend_rnd": ("USD", "own R&D spend (subsidy excluded)"),
