@@ -33,7 +33,8 @@ from sim.law import SECONDS_PER_YEAR
 LAB_COLUMNS = (
     "step", "year", "t", "lab", "region", "strategy", "loss", "relative_excess_loss",
     "compute", "hardware_efficiency", "software_multiplier", "efficiency", "gamma_software",
-    "fleet_units", "fleet_flops", "running_units", "power_mw", "energy_mwh",
+    "fleet_units", "fleet_flops", "running_units", "power_mw", "facility_mw",
+    "energy_mwh",
     "spend_capex", "spend_tariffs", "spend_facilities", "spend_energy", "spend_carbon_tax",
     "spend_rnd", "spend_projects", "spend_compliance", "funding", "revenue", "cash", "market_share",
     "chips_ordered", "chips_received", "projects_done",

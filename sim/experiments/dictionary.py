@@ -64,6 +64,7 @@ _LABS: dict[str, Entry] = {
     "fleet_flops": ("FLOP/s", "peak dense FLOP/s of the installed fleet"),
     "running_units": ("GPU", "GPUs powered in the step"),
     "power_mw": ("MW", "average facility power delivered"),
+    "facility_mw": ("MW", "data-centre critical load built by the end of the step"),
     "energy_mwh": ("MWh", "energy delivered, power_mw * 8766 * dt"),
     "spend_capex": ("USD", "paid to chip suppliers (tariffs excluded)"),
     "spend_tariffs": ("USD", "tariffs paid"),
