@@ -96,7 +96,8 @@ def test_suppliers_are_paid_the_clearing_price_less_their_own_carbon_tax():
     offer 121), which is marginal: every MWh costs 121; the PPA keeps 119 of it."""
     tables = _tables(_two_suppliers(100.0), policy__carbon_tax=100.0)
     markets = tables["markets"]
-    ppa = markets[(markets["kind"] == "energy") & (markets["step"] == 1)].set_index("market").loc["ppa"]
+    first = markets[(markets["kind"] == "energy") & (markets["step"] == 1)]
+    ppa = first.set_index("market").loc["ppa"]
     assert ppa["price"] == pytest.approx(81.0 + 40.0)
     assert ppa["revenue"] / ppa["energy_mwh"] == pytest.approx(121.0 - 2.0)
 
