@@ -380,7 +380,7 @@ def initial_state(params: p.Params, fleet: np.ndarray, projects: int) -> State:
     zeros = np.zeros_like(labs.cash)
     held = starting_fleet(params.hardware, fleet[0], fleet[1].astype(np.int64), fleet[2])
     price, ceiling = power.opening_prices(energy, params.policy.carbon_tax)
-    slots = int(energy.lead_steps.max(initial=0)) + 1
+    slots = min(int(energy.lead_steps.max(initial=0)), params.n_steps) + 1  # later: never online
     return State(
         step=0,
         labs=LabState(

@@ -54,6 +54,9 @@ class Lab(_View):
     fleet_units = property(lambda self: self._last(self.model.state.fleet.total_units))
     fleet_flops = property(lambda self: self._last(self.model.state.fleet.total_flops))
     power_mw = property(lambda self: self._last(self.model.last_result.energy.power_mw))
+    facility_mw = property(
+        lambda self: self._state("labs", "facility_mw"), doc="data-centre MW built"
+    )
     market_share = property(lambda self: self._last(self.model.last_result.revenue.shares))
 
     @property
@@ -86,6 +89,10 @@ class EnergySupplier(_View):
         self.carbon_intensity = spec.carbon_intensity
 
     capacity_mw = property(lambda self: self._state("energy", "capacity_mw"))
+    expected_price = property(
+        lambda self: self._state("energy", "expected_price"),
+        doc="USD/MWh, trailing mean of the price received (drives its build-out)",
+    )
     last_price = property(lambda self: self._last(self.model.last_result.energy.price))
     last_requested_mw = property(
         lambda self: self._last(self.model.last_result.energy.requested_mw)

@@ -133,7 +133,8 @@ def place_orders(pipeline: np.ndarray, ordered: np.ndarray, lead_steps: np.ndarr
 
     ``pipeline[..., k]`` (B, Se, K) is the MW due ``k`` steps from now; an
     order with a lead of ``d`` steps goes to slot ``d`` (``d = 0``: online at
-    once). Returns the MW online now (B, Se) and the pipeline one step on.
+    once); an order due beyond the last slot falls after the horizon and is
+    dropped. Returns the MW online now (B, Se) and the pipeline one step on.
     """
     slots = np.arange(pipeline.shape[2])
     pipeline = pipeline + np.where(slots == lead_steps[..., None], ordered[..., None], 0.0)
