@@ -244,6 +244,8 @@ def test_money_is_conserved(data):
 def test_energy_delivered_within_capacity_and_caps(data):
     """No supplier delivers more than it has online or than the regional cap allows.
 
+    Nor does a lab draw more power than its data-centre facility holds.
+
     Checked step by step against the live capacity, and in the markets table:
     ``sold <= supply`` per supplier, the region's total ``sold <= power cap``, and
     the power labs received equals what the region's suppliers sold.
@@ -264,6 +266,7 @@ def test_energy_delivered_within_capacity_and_caps(data):
         if cap is not None:
             assert sold <= cap * (1 + REL) + 1e-9, (step, region, sold, cap)
     labs = tables["labs"][tables["labs"]["step"] > 0]
+    assert (labs["power_mw"] <= labs["facility_mw"] * (1 + REL)).all()  # GPUs run in facilities
     received = labs.groupby(["step", "region"])["power_mw"].sum()
     sold = by_region[by_region.index.get_level_values("step") > 0]
     for key, mw in received.items():
