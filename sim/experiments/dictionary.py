@@ -96,14 +96,18 @@ _MARKETS: dict[str, Entry] = {
     "price": (
         "USD/GPU or USD/MWh",
         "chips: list price times the updated price index of the supplier's best FLOP/$ chip "
-        "on sale in the step (a reference price, not the price paid); energy: the step's "
-        "scarcity price, carbon tax excluded",
+        "on sale in the step (a reference price, not the price paid); energy: the region's "
+        "clearing price of the step, paid per MWh by every buyer of the region (the marginal "
+        "supplier's scarcity price plus its carbon tax)",
     ),
     "price_index": (
         "1",
         "chips: price index after this step's update (applies next step); energy: 1",
     ),
-    "demand": ("GPU or MW", "chips: units requested; energy: MW requested"),
+    "demand": (
+        "GPU or MW",
+        "chips: units requested; energy: MW still requested at the supplier's merit-order turn",
+    ),
     "supply": (
         "GPU or MW",
         "chips: capacity of the step; energy: MW available (min(capacity, cap))",
@@ -115,7 +119,8 @@ _MARKETS: dict[str, Entry] = {
     ),
     "utilization": (
         "1",
-        "chips: sold / capacity; energy: requested over available, capped at 1 (drives the price)",
+        "chips: sold / capacity; energy: requested over available, capped at 1 (the marginal "
+        "supplier's sets the region's price)",
     ),
     "energy_mwh": ("MWh", "chips: 0; energy: energy delivered"),
     "emissions_t": ("tCO2", "chips: 0; energy: energy_mwh * carbon_intensity"),
