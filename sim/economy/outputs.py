@@ -324,7 +324,8 @@ RUN_OUTPUTS: tuple[Output, ...] = (
     ),  # fmt: skip
     Output(
         "mean_energy_price", "USD/MWh",
-        "energy-weighted mean energy price (carbon tax excluded)", _energy_weighted_price,
+        "energy-weighted mean clearing price labs paid (carbon tax included)",
+        _energy_weighted_price,
     ),  # fmt: skip
     Output(
         "max_chip_price_index", "1", "highest chip price index reached",
