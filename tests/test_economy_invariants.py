@@ -28,7 +28,7 @@ LAWS = ("kaplan", "hoffmann2022", "besiroglu2024", "tokens20")
 REL = 1e-9  # relative rounding allowed on sums of floats
 SPEND_COLUMNS = (
     "spend_capex", "spend_tariffs", "spend_facilities", "spend_energy", "spend_carbon_tax",
-    "spend_rnd", "spend_projects", "spend_compliance",
+    "spend_own_generation", "spend_rnd", "spend_projects", "spend_compliance",
 )  # fmt: skip
 
 SETTINGS = settings(
@@ -81,6 +81,8 @@ def scenario_dicts(draw) -> dict[str, Any]:
                     "carbon_intensity": draw(st.floats(0.0, 1.0)),
                     "scarcity_knee": draw(st.floats(0.5, 0.95)),
                     "scarcity_slope": draw(st.floats(0.0, 8.0)),
+                    "build_price_response": draw(st.floats(0.0, 3.0)),
+                    "build_max_multiple": draw(st.floats(0.0, 5.0)),
                 }
             )
     labs = []
@@ -147,7 +149,18 @@ def scenario_dicts(draw) -> dict[str, Any]:
         "years": draw(st.sampled_from([1, 2])),
         "steps_per_year": draw(st.sampled_from([4, 12])),
         "law": {"params": draw(st.sampled_from(LAWS))},
-        "hardware": {"chips": [H100, B200]},
+        "hardware": {
+            "chips": [H100, B200],
+            "facility_capex_per_mw": draw(_maybe(_log_uniform(1e5, 5e7))),
+        },
+        "own_generation": {
+            "max_share": draw(_maybe(st.floats(0.01, 1.0))),
+            "capex_per_mw": draw(_maybe(_log_uniform(1e4, 1e7))),
+            "running_cost": draw(st.floats(0.0, 200.0)),
+            "carbon_intensity": draw(st.floats(0.0, 1.0)),
+            "lead_time_years": draw(st.floats(0.0, 3.0)),
+            "payback_years": draw(st.floats(1.0, 20.0)),
+        },
         "chip_suppliers": chip_suppliers,
         "energy_suppliers": energy_suppliers,
         "labs": labs,
@@ -267,7 +280,8 @@ def test_energy_delivered_within_capacity_and_caps(data):
             assert sold <= cap * (1 + REL) + 1e-9, (step, region, sold, cap)
     labs = tables["labs"][tables["labs"]["step"] > 0]
     assert (labs["power_mw"] <= labs["facility_mw"] * (1 + REL)).all()  # GPUs run in facilities
-    received = labs.groupby(["step", "region"])["power_mw"].sum()
+    from_grid = labs.assign(grid_mw=labs["power_mw"] - labs["own_power_mw"])
+    received = from_grid.groupby(["step", "region"])["grid_mw"].sum()
     sold = by_region[by_region.index.get_level_values("step") > 0]
     for key, mw in received.items():
         assert _close(mw, sold[key], sold[key]), key

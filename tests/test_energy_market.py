@@ -194,3 +194,56 @@ def test_facility_cost_makes_gpus_dearer_to_own():
     dear = _tables(_base(), hardware__facility_capex_per_mw=50e6)["labs"]
     assert dear["chips_ordered"].sum() < 0.8 * cheap["chips_ordered"].sum()
     assert H100["price"] < 700 * 1.2 * 1.8 / 1e6 * 50e6
+
+
+def _own(**terms: float) -> dict[str, Any]:
+    """The scarce economy where labs may cover half their facility with own plants."""
+    data = _scarce()
+    data["own_generation"] = {"max_share": 0.5, "capex_per_mw": 1e6, "running_cost": 40.0,
+                              "lead_time_years": 0.5, **terms}  # fmt: skip
+    return data
+
+
+def test_labs_build_own_generation_when_the_grid_is_dearer():
+    """An own plant costs about 51 USD/MWh (40 running plus 1M USD per MW over 10 years of
+    full output), below both grids (scarce us power, cn at 88): every lab orders plants
+    up to half its facility, pays the capex to construction and draws part of its power
+    from them after the lead time. A plant dearer than any grid is never built."""
+    tables = _tables(_own())
+    labs = tables["labs"]
+    last = labs[labs["step"] == labs["step"].max()].set_index("lab")
+    assert (last["own_generation_mw"] > 0).all()
+    assert (last["own_generation_mw"] <= 0.5 * last["facility_mw"] * (1 + 1e-12)).all()
+    assert labs["own_power_mw"].sum() > 0
+    assert (labs["own_power_mw"] <= labs["power_mw"]).all()
+    ledger = tables["ledger"]
+    plants = ledger[ledger["category"].isin(["generation", "own_power"])]
+    assert (plants["payee"] == CONSTRUCTION).all()
+    assert plants["amount"].sum() == pytest.approx(labs["spend_own_generation"].sum())
+    dear = _tables(_own(running_cost=5000.0))["labs"]
+    assert dear["own_generation_mw"].max() == 0.0
+    assert dear["spend_own_generation"].sum() == 0.0
+
+
+def test_own_generation_lowers_the_regions_clearing_price():
+    """Plants behind the meter take demand off the scarce us grid, so the us region clears
+    lower on average than when labs buy all their power from it."""
+
+    def mean_us_price(data: dict[str, Any]) -> float:
+        markets = _tables(data)["markets"]
+        us = markets[(markets["kind"] == "energy") & (markets["region"] == "us")]
+        return float(us[us["step"] > 0]["price"].mean())
+
+    assert mean_us_price(_own()) < mean_us_price(_scarce())
+
+
+def test_own_generation_pays_its_carbon_tax():
+    """At 100 USD/tCO2 a plant of 0.4 t/MWh pays 40 USD per MWh it delivers to the
+    government, booked with the lab's carbon tax."""
+    tables = _tables(_own(), policy__carbon_tax=100.0)
+    labs = tables["labs"]
+    own_mwh = (labs["own_power_mw"] * 8766 / 12).sum()
+    ledger = tables["ledger"]
+    own_tax = ledger[ledger["category"] == "own_carbon_tax"]["amount"].sum()
+    assert own_mwh > 0
+    assert own_tax == pytest.approx(40.0 * own_mwh)

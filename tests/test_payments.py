@@ -83,6 +83,7 @@ def test_channels_route_money_as_the_economy_does():
     """Who pays whom: labs are funded and earn; they pay workers, suppliers and taxes."""
     assert CHANNELS == {
         "facilities": (LAB, CONSTRUCTION),  # a data centre is paid to its builders
+        "generation": (LAB, CONSTRUCTION),  # so is a lab's own power plant
         "funding": (INVESTORS, LAB),
         "rnd": (LAB, WORKFORCE),
         "rd_subsidy": (GOVERNMENT, WORKFORCE),  # the match goes to the researchers, not the lab
@@ -91,6 +92,8 @@ def test_channels_route_money_as_the_economy_does():
         "tariffs": (LAB, GOVERNMENT),  # a tariff is the government's, not the fab's
         "energy": (LAB, ENERGY_SUPPLIER),
         "carbon_tax": (LAB, GOVERNMENT),
+        "own_power": (LAB, CONSTRUCTION),  # its operator runs it for the lab
+        "own_carbon_tax": (LAB, GOVERNMENT),
         "compliance": (LAB, GOVERNMENT),
         "revenue": (CUSTOMERS, LAB),
     }

@@ -287,6 +287,31 @@ class MarketConfig(Strict):
     )
 
 
+class OwnGenerationConfig(Strict):
+    """Power plants a lab may build or contract for itself, behind the meter (model.md 3.21)."""
+
+    max_share: float = param(
+        0.0,
+        "1",
+        "share of a lab's facility MW its own generation may cover (0: labs buy all power)",
+        ge=0,
+        le=1,
+    )
+    capex_per_mw: float = param(
+        1.5e6, "USD/MW", "cost of building one MW of own generation", ge=0, le=1e9
+    )
+    running_cost: float = param(
+        45.0, "USD/MWh", "fuel and operation of own generation, paid per MWh used", ge=0, le=1e5
+    )
+    carbon_intensity: float = param(
+        0.4, "tCO2/MWh", "emissions per MWh of own generation", ge=0, le=2
+    )
+    lead_time_years: float = param(2.0, "yr", "build time of own generation", ge=0, le=30)
+    payback_years: float = param(
+        10.0, "yr", "years of full output over which a lab recovers the capex", gt=0, le=100
+    )
+
+
 class ExportControls(Strict):
     """Chip export controls (ECCN 3A090: TPP >= 4800)."""
 
@@ -392,6 +417,7 @@ class Scenario(Strict):
     projects: ProjectsConfig = Field(default_factory=ProjectsConfig)
     market: MarketConfig = Field(default_factory=MarketConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    own_generation: OwnGenerationConfig = Field(default_factory=OwnGenerationConfig)
 
     @property
     def dt(self) -> float:

@@ -18,7 +18,7 @@ import numpy as np
 
 from sim.config.chips import ChipModel, extrapolate_roadmap
 from sim.config.scenario import Scenario
-from sim.economy import facilities, power
+from sim.economy import facilities, generation, power
 from sim.economy import network as net
 from sim.economy import params as p
 from sim.economy.fleet import starting_fleet
@@ -286,7 +286,25 @@ def _labs(s: Scenario, items: np.ndarray) -> p.Labs:
         research_share=strategies[:, 8],
         inference_share=strategies[:, 9],
         initial_compute=initial,
+        **_own_generation(s),
     )
+
+
+def _own_generation(s: Scenario) -> dict[str, np.ndarray]:
+    """The ``Labs`` fields of own generation: the scenario's terms, the same for every lab."""
+    own, n_labs = s.own_generation, len(s.labs)
+
+    def each(value: float) -> np.ndarray:
+        return np.full(n_labs, value)
+
+    return {
+        "own_max_share": each(own.max_share),
+        "own_capex_per_mw": each(own.capex_per_mw),
+        "own_running_cost": each(own.running_cost),
+        "own_carbon_intensity": each(own.carbon_intensity),
+        "own_lead_steps": np.full(n_labs, _lead_steps(own.lead_time_years, s.dt)),
+        "own_payback_years": each(own.payback_years),
+    }
 
 
 def _rnd(s: Scenario, size: int) -> p.RnD:
@@ -381,6 +399,7 @@ def initial_state(params: p.Params, fleet: np.ndarray, projects: int) -> State:
     held = starting_fleet(params.hardware, fleet[0], fleet[1].astype(np.int64), fleet[2])
     price, ceiling = power.opening_prices(energy, params.policy.carbon_tax)
     slots = min(int(energy.lead_steps.max(initial=0)), params.n_steps) + 1  # later: never online
+    own_slots = min(int(labs.own_lead_steps.max(initial=0)), params.n_steps) + 1
     return State(
         step=0,
         labs=LabState(
@@ -399,6 +418,8 @@ def initial_state(params: p.Params, fleet: np.ndarray, projects: int) -> State:
             last_energy_bill=zeros,
             last_research_flops=zeros,
             facility_mw=facilities.needed_mw(held, params.hardware),
+            own_mw=zeros,
+            own_pipeline=np.zeros((*zeros.shape, own_slots)),
         ),
         fleet=held,
         chips=ChipMarketState(price_index=np.ones(params.chips.capacity_per_year.shape)),
@@ -408,6 +429,7 @@ def initial_state(params: p.Params, fleet: np.ndarray, projects: int) -> State:
             price=price,
             price_ceiling=ceiling,
             expected_price=energy.base_price.copy(),
+            own_price=generation.own_price(labs, params.policy.carbon_tax),
         ),
     )
 

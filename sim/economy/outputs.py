@@ -35,10 +35,11 @@ LOSS_POINT = 0.01
 """nats: "cost per loss point" is USD per 0.01 nats of loss reduction."""
 
 SPEND = ("spend_capex", "spend_tariffs", "spend_facilities", "spend_energy", "spend_carbon_tax",
-         "spend_rnd", "spend_projects", "spend_compliance")  # fmt: skip
+         "spend_own_generation", "spend_rnd", "spend_projects", "spend_compliance")  # fmt: skip
 """The lab series that count as spending."""
 
-TO_GOVERNMENT, FROM_GOVERNMENT = ("tariffs", "carbon_tax", "compliance"), ("rd_subsidy",)
+TO_GOVERNMENT = ("tariffs", "carbon_tax", "own_carbon_tax", "compliance")
+FROM_GOVERNMENT = ("rd_subsidy",)
 
 
 def realized_gamma(t: np.ndarray, efficiency: np.ndarray) -> np.ndarray:
@@ -285,8 +286,21 @@ def _government_net(s: Series) -> np.ndarray:
     return total(TO_GOVERNMENT) - total(FROM_GOVERNMENT)
 
 
-def _carbon(s: Series) -> np.ndarray:
-    return s.energy["energy_mwh"] * s.params.energy.carbon_intensity[:, None, :]
+def _own_mwh(s: Series) -> np.ndarray:
+    """(B, T + 1, N) MWh the labs' own generation delivered."""
+    return s.labs["own_power_mw"] * HOURS_PER_YEAR * s.dt[..., None]
+
+
+def _total_mwh(s: Series) -> np.ndarray:
+    """(B,) MWh delivered over the run, from the grid and own generation."""
+    return s.energy["energy_mwh"].sum(axis=(1, 2)) + _own_mwh(s).sum(axis=(1, 2))
+
+
+def _total_emissions(s: Series) -> np.ndarray:
+    """(B,) tCO2 over the run, from the grid and own generation."""
+    grid = s.energy["energy_mwh"] * s.params.energy.carbon_intensity[:, None, :]
+    own = _own_mwh(s) * s.params.labs.own_carbon_intensity[:, None, :]
+    return grid.sum(axis=(1, 2)) + own.sum(axis=(1, 2))
 
 
 RUN_OUTPUTS: tuple[Output, ...] = (
@@ -316,11 +330,11 @@ RUN_OUTPUTS: tuple[Output, ...] = (
     ),  # fmt: skip
     Output(
         "total_energy_mwh", "MWh", "energy delivered over the run",
-        lambda s: s.energy["energy_mwh"].sum(axis=(1, 2)),
+        _total_mwh,
     ),  # fmt: skip
     Output(
         "total_emissions_t", "tCO2", "emissions over the run",
-        lambda s: _carbon(s).sum(axis=(1, 2)),
+        _total_emissions,
     ),  # fmt: skip
     Output(
         "mean_energy_price", "USD/MWh",

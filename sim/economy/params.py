@@ -128,6 +128,12 @@ class Labs:
     research_share: np.ndarray  # (N) 1, share that runs research experiments
     inference_share: np.ndarray  # (N) 1, share that serves inference
     initial_compute: np.ndarray  # (N) FLOP
+    own_max_share: np.ndarray  # (N) 1, share of the facility own generation may cover
+    own_capex_per_mw: np.ndarray  # (N) USD/MW of own generation
+    own_running_cost: np.ndarray  # (N) USD/MWh of own generation
+    own_carbon_intensity: np.ndarray  # (N) tCO2/MWh of own generation
+    own_lead_steps: np.ndarray  # (N) int, build time of own generation in whole steps
+    own_payback_years: np.ndarray  # (N) yr
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ LAB, CHIP_SUPPLIER, ENERGY_SUPPLIER = "lab", "chip_supplier", "energy_supplier"
 
 CHANNELS: dict[str, tuple[str, str]] = {
     "facilities": (LAB, CONSTRUCTION),  # data-centre capex for the MW a lab adds
+    "generation": (LAB, CONSTRUCTION),  # capex of a lab's own generation
     "funding": (INVESTORS, LAB),
     "rnd": (LAB, WORKFORCE),
     "rd_subsidy": (GOVERNMENT, WORKFORCE),  # the government's match of a lab's R&D, per lab
@@ -30,6 +31,8 @@ CHANNELS: dict[str, tuple[str, str]] = {
     "tariffs": (LAB, GOVERNMENT),
     "energy": (LAB, ENERGY_SUPPLIER),  # (B, labs, energy suppliers)
     "carbon_tax": (LAB, GOVERNMENT),  # (B, labs, energy suppliers): tax on each delivery
+    "own_power": (LAB, CONSTRUCTION),  # running cost of the MWh of own generation used
+    "own_carbon_tax": (LAB, GOVERNMENT),  # tax on those MWh
     "compliance": (LAB, GOVERNMENT),
     "revenue": (CUSTOMERS, LAB),
 }

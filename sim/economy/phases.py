@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sim.economy import clearing, facilities, power
+from sim.economy import clearing, facilities, generation, power
 from sim.economy.fleet import dispatch, install_pending, retire
 from sim.economy.params import Params
 from sim.economy.payments import pay
@@ -61,11 +61,12 @@ def loss(params: Params, compute: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Built:
-    """Energy capacity ordered and commissioned (B, Se) MW; facilities paid (B, N) USD."""
+    """Energy capacity ordered, commissioned (B, Se) MW; facilities, own plants paid (B, N) USD."""
 
     ordered_mw: np.ndarray
     commissioned_mw: np.ndarray
     facilities: np.ndarray
+    generation: np.ndarray
 
 
 def infrastructure(state: State, params: Params, t: np.ndarray) -> tuple[State, Built]:
@@ -75,8 +76,9 @@ def infrastructure(state: State, params: Params, t: np.ndarray) -> tuple[State, 
     expects to receive (:func:`sim.economy.power.build_orders`), due its lead
     time in steps later, and brings online what is due now; the GPUs
     delivered last step are installed, cohorts ``lifetime`` years old at
-    ``t`` retire, and each lab builds (and pays for) the facility MW its
-    fleet lacks.
+    ``t`` retire, each lab builds (and pays for) the facility MW its
+    fleet lacks and orders own generation where it beats the grid's price
+    (:func:`sim.economy.generation.order`, docs/model.md 3.21).
     """
     energy, e, dt = state.energy, params.energy, params.clock.dt[:, None]
     ordered = power.build_orders(e, energy.expected_price, dt)
@@ -85,8 +87,10 @@ def infrastructure(state: State, params: Params, t: np.ndarray) -> tuple[State, 
     fleet = install_pending(state.fleet, params.hardware)
     fleet = retire(fleet, params.hardware, t, params.clock.dt)
     labs, paid = facilities.build(state.labs, fleet, params.hardware)
+    grid = power.regional_price(e.serves, energy.price)
+    labs, plants = generation.order(labs, params.labs, grid, energy.own_price)
     state = replace(state, labs=labs, energy=energy, fleet=fleet)
-    return state, Built(ordered, online, paid)
+    return state, Built(ordered, online, paid, plants)
 
 
 # ------------------------------------------------------------------- 2. funding
@@ -154,7 +158,8 @@ def decide(
     """
     labs, dt = state.labs, params.clock.dt[:, None]
     spendable = np.minimum(funded.funding + params.labs.spend_rate * dt * labs.cash, labs.cash)
-    worst = power.regional_price(params.energy.serves, state.energy.price_ceiling)
+    ceiling = power.regional_price(params.energy.serves, state.energy.price_ceiling)
+    worst = np.maximum(ceiling, state.energy.own_price)
     mwh_per_mw = HOURS_PER_YEAR * dt
     need_mw = np.minimum(facilities.needed_mw(state.fleet, params.hardware), labs.facility_mw)
     energy_budget = np.minimum(need_mw * mwh_per_mw * worst, spendable)
@@ -420,11 +425,14 @@ class EnergyTrades:
     sold_mw: np.ndarray  # (B, Se) delivered
     available_mw: np.ndarray  # (B, Se) capacity within the regional cap
     utilization: np.ndarray  # (B, Se) requested / available, capped at 1
+    own_mw: np.ndarray  # (B, N) average MW from the lab's own generation
+    own_power: np.ndarray  # (B, N) USD of running cost of that power
+    own_carbon_tax: np.ndarray  # (B, N) USD of carbon tax on it
 
     @property
     def power_mw(self) -> np.ndarray:
-        """(B, N) MW delivered to each lab."""
-        return self.delivered_mw.sum(axis=2)
+        """(B, N) MW delivered to each lab, its own generation's included."""
+        return self.delivered_mw.sum(axis=2) + self.own_mw
 
 
 def regional_limit(state: State, params: Params) -> np.ndarray:
@@ -449,29 +457,40 @@ def energy_market(
     region's suppliers serve its labs cheapest offer first within their limit;
     every MWh of the region is billed at the marginal supplier's scarcity
     price plus its tax; of each MWh's price the supplier's own tax goes to the
-    government, the rest to the supplier. The market publishes the clearing
-    price, the region's price ceiling and each supplier's trailing received price.
+    government, the rest to the supplier. A lab's own generation serves it
+    first, at its running cost plus carbon tax (docs/model.md 3.21). The
+    market publishes the clearing price, the region's price ceiling, each
+    supplier's trailing received price and each lab's own-generation price.
     """
     e, dt = params.energy, params.clock.dt[:, None]
     tax = power.tax_per_mwh(e, params.policy.carbon_tax)
     merit = power.merit_order(e, tax)
     limit = regional_limit(state, params)
-    delivered, wanted = power.dispatch(e, decision.power_requested_mw, limit, merit)
+    own = generation.serve(state.labs.own_mw, decision.power_requested_mw)
+    delivered, wanted = power.dispatch(e, decision.power_requested_mw - own, limit, merit)
     price, utilization = power.clearing_price(e, tax, wanted, limit, merit)
     mwh = delivered * HOURS_PER_YEAR * dt[..., None]
     energy_paid = mwh * (price - tax)[:, None, :]
     carbon_tax = mwh * tax[:, None, :]
-    cash = pay(state.labs.cash, {"energy": energy_paid, "carbon_tax": carbon_tax})
+    own_mwh = own * HOURS_PER_YEAR * dt
+    own_price = generation.own_price(params.labs, params.policy.carbon_tax)
+    own_power = own_mwh * params.labs.own_running_cost
+    own_tax = own_mwh * (own_price - params.labs.own_running_cost)
+    cash = pay(state.labs.cash, {
+        "energy": energy_paid, "carbon_tax": carbon_tax, "own_power": own_power,
+        "own_carbon_tax": own_tax,
+    })  # fmt: skip
     trades = EnergyTrades(
         delivered_mw=delivered, energy=energy_paid, carbon_tax=carbon_tax, price=price,
         requested_mw=wanted, sold_mw=delivered.sum(axis=1), available_mw=limit,
-        utilization=utilization,
+        utilization=utilization, own_mw=own, own_power=own_power, own_carbon_tax=own_tax,
     )  # fmt: skip
     published = replace(
         state.energy,
         price=price,
         price_ceiling=power.price_ceiling(e, tax),
         expected_price=power.trailing_mean(state.energy.expected_price, price - tax, dt),
+        own_price=own_price,
     )
     return replace(state, labs=replace(state.labs, cash=cash), energy=published), trades
 
@@ -528,7 +547,8 @@ def train(
         last_running_units=units,
         last_fleet_units=state.fleet.total_units,
         last_power_mw=power_mw,
-        last_energy_bill=(energy.energy + energy.carbon_tax).sum(axis=2),
+        last_energy_bill=(energy.energy + energy.carbon_tax).sum(axis=2) + energy.own_power
+        + energy.own_carbon_tax,
         last_research_flops=research_flops,
     )
     used = Training(units, flops, training_flops, research_flops, inference_flops, compliance)
@@ -585,6 +605,7 @@ class StepResult:
         d = self.decision
         return {
             "facilities": self.built.facilities,
+            "generation": self.built.generation,
             "funding": self.funding.funding,
             "rnd": d.rnd,
             "rd_subsidy": d.rd_subsidy,
@@ -593,6 +614,8 @@ class StepResult:
             "tariffs": self.chips.tariffs,
             "energy": self.energy.energy,
             "carbon_tax": self.energy.carbon_tax,
+            "own_power": self.energy.own_power,
+            "own_carbon_tax": self.energy.own_carbon_tax,
             "compliance": self.training.compliance,
             "revenue": self.revenue.revenue,
         }

@@ -32,6 +32,8 @@ class LabState:
     last_energy_bill: np.ndarray  # (B, N) USD paid for power in the last step, tax included
     last_research_flops: np.ndarray  # (B, N) FLOP/s, peak, on research experiments last step
     facility_mw: np.ndarray  # (B, N) MW of data-centre critical load built (facility watts)
+    own_mw: np.ndarray  # (B, N) MW of the lab's own generation online
+    own_pipeline: np.ndarray  # (B, N, K) MW of own generation due k steps from now
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class EnergyState:
     price: np.ndarray  # (B, Se) USD/MWh, last clearing price of the region, tax included
     price_ceiling: np.ndarray  # (B, Se) USD/MWh, highest price the region can clear at
     expected_price: np.ndarray  # (B, Se) USD/MWh, trailing one-year mean of the price received
+    own_price: np.ndarray  # (B, N) USD/MWh of each lab's own generation, carbon tax included
 
 
 @dataclass(frozen=True)

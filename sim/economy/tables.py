@@ -33,10 +33,11 @@ from sim.law import SECONDS_PER_YEAR
 LAB_COLUMNS = (
     "step", "year", "t", "lab", "region", "strategy", "loss", "relative_excess_loss",
     "compute", "hardware_efficiency", "software_multiplier", "efficiency", "gamma_software",
-    "fleet_units", "fleet_flops", "running_units", "power_mw", "facility_mw",
-    "energy_mwh",
+    "fleet_units", "fleet_flops", "running_units", "power_mw", "own_power_mw",
+    "facility_mw", "own_generation_mw", "energy_mwh",
     "spend_capex", "spend_tariffs", "spend_facilities", "spend_energy", "spend_carbon_tax",
-    "spend_rnd", "spend_projects", "spend_compliance", "funding", "revenue", "cash", "market_share",
+    "spend_own_generation", "spend_rnd", "spend_projects", "spend_compliance", "funding",
+    "revenue", "cash", "market_share",
     "chips_ordered", "chips_received", "projects_done",
 )  # fmt: skip
 MARKET_COLUMNS = (
@@ -202,7 +203,9 @@ def _edges(view: _RunView, scenario: Scenario) -> pd.DataFrame:
 
 def _economy(view: _RunView, scenario: Scenario) -> pd.DataFrame:
     labs, energy, economy = view.series["labs"], view.series["energy"], view.series["economy"]
-    emissions = energy["energy_mwh"] * view.params.energy.carbon_intensity[0]
+    own_mwh = labs["own_power_mw"] * HOURS_PER_YEAR * view.dt
+    emissions = (energy["energy_mwh"] * view.params.energy.carbon_intensity[0]).sum(axis=1)
+    emissions = emissions + (own_mwh * view.params.labs.own_carbon_intensity[0]).sum(axis=1)
     leader = labs["loss"].argmin(axis=1)
     return pd.DataFrame(
         {
@@ -213,8 +216,8 @@ def _economy(view: _RunView, scenario: Scenario) -> pd.DataFrame:
             "hhi_compute": economy["hhi_compute"],
             "hhi_market_share": economy["hhi_market_share"],
             "total_compute": labs["compute"].sum(axis=1),
-            "energy_mwh": energy["energy_mwh"].sum(axis=1),
-            "emissions_t": emissions.sum(axis=1),
+            "energy_mwh": energy["energy_mwh"].sum(axis=1) + own_mwh.sum(axis=1),
+            "emissions_t": emissions,
             "market_size": economy["market_size"],
         }
     )

@@ -34,6 +34,8 @@ RECORDED: dict[str, Callable[[State, StepResult], np.ndarray]] = {
     "projects_done": lambda state, result: state.labs.projects_done,
     "capacity_mw": lambda state, result: state.energy.capacity_mw,
     "facility_mw": lambda state, result: state.labs.facility_mw,
+    "own_generation_mw": lambda state, result: state.labs.own_mw,
+    "own_mw": lambda state, result: result.energy.own_mw,
     "running_units": lambda state, result: result.training.running_units,
     "running_flops": lambda state, result: result.training.running_flops,
     "delivered_mw": lambda state, result: result.energy.delivered_mw,
@@ -101,13 +103,16 @@ LAB_SERIES: dict[str, Series] = {
     "fleet_flops": lambda r: r["fleet_flops"],
     "running_units": lambda r: r["running_units"],
     "running_flops": lambda r: r["running_flops"],
-    "power_mw": lambda r: r["delivered_mw"].sum(axis=-1),
+    "power_mw": lambda r: r["delivered_mw"].sum(axis=-1) + r["own_mw"],
+    "own_power_mw": lambda r: r["own_mw"],
     "facility_mw": lambda r: r["facility_mw"],
+    "own_generation_mw": lambda r: r["own_generation_mw"],
     "spend_capex": lambda r: r["paid_chips"].sum(axis=-1),
     "spend_tariffs": lambda r: r["paid_tariffs"],
     "spend_facilities": lambda r: r["paid_facilities"],
     "spend_energy": lambda r: r["paid_energy"].sum(axis=-1),
-    "spend_carbon_tax": lambda r: r["paid_carbon_tax"].sum(axis=-1),
+    "spend_carbon_tax": lambda r: r["paid_carbon_tax"].sum(axis=-1) + r["paid_own_carbon_tax"],
+    "spend_own_generation": lambda r: r["paid_generation"] + r["paid_own_power"],
     "spend_rnd": lambda r: r["paid_rnd"],
     "spend_projects": lambda r: r["paid_projects"],
     "spend_compliance": lambda r: r["paid_compliance"],
@@ -196,7 +201,7 @@ def opening(state: State, params: Params) -> StepResult:
     losses = phases.loss(params, state.labs.compute)
     offer = phases.Offer(zeros > 0, zeros.astype(int), zeros.astype(int), zeros, zeros, zeros)
     return StepResult(
-        built=phases.Built(energy, energy, zeros),
+        built=phases.Built(energy, energy, zeros, zeros),
         funding=phases.Funding(zeros, expected),
         decision=phases.Decision(zeros, zeros, offer, zeros, zeros, zeros),
         chips=phases.ChipTrades(
@@ -206,7 +211,7 @@ def opening(state: State, params: Params) -> StepResult:
         energy=phases.EnergyTrades(
             np.zeros((runs, labs, n_energy)), np.zeros((runs, labs, n_energy)),
             np.zeros((runs, labs, n_energy)), state.energy.price, energy, energy, energy,
-            energy,
+            energy, zeros, zeros, zeros,
         ),
         training=phases.Training(zeros, zeros, zeros, zeros, zeros, zeros),
         revenue=phases.Revenue(
