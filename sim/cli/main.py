@@ -14,6 +14,7 @@ from sim import __version__
 from sim.cli import compare as cli_compare
 from sim.cli import dashboard as cli_dashboard
 from sim.cli import export as cli_export
+from sim.cli import facts as cli_facts
 from sim.cli import law as cli_law
 from sim.cli import report as cli_report
 from sim.cli import sensitivity as cli_analysis
@@ -114,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_report.register(commands)
     cli_compare.register(commands)
     cli_export.register(commands)
+    cli_facts.register(commands)
     return parser
 
 
