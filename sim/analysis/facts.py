@@ -25,6 +25,7 @@ from sim.config.scenario import Scenario
 from sim.economy.engine import run_batch
 from sim.economy.outputs import Series
 from sim.economy.phases import HOURS_PER_YEAR
+from sim.economy.trace import best_value_chip
 
 CREDIBLE_RATIO = 3.0
 """A fact is credible when ``1 / 3 <= model / reference <= 3``."""
@@ -130,14 +131,10 @@ def frontier_price_performance_growth(series: Series, year: int) -> np.ndarray:
 
 def _best_value_flops(series: Series) -> np.ndarray:
     """(B, T + 1, Sc) FLOP/s of each supplier's best-value released chip (as the price)."""
-    hw, params = series.params.hardware, series.params
-    year = params.clock.start_year[:, None] + series.t - series.dt  # (B, T + 1)
-    released = hw.chip_year[:, None, None, :] <= year[:, :, None, None]
-    on_sale = params.chips.sells[:, None] & released
-    value = np.where(on_sale, (hw.chip_flops / hw.chip_price)[:, None, None, :], -np.inf)
-    best = value.argmax(axis=3)
+    year = series.params.clock.start_year[:, None] + series.t - series.dt  # (B, T + 1)
+    best, any_on_sale = best_value_chip(series.params, year)
     b = np.arange(best.shape[0])[:, None, None]
-    return np.where(on_sale.any(axis=3), hw.chip_flops[b, best], np.nan)
+    return np.where(any_on_sale, series.params.hardware.chip_flops[b, best], np.nan)
 
 
 def measure_batch(facts: Sequence[Fact], series: Series) -> pd.DataFrame:

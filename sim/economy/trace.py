@@ -81,15 +81,29 @@ def reference_price(r: Recorded) -> np.ndarray:
     The released chip of the supplier's catalogue with the most FLOP/s per
     list USD (the first of equals) in the step's year, at the index quoted in the step.
     """
-    hw = r.params.hardware
     year = r.params.clock.start_year[:, None] + r["step_start"] * r.dt  # (B, rows)
-    released = hw.chip_year[:, None, None, :] <= year[:, :, None, None]
-    on_sale = r.params.chips.sells[:, None] & released  # (B, rows, Sc, R)
-    value = np.where(on_sale, (hw.chip_flops / hw.chip_price)[:, None, None, :], -np.inf)
-    best = value.argmax(axis=3)
+    best, any_on_sale = best_value_chip(r.params, year)
     b = np.arange(best.shape[0])[:, None, None]
-    price = hw.chip_price[b, best]
-    return np.where(on_sale.any(axis=3), price * r["quoted_index"], np.nan)
+    price = r.params.hardware.chip_price[b, best]
+    return np.where(any_on_sale, price * r["quoted_index"], np.nan)
+
+
+def best_value_chip(params: Params, year: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each supplier's released catalogue chip with the most FLOP/s per list USD, by row.
+
+    Args:
+        params: the batch's parameters.
+        year: (B, rows) calendar year of each row's step.
+
+    Returns:
+        ``(best, any_on_sale)``, (B, rows, Sc) each: the roadmap index of the
+        chip (the first of equals) and whether the supplier had any chip on sale.
+    """
+    hw = params.hardware
+    released = hw.chip_year[:, None, None, :] <= year[:, :, None, None]
+    on_sale = params.chips.sells[:, None] & released  # (B, rows, Sc, R)
+    value = np.where(on_sale, (hw.chip_flops / hw.chip_price)[:, None, None, :], -np.inf)
+    return value.argmax(axis=3), on_sale.any(axis=3)
 
 
 Series = Callable[[Recorded], np.ndarray]
