@@ -8,7 +8,9 @@ and reproducibility from the seed.
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -359,3 +361,17 @@ def test_another_seed_changes_noisy_runs(data, noise, shift):
     assume((first["labs"]["spend_rnd"] > 0).any())
     _, second = _run(data, seed=model.seed_used + shift)
     assert not first["labs"].equals(second["labs"])
+
+
+def test_a_lab_paying_its_last_dollar_for_power_pays_nothing_more():
+    """Hypothesis found it: power billed to the last dollar left cash 1e-10 below zero.
+
+    The facility and own-generation capex that followed, capped "at most the
+    cash held", then came out negative and the run failed; a lab holding no
+    cash now pays nothing.
+    """
+    data = json.loads((Path(__file__).parent / "data" / "cash_rounds_below_zero.json").read_text())
+    _, tables = _run(data)
+    ledger = tables["ledger"]
+    assert (ledger["amount"] >= 0.0).all()
+    assert tables["labs"]["cash"].min() > -1e-6

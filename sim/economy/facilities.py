@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from sim.economy.params import Hardware
-from sim.economy.payments import pay
+from sim.economy.payments import pay, up_to_cash
 from sim.economy.state import Fleet, LabState
 
 
@@ -36,7 +36,7 @@ def build(labs: LabState, fleet: Fleet, hw: Hardware) -> tuple[LabState, np.ndar
     need = needed_mw(fleet, hw)
     missing = np.maximum(need - labs.facility_mw, 0.0)
     price = hw.facility_cost_per_mw[:, None]
-    paid = np.minimum(missing * price, labs.cash)
+    paid = up_to_cash(missing * price, labs.cash)
     in_full = paid >= missing * price
     partly = labs.facility_mw + paid / price
     facility = np.where(in_full, np.maximum(need, labs.facility_mw), partly)

@@ -18,7 +18,7 @@ import numpy as np
 
 from sim.economy import power
 from sim.economy.params import Labs
-from sim.economy.payments import pay
+from sim.economy.payments import pay, up_to_cash
 from sim.economy.state import LabState
 
 HOURS_PER_YEAR = 8766.0
@@ -47,7 +47,7 @@ def order(
     wanted = np.maximum(target - state.own_mw - state.own_pipeline.sum(axis=2), 0.0)
     wanted = np.where(worthwhile, wanted, 0.0)
     capex = labs.own_capex_per_mw
-    paid = np.minimum(wanted * capex, state.cash)
+    paid = up_to_cash(wanted * capex, state.cash)
     ordered = np.where(paid >= wanted * capex, wanted, paid / capex)
     online, pipeline = power.place_orders(state.own_pipeline, ordered, labs.own_lead_steps)
     cash = pay(state.cash, {"generation": paid})

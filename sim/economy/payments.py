@@ -58,6 +58,16 @@ def lab_cash_change(category: str, amounts: np.ndarray) -> np.ndarray:
     return np.zeros_like(per_lab)
 
 
+def up_to_cash(amount: np.ndarray, cash: np.ndarray) -> np.ndarray:
+    """What a lab pays of ``amount`` that it may pay only from cash: at most what it holds.
+
+    A bill paid to the last dollar (power reserved and billed at the worst
+    price) can leave cash a rounding error below zero; a lab holding no cash
+    pays nothing rather than a negative amount.
+    """
+    return np.minimum(amount, np.maximum(cash, 0.0))
+
+
 def pay(cash: np.ndarray, payments: dict[str, np.ndarray]) -> np.ndarray:
     """The labs' cash after ``payments`` (category -> amounts), each checked to be in [0, inf)."""
     for category, amounts in payments.items():

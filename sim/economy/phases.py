@@ -38,7 +38,7 @@ import numpy as np
 from sim.economy import clearing, facilities, generation, power
 from sim.economy.fleet import dispatch, install_pending, retire
 from sim.economy.params import Params
-from sim.economy.payments import pay
+from sim.economy.payments import pay, up_to_cash
 from sim.economy.state import Purchase, State
 from sim.law import LN2, SECONDS_PER_YEAR, exponential_integral
 
@@ -537,7 +537,7 @@ def train(
     added = training_flops * mfu_seconds * 2.0**labs.log2_software * integral
     compute = labs.compute + np.minimum(headroom, added)
     crossing = np.isfinite(threshold) & ~labs.crossed_threshold & (compute >= threshold)
-    compliance = np.where(crossing, np.minimum(policy.compliance_cost[:, None], labs.cash), 0.0)
+    compliance = np.where(crossing, up_to_cash(policy.compliance_cost[:, None], labs.cash), 0.0)
     labs = replace(
         labs,
         cash=pay(labs.cash, {"compliance": compliance}),
