@@ -21,7 +21,8 @@ def _experiment(tmp_path: Path) -> Path:
         "name": "tiny",
         "base": {**small_economy_dict(), "years": 1},
         "levers": [{"path": "policy.carbon_tax", "values": [0.0, 100.0]}],
-        "replications": 24,
+        "replications": 240,  # about 8 s on 2 workers: a signal sent once a part exists
+        # lands mid-sweep (with 24 the batched sweep could finish first)
         "master_seed": 1,
         "backend": "processes",
         "workers": 2,
