@@ -405,3 +405,32 @@ def time_to_target(r_target: ArrayLike, gamma: ArrayLike, kappa: ArrayLike) -> A
         years = np.where(rate == 0.0, excess, np.where(log_arg < 30.0, moderate, huge))
     years = np.where(np.isinf(rate), 0.0, years)  # the limit of infinitely fast efficiency
     return _scalar(np.where(z == 0.0, 0.0, years))
+
+
+def optimal_run_length(gamma: ArrayLike, usable_share: ArrayLike = 0.0) -> ArrayLike:
+    """Years of the training run that ends at a release deadline with the most logical compute.
+
+    A lab whose effective FLOP/s grow as ``2^(gamma t)`` (hardware, software
+    and data efficiency) and whose run can use a share ``u`` of the gains
+    made while it is in progress gets, from a run started at ``s`` that ends
+    at the deadline ``T``, ``C(s) ~ 2^(gamma s) integral_0^(T - s) 2^(u gamma
+    tau) d tau``. Setting ``dC/ds = 0`` gives ``2^(u gamma L) = 1 / (1 - u)``
+    for the run length ``L = T - s`` (docs/model.md 3.22):
+
+        ``L* = -ln(1 - u) / (u gamma ln 2)``,  ``1 / (gamma ln 2)`` at ``u = 0``.
+
+    A longer run wastes time on hardware and algorithms that waiting would
+    improve; a shorter one trains too briefly. With ``u = 1`` or
+    ``gamma = 0`` nothing is gained by waiting: ``L*`` is infinite (the run
+    spans the whole time to the deadline).
+
+    Args:
+        gamma: efficiency doublings per year, >= 0.
+        usable_share: share u of mid-run gains the run can use, in [0, 1].
+    """
+    gamma = _check_range("gamma", gamma, 0.0)
+    u = _check_range("usable_share", usable_share, 0.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        waiting = np.where(u == 0.0, 1.0, -np.log1p(-u) / np.where(u == 0.0, 1.0, u))
+        years = waiting / (gamma * LN2)
+    return _scalar(np.where((gamma == 0.0) | (u == 1.0), np.inf, years))

@@ -12,7 +12,12 @@ H100 = {"name": "H100", "year": 2022, "flops": 989e12, "watts": 700, "price": 27
 
 
 def closed_form_dict(gamma: float, steps_per_year: int = 12, years: float = 20) -> dict[str, Any]:
-    """One lab, fixed fleet and power, no market friction, exogenous gamma (a fresh copy)."""
+    """One lab, fixed fleet and power, no market friction, exogenous gamma (a fresh copy).
+
+    Its one training run spans the horizon, continues the starting model, uses
+    every gain made while in progress and is deployed every step: the paper's
+    continuous case.
+    """
     return copy.deepcopy(
         {
             "name": "closed-form",
@@ -41,6 +46,9 @@ def closed_form_dict(gamma: float, steps_per_year: int = 12, years: float = 20) 
                     "software_gamma": gamma,
                     "buys_projects": False,
                     "fleet": [{"chip": "H100", "units": 100_000}],
+                    "training": {
+                        "usable_share": 1.0, "warm_start": True, "deploy_checkpoints": True,
+                    },
                 }
             ],
         }

@@ -118,7 +118,8 @@ def test_every_parquet_file_written_carries_unit_and_description_per_column(fold
 
 def test_field_metadata_is_the_data_dictionarys(folders):
     run = _field_metadata(folders["run"] / "labs.parquet")
-    loss = {b"unit": b"nats/token", b"description": b"L(C) of the cumulative compute"}
+    description = b"L(C) of the model the lab serves (its latest finished run)"
+    loss = {b"unit": b"nats/token", b"description": description}
     assert run["loss"] == loss
     runs = _field_metadata(folders["sweep"] / "runs.parquet")
     assert runs["policy.carbon_tax"][b"unit"] == b"USD/tCO2"

@@ -18,7 +18,8 @@ from sim.experiments.staging import OWNED_MANIFEST
 from tests.builders import small_economy_dict
 
 TABLES = {f"{name}.parquet" for name in
-          ("labs", "markets", "edges", "economy", "ledger", "lab_summary", "summary")}  # fmt: skip
+          ("labs", "markets", "edges", "economy", "ledger", "training_runs", "lab_summary",
+           "summary")}  # fmt: skip
 
 
 @pytest.fixture

@@ -36,7 +36,9 @@ from sim.experiments.store import STEP_TABLES, SweepStore
 
 Format = Literal["csv", "parquet"]
 FORMATS: tuple[str, ...] = ("csv", "parquet")
-RUN_TABLES = ("labs", "markets", "edges", "economy", "ledger", "lab_summary", "summary")
+RUN_TABLES = (
+    "labs", "markets", "edges", "economy", "ledger", "training_runs", "lab_summary", "summary",
+)  # fmt: skip
 ID_COLUMNS = ("run_id", "point", "replicate", "seed", "step", "year", "t")
 """Numeric columns that identify a row rather than measure something (kept as ids when tidy)."""
 DICTIONARY_COLUMNS = ("table", "column", "unit", "description")

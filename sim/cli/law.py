@@ -16,6 +16,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     _add_relative_loss(sub)
     _add_fleet_factor(sub)
     _add_optimal(sub)
+    _add_run_length(sub)
     _add_params(sub)
 
 
@@ -56,6 +57,15 @@ def _add_optimal(sub: argparse._SubParsersAction) -> None:
         help=f"parameter sets: {', '.join(law.PARAMETER_SETS)}",
     )
     p.set_defaults(handler=_optimal)
+
+
+def _add_run_length(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "optimal-run-length", help="years of the training run that ends at a deadline best"
+    )
+    _floats(p, "--gamma", [0.5, 1.0, 2.0, 3.0], "efficiency doublings per year, >= 0")
+    _floats(p, "--usable-share", [0.0], "share of mid-run gains a run can use, in [0, 1]")
+    p.set_defaults(handler=_run_length)
 
 
 def _add_params(sub: argparse._SubParsersAction) -> None:
@@ -106,6 +116,14 @@ def _optimal(args: argparse.Namespace) -> int:
         loss = float(params.optimal_loss(c))
         rows.append([params.name, _fmt(c), _fmt(n), _fmt(d), _fmt(d / n), _fmt(loss)])
     _print_table(["params", "compute", "N", "D", "tokens_per_param", "loss"], rows)
+    return 0
+
+
+def _run_length(args: argparse.Namespace) -> int:
+    rows = []
+    for g, u in itertools.product(args.gamma, args.usable_share):
+        rows.append([_fmt(g), _fmt(u), _fmt(float(law.optimal_run_length(g, u)))])
+    _print_table(["gamma", "usable_share", "years"], rows)
     return 0
 
 

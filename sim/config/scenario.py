@@ -185,6 +185,52 @@ class FleetItem(Strict):
     age_years: float = param(0.0, "yr", "age at the start", ge=0, le=30)
 
 
+class TrainingConfig(Strict):
+    """How a lab times and runs its frontier training runs (docs/model.md 3.22)."""
+
+    usable_share: float = param(
+        0.0,
+        "1",
+        "share of the efficiency gains made while a run is in progress that it can use "
+        "(0: hardware and algorithms fixed at its start; 1: the paper's continuous case)",
+        ge=0,
+        le=1,
+    )
+    run_years: float | None = param(
+        None,
+        "yr",
+        "length of every run (null: the optimum for the efficiency growth the lab expects)",
+        gt=0,
+        le=200,
+    )
+    expected_hardware_gamma: float = param(
+        0.47,
+        "doublings/yr",
+        "growth of FLOP/s per dollar the lab expects, on top of its software gamma "
+        "(GPU price-performance 1.39x/yr, Epoch AI)",
+        ge=0,
+        le=10,
+    )
+    deadline_years: float | None = param(
+        None,
+        "yr",
+        "release deadline, years after the start: the lab waits and starts its final run "
+        "when waiting no longer adds compute by then (null: runs back to back)",
+        gt=0,
+        le=200,
+    )
+    warm_start: bool = Field(
+        False,
+        description="the first run continues training the starting model (its compute "
+        "carries over), as in the paper's continuous case",
+    )
+    deploy_checkpoints: bool = Field(
+        False,
+        description="the lab serves its run's latest checkpoint every step (the paper's "
+        "case) instead of only finished runs",
+    )
+
+
 class LabSpec(Strict):
     """An AI lab agent's initial state and behaviour."""
 
@@ -212,7 +258,8 @@ class LabSpec(Strict):
     initial_compute: float | None = param(
         None,
         "FLOP",
-        "cumulative logical compute at start (null: one year of the start fleet)",
+        "logical compute of the model the lab serves at the start (null: one year of its "
+        "starting fleet's training FLOP/s)",
         gt=0,
         le=1e40,
     )
@@ -225,6 +272,9 @@ class LabSpec(Strict):
     )
     buys_projects: bool = Field(
         True, description="whether the lab buys one-off efficiency projects"
+    )
+    training: TrainingConfig = Field(
+        default_factory=TrainingConfig, description="how the lab runs its training runs"
     )
 
 

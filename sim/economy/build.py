@@ -261,8 +261,9 @@ def _labs(s: Scenario, items: np.ndarray) -> p.Labs:
     strategies = np.array([_strategy_parameters(lab.strategy) for lab in specs], dtype=float)
     flops = np.array([c.flops for c in roadmap(s)])[items[1].astype(int)]
     one_year = (items[0] * flops).sum(axis=1) * s.hardware.mfu * SECONDS_PER_YEAR
-    pairs = zip(specs, one_year, strict=True)
+    pairs = zip(specs, one_year * strategies[:, 7], strict=True)
     initial = np.array([lab.initial_compute or year for lab, year in pairs])
+    runs = [lab.training for lab in specs]
     return p.Labs(
         cash=np.array([lab.cash for lab in specs], dtype=float),
         funding_per_year=np.array(
@@ -286,6 +287,13 @@ def _labs(s: Scenario, items: np.ndarray) -> p.Labs:
         research_share=strategies[:, 8],
         inference_share=strategies[:, 9],
         initial_compute=initial,
+        usable_share=np.array([r.usable_share for r in runs], dtype=float),
+        run_years=np.array([math.nan if r.run_years is None else r.run_years for r in runs]),
+        expected_hardware_gamma=np.array([r.expected_hardware_gamma for r in runs], dtype=float),
+        deadline=np.array([math.inf if r.deadline_years is None else r.deadline_years
+                           for r in runs]),  # fmt: skip
+        warm_start=np.array([r.warm_start for r in runs], dtype=bool),
+        deploy_checkpoints=np.array([r.deploy_checkpoints for r in runs], dtype=bool),
         **_own_generation(s),
     )
 
@@ -420,6 +428,15 @@ def initial_state(params: p.Params, fleet: np.ndarray, projects: int) -> State:
             facility_mw=facilities.needed_mw(held, params.hardware),
             own_mw=zeros,
             own_pipeline=np.zeros((*zeros.shape, own_slots)),
+            run_active=np.zeros(zeros.shape, dtype=bool),
+            run_start=zeros,
+            run_end=zeros,
+            run_compute=zeros,
+            run_flops=zeros,
+            run_log2_software=zeros,
+            run_units=zeros,
+            run_chip=np.zeros(zeros.shape, dtype=np.int64),
+            runs_started=np.zeros(zeros.shape, dtype=np.int64),
         ),
         fleet=held,
         chips=ChipMarketState(price_index=np.ones(params.chips.capacity_per_year.shape)),

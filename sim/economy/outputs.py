@@ -147,9 +147,9 @@ class Series:
 
     @cached_property
     def efficiency(self) -> np.ndarray:
-        """Compute added per MW-year delivered, (B, T, N) over steps 1..T; NaN without power."""
+        """Training compute added per MW-year, (B, T, N), steps 1..T; NaN without power."""
         power_years = self.labs["power_mw"][:, 1:] * self.dt[..., None]
-        added = np.diff(self.labs["compute"], axis=1)
+        added = self.labs["training_compute_added"][:, 1:]
         with np.errstate(all="ignore"):
             return np.where(power_years > 0, added / power_years, np.nan)
 
@@ -185,6 +185,21 @@ class Series:
             return np.where(points > 0, total / points, np.nan)
 
     @cached_property
+    def finished_runs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(B, T + 1, N) where a training run ended, and its logical compute (0 elsewhere)."""
+        ended = self.labs["run_finished"] > 0
+        return ended, np.where(ended, self.labs["run_compute"], 0.0)
+
+    @cached_property
+    def last_run_years(self) -> np.ndarray:
+        """(B, N) length of each lab's last finished run; NaN if none finished."""
+        ended, _ = self.finished_runs
+        last = ended.shape[1] - 1 - ended[:, ::-1].argmax(axis=1)  # (B, N)
+        b, n = np.ogrid[: ended.shape[0], : ended.shape[2]]
+        years = self.t[b, last] - self.labs["run_start"][b, last, n]
+        return np.where(ended.any(axis=1), years, np.nan)
+
+    @cached_property
     def final_loss(self) -> np.ndarray:
         """(B, N) loss at the last step."""
         return self.labs["loss"][:, -1]
@@ -214,8 +229,20 @@ LAB_OUTPUTS: tuple[Output, ...] = (
         lambda s: s.relative_excess_loss[:, -1],
     ),  # fmt: skip
     Output(
-        "final_compute", "FLOP", "cumulative compute at the end", _final("compute"),
-        extensive=True,
+        "final_compute", "FLOP", "logical compute of the model served at the end",
+        _final("compute"), extensive=True,
+    ),  # fmt: skip
+    Output(
+        "runs_finished", "1", "training runs finished over the horizon",
+        lambda s: s.finished_runs[0].sum(axis=1).astype(float), extensive=True,
+    ),  # fmt: skip
+    Output(
+        "largest_run_flop", "FLOP", "logical compute of the lab's largest finished run "
+        "(0 if none finished)", lambda s: s.finished_runs[1].max(axis=1),
+    ),  # fmt: skip
+    Output(
+        "last_run_years", "yr", "length of the lab's last finished run (NaN if none)",
+        lambda s: s.last_run_years,
     ),  # fmt: skip
     Output(
         "realized_gamma", "doublings/yr",
@@ -317,7 +344,17 @@ RUN_OUTPUTS: tuple[Output, ...] = (
         lambda s: _nanmean(realized_gamma(s.t[:, 1:], s.efficiency)),
     ),  # fmt: skip
     Output(
-        "hhi_compute", "1", "Herfindahl index (0..1 scale) of final cumulative compute",
+        "run_length_years", "yr",
+        "mean over labs of the length of each lab's last finished training run (with a "
+        "release deadline: the run that ends at it)", lambda s: _nanmean(s.last_run_years),
+    ),  # fmt: skip
+    Output(
+        "largest_run_flop", "FLOP", "logical compute of the largest training run finished",
+        lambda s: s.finished_runs[1].max(axis=(1, 2)),
+    ),  # fmt: skip
+    Output(
+        "hhi_compute", "1",
+        "Herfindahl index (0..1 scale) of the compute of the models served at the end",
         lambda s: clearing.hhi(s.labs["compute"][:, -1]),
     ),  # fmt: skip
     Output(
@@ -325,7 +362,7 @@ RUN_OUTPUTS: tuple[Output, ...] = (
         lambda s: clearing.hhi(s.labs["market_share"][:, -1]),
     ),  # fmt: skip
     Output(
-        "total_compute", "FLOP", "sum of final cumulative compute",
+        "total_compute", "FLOP", "sum of the compute of the models served at the end",
         lambda s: s.labs["compute"][:, -1].sum(axis=1),
     ),  # fmt: skip
     Output(

@@ -127,7 +127,13 @@ class Labs:
     training_share: np.ndarray  # (N) 1, share of the powered fleet's FLOP/s that trains
     research_share: np.ndarray  # (N) 1, share that runs research experiments
     inference_share: np.ndarray  # (N) 1, share that serves inference
-    initial_compute: np.ndarray  # (N) FLOP
+    initial_compute: np.ndarray  # (N) FLOP, of the model served at the start
+    usable_share: np.ndarray  # (N) 1, share of mid-run efficiency gains a run can use
+    run_years: np.ndarray  # (N) yr, length of every run; NaN: the expected optimum
+    expected_hardware_gamma: np.ndarray  # (N) doublings/yr a lab expects of FLOP/s per USD
+    deadline: np.ndarray  # (N) yr since the start of the release deadline; inf: none
+    warm_start: np.ndarray  # (N) bool: the first run continues the starting model
+    deploy_checkpoints: np.ndarray  # (N) bool: serve the run's latest checkpoint each step
     own_max_share: np.ndarray  # (N) 1, share of the facility own generation may cover
     own_capex_per_mw: np.ndarray  # (N) USD/MW of own generation
     own_running_cost: np.ndarray  # (N) USD/MWh of own generation

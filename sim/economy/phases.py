@@ -18,7 +18,8 @@ hidden attributes. Step order:
 4. :func:`chip_market`: suppliers ration the orders and move their prices;
 5. :func:`energy_market`: each region's suppliers serve labs in merit order,
    everyone paying the marginal supplier's price;
-6. :func:`train`: labs train along the law, integrating ``2^(gamma t)`` exactly;
+6. :func:`train`: labs start, train and finish frontier runs along the law,
+   integrating ``2^(gamma t)`` exactly, and deploy the finished ones;
 7. :func:`earn_revenue`: the AI-services market is shared by a logit in ``-L / T``.
 
 Axes: ``B`` runs, ``N`` labs, ``Sc`` chip and ``Se`` energy suppliers, ``R``
@@ -35,7 +36,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sim.economy import clearing, facilities, generation, power
+from sim.economy import clearing, facilities, generation, power, training_runs
 from sim.economy.fleet import dispatch, install_pending, retire
 from sim.economy.params import Params
 from sim.economy.payments import pay, up_to_cash
@@ -500,27 +501,28 @@ def energy_market(
 
 @dataclass(frozen=True)
 class Training:
-    """GPUs the delivered power ran, their FLOP/s by use, and compliance costs paid, (B, N)."""
+    """GPUs the delivered power ran, their FLOP/s by use, the runs' step and compliance paid."""
 
-    running_units: np.ndarray  # GPUs
-    running_flops: np.ndarray  # FLOP/s, peak, of the powered fleet
-    training_flops: np.ndarray  # FLOP/s of it on frontier training
-    research_flops: np.ndarray  # FLOP/s on research experiments
-    inference_flops: np.ndarray  # FLOP/s serving inference
-    compliance: np.ndarray  # USD
+    running_units: np.ndarray  # (B, N) GPUs
+    running_flops: np.ndarray  # (B, N) FLOP/s, peak, of the powered fleet
+    training_flops: np.ndarray  # (B, N) FLOP/s of it on frontier training
+    research_flops: np.ndarray  # (B, N) FLOP/s on research experiments
+    inference_flops: np.ndarray  # (B, N) FLOP/s serving inference
+    runs: training_runs.RunStep
+    compliance: np.ndarray  # (B, N) USD
 
 
 def train(
     state: State, params: Params, t: np.ndarray, energy: EnergyTrades
 ) -> tuple[State, Training]:
-    """Labs split the GPUs their power runs between uses and train; crossing the threshold costs.
+    """Labs split the GPUs their power runs between uses and train their runs; crossing costs.
 
-    docs/model.md 1.5, 3.2, 3.3 and 3.17: the powered FLOP/s split by the
-    strategy's compute-use shares; the step adds ``training FLOP/s x MFU x s/yr x
-    S_t x integral_0^dt 2^(gamma s) ds`` (exact), up to the compute cap when
-    the threshold caps training; ``log2 S`` grows by ``gamma dt``. The first
-    time a lab's compute reaches the threshold it pays the compliance cost
-    (at most its cash).
+    docs/model.md 1.5, 3.2, 3.3, 3.17 and 3.22: the powered FLOP/s split by the
+    strategy's compute-use shares; the training share trains the lab's run
+    (:func:`sim.economy.training_runs.advance`), integrating ``2^(gamma t)``
+    exactly, up to the compute cap when the threshold caps training; ``log2
+    S`` grows by ``gamma dt``. The first time a lab's run reaches the
+    threshold it pays the compliance cost (at most its cash).
     """
     labs, hw, policy, dt = state.labs, params.hardware, params.policy, params.clock.dt[:, None]
     power_mw = energy.power_mw
@@ -531,17 +533,14 @@ def train(
     inference_flops = flops * uses.inference_share
     threshold = policy.threshold_flop[:, None]
     ceiling = np.where(policy.threshold_cap[:, None], threshold, np.inf)
-    headroom = np.maximum(ceiling - labs.compute, 0.0)
-    integral = exponential_integral(dt, labs.gamma_software * LN2)
-    mfu_seconds = (hw.mfu * SECONDS_PER_YEAR)[:, None]
-    added = training_flops * mfu_seconds * 2.0**labs.log2_software * integral
-    compute = labs.compute + np.minimum(headroom, added)
-    crossing = np.isfinite(threshold) & ~labs.crossed_threshold & (compute >= threshold)
+    labs, runs = training_runs.advance(
+        labs, params, state.fleet, t, training_flops, units * uses.training_share, ceiling
+    )
+    crossing = np.isfinite(threshold) & ~labs.crossed_threshold & (labs.run_compute >= threshold)
     compliance = np.where(crossing, up_to_cash(policy.compliance_cost[:, None], labs.cash), 0.0)
     labs = replace(
         labs,
         cash=pay(labs.cash, {"compliance": compliance}),
-        compute=compute,
         log2_software=labs.log2_software + labs.gamma_software * dt,
         crossed_threshold=labs.crossed_threshold | crossing,
         last_running_units=units,
@@ -551,7 +550,9 @@ def train(
         + energy.own_carbon_tax,
         last_research_flops=research_flops,
     )
-    used = Training(units, flops, training_flops, research_flops, inference_flops, compliance)
+    used = Training(
+        units, flops, training_flops, research_flops, inference_flops, runs, compliance
+    )
     return replace(state, labs=labs), used
 
 

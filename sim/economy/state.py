@@ -18,7 +18,7 @@ class LabState:
     """What each lab holds between steps."""
 
     cash: np.ndarray  # (B, N) USD
-    compute: np.ndarray  # (B, N) FLOP, cumulative logical compute
+    compute: np.ndarray  # (B, N) FLOP, logical compute of the model the lab serves
     log2_software: np.ndarray  # (B, N) log2 of the software multiplier S
     gamma_software: np.ndarray  # (B, N) doublings/yr in force in the last step
     rnd_rate: np.ndarray  # (B, N) USD/yr, effective R&D spend rate of the last step
@@ -34,6 +34,15 @@ class LabState:
     facility_mw: np.ndarray  # (B, N) MW of data-centre critical load built (facility watts)
     own_mw: np.ndarray  # (B, N) MW of the lab's own generation online
     own_pipeline: np.ndarray  # (B, N, K) MW of own generation due k steps from now
+    run_active: np.ndarray  # (B, N) bool: a training run is in progress
+    run_start: np.ndarray  # (B, N) yr, start of the current (or last) run
+    run_end: np.ndarray  # (B, N) yr, its planned end (a step's end)
+    run_compute: np.ndarray  # (B, N) FLOP of logical compute it has trained
+    run_flops: np.ndarray  # (B, N) FLOP/s training at its start
+    run_log2_software: np.ndarray  # (B, N) log2 S at its start
+    run_units: np.ndarray  # (B, N) GPUs training at its start
+    run_chip: np.ndarray  # (B, N) int, chip variant with most of the fleet's FLOP/s then
+    runs_started: np.ndarray  # (B, N) int, runs started so far
 
 
 @dataclass(frozen=True)

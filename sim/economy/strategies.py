@@ -16,7 +16,10 @@ rest), after letting one-off efficiency projects take up to
 
 Each strategy also splits the powered fleet's compute between its three uses
 (``training_share``, ``research_share``, ``inference_share``, summing to 1):
-frontier training, research experiments and inference serving.
+frontier training, research experiments and inference serving. The shipped
+ones use :data:`COMPUTE_USES` (Epoch AI's estimate of OpenAI's 2024 compute:
+final training runs about a tenth of $5B R&D compute, inference $2B of $7B);
+``static``, the closed-form lab, trains with all of it.
 
 Register another with :func:`register` and name it in ``labs[].strategy``.
 """
@@ -54,16 +57,19 @@ class Strategy:
             raise ValueError(f"strategy {self.name}: the compute-use shares must sum to 1")
 
 
+COMPUTE_USES = {"training_share": 0.15, "research_share": 0.55, "inference_share": 0.30}
+"""Training / research / inference split of the shipped strategies (docs/model.md 3.3)."""
+
 _REGISTRY: dict[str, Strategy] = {
     s.name: s
     for s in (
-        Strategy("hare", capex_share=0.85, rnd_share=0.15, project_share=0.05),
-        Strategy("turtle", capex_share=0.35, rnd_share=0.65, project_share=0.5),
-        Strategy("baseline", capex_share=0.6, rnd_share=0.4, project_share=0.2),
+        Strategy("hare", capex_share=0.85, rnd_share=0.15, project_share=0.05, **COMPUTE_USES),
+        Strategy("turtle", capex_share=0.35, rnd_share=0.65, project_share=0.5, **COMPUTE_USES),
+        Strategy("baseline", capex_share=0.6, rnd_share=0.4, project_share=0.2, **COMPUTE_USES),
         Strategy("static", capex_share=0.0, rnd_share=0.0, project_share=0.0),
         Strategy(
             "adaptive", capex_share=0.6, rnd_share=0.4, project_share=0.2,
-            adaptive=True, adjustment=0.05, floor=0.1,
+            adaptive=True, adjustment=0.05, floor=0.1, **COMPUTE_USES,
         ),  # fmt: skip
     )
 }

@@ -5,7 +5,9 @@
 - ``markets``: one row per step x supplier, chip suppliers first;
 - ``edges``: one row per step x supply-network edge with the trades on it;
 - ``economy``: one row per step (leader, concentration, totals, market size);
-- ``ledger``: one row per payment (step, payer, payee, category, amount).
+- ``ledger``: one row per payment (step, payer, payee, category, amount);
+- ``training_runs``: one row per frontier training run (lab, start, end,
+  chips, GPUs, logical compute, loss), finished or still in progress at the end.
 
 Step 0 is the initial state, before any trade. Names are categorical columns.
 """
@@ -16,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config.scenario import Scenario
+from sim.economy.build import roadmap
 from sim.economy.engine import BatchRun
 from sim.economy.outputs import rolling_slopes
 from sim.economy.payments import (
@@ -32,7 +35,8 @@ from sim.law import SECONDS_PER_YEAR
 
 LAB_COLUMNS = (
     "step", "year", "t", "lab", "region", "strategy", "loss", "relative_excess_loss",
-    "compute", "hardware_efficiency", "software_multiplier", "efficiency", "gamma_software",
+    "compute", "run_compute", "training_run", "training_compute_added",
+    "hardware_efficiency", "software_multiplier", "efficiency", "gamma_software",
     "fleet_units", "fleet_flops", "running_units", "power_mw", "own_power_mw",
     "facility_mw", "own_generation_mw", "energy_mwh",
     "spend_capex", "spend_tariffs", "spend_facilities", "spend_energy", "spend_carbon_tax",
@@ -50,7 +54,11 @@ EDGE_COLUMNS = (
 LEDGER_COLUMNS = ("step", "payer", "payee", "category", "amount")
 ECONOMY_COLUMNS = (
     "step", "year", "t", "leader", "hhi_compute", "hhi_market_share", "total_compute",
-    "energy_mwh", "emissions_t", "market_size",
+    "frontier_model_compute", "frontier_run_flop", "energy_mwh", "emissions_t", "market_size",
+)  # fmt: skip
+TRAINING_RUN_COLUMNS = (
+    "lab", "region", "start_year", "end_year", "years", "chips", "gpus", "logical_compute",
+    "loss", "finished",
 )  # fmt: skip
 
 
@@ -64,6 +72,7 @@ def run_tables(batch: BatchRun, run: int, rows: int | None = None) -> dict[str, 
         "edges": _edges(view, scenario),
         "economy": _economy(view, scenario),
         "ledger": _ledger(view, scenario),
+        "training_runs": _training_runs(view, scenario),
     }
 
 
@@ -102,9 +111,7 @@ def _labs(view: _RunView, scenario: Scenario) -> pd.DataFrame:
     flat = {name: values.reshape(-1) for name, values in series.items()}
     law, mfu = view.params.law, float(view.params.hardware.mfu[0])
     loss, power = series["loss"], series["power_mw"]
-    compute = series["compute"]
-    added = np.full(compute.shape, np.nan)
-    added[1:] = compute[1:] - compute[:-1]
+    added = np.where(view.step[:, None] > 0, series["training_compute_added"], np.nan)
     with np.errstate(all="ignore"):
         hardware = series["running_flops"] * mfu * SECONDS_PER_YEAR / power
         efficiency = added / (power * view.dt)
@@ -124,6 +131,7 @@ def _labs(view: _RunView, scenario: Scenario) -> pd.DataFrame:
         ).reshape(-1),
     }
     columns["projects_done"] = columns["projects_done"].astype(np.int64)
+    columns["training_run"] = columns["training_run"].astype(bool)
     return pd.DataFrame({name: columns[name] for name in (*LAB_COLUMNS, "realized_gamma_trailing")})
 
 
@@ -216,10 +224,49 @@ def _economy(view: _RunView, scenario: Scenario) -> pd.DataFrame:
             "hhi_compute": economy["hhi_compute"],
             "hhi_market_share": economy["hhi_market_share"],
             "total_compute": labs["compute"].sum(axis=1),
+            "frontier_model_compute": labs["compute"].max(axis=1),
+            "frontier_run_flop": np.maximum.accumulate(
+                np.where(labs["run_finished"] > 0, labs["run_compute"], 0.0).max(axis=1)
+            ),
             "energy_mwh": energy["energy_mwh"].sum(axis=1) + own_mwh.sum(axis=1),
             "emissions_t": emissions,
             "market_size": economy["market_size"],
         }
+    )
+
+
+def _training_runs(view: _RunView, scenario: Scenario) -> pd.DataFrame:
+    """Each run that finished, in order of its end, then any still in progress at the end."""
+    labs, law = view.series["labs"], view.params.law
+    ended = labs["run_finished"] > 0
+    ended[0] = False
+    ongoing = np.zeros_like(ended)
+    ongoing[-1] = (labs["training_run"][-1] > 0) & ~ended[-1]
+    step, lab = np.nonzero(ended | ongoing)
+    compute = labs["run_compute"][step, lab]
+    chips = [chip.name for chip in roadmap(scenario)]
+    variant = labs["run_chip"][step, lab].astype(np.int64) % len(chips)
+    start = labs["run_start"][step, lab]
+    end = np.where(ended[step, lab], view.t[step], np.nan)
+    with np.errstate(divide="ignore"):
+        loss = law.E[0] + law.K[0] * compute ** -law.kappa[0]
+    year0 = view.year[0]
+    return pd.DataFrame(
+        {
+            "lab": _categorical([x.name for x in scenario.labs], lab),
+            "region": _categorical([x.region for x in scenario.labs], lab),
+            "start_year": year0 + start,
+            "end_year": year0 + end,
+            "years": end - start,
+            "chips": pd.Categorical(
+                np.array(chips, dtype=object)[variant], categories=list(dict.fromkeys(chips))
+            ),
+            "gpus": labs["run_units"][step, lab],
+            "logical_compute": compute,
+            "loss": loss,
+            "finished": ended[step, lab],
+        },
+        columns=TRAINING_RUN_COLUMNS,
     )
 
 

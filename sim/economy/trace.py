@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.economy import clearing, phases, power
+from sim.economy import clearing, phases, power, training_runs
 from sim.economy.params import Params
 from sim.economy.payments import CHANNELS
 from sim.economy.phases import HOURS_PER_YEAR, StepResult
@@ -26,6 +26,13 @@ RECORDED: dict[str, Callable[[State, StepResult], np.ndarray]] = {
     "step_start": lambda state, result: np.full(state.labs.cash.shape[:1], max(state.step - 1, 0)),
     "losses": lambda state, result: result.revenue.losses,
     "compute": lambda state, result: state.labs.compute,
+    "run_compute": lambda state, result: state.labs.run_compute,
+    "run_active": lambda state, result: state.labs.run_active,
+    "run_start": lambda state, result: state.labs.run_start,
+    "run_units": lambda state, result: state.labs.run_units,
+    "run_chip": lambda state, result: state.labs.run_chip,
+    "run_added": lambda state, result: result.training.runs.added,
+    "run_finished": lambda state, result: result.training.runs.finished,
     "log2_software": lambda state, result: state.labs.log2_software,
     "gamma_software": lambda state, result: state.labs.gamma_software,
     "fleet_units": lambda state, result: state.fleet.total_units,
@@ -111,6 +118,13 @@ Series = Callable[[Recorded], np.ndarray]
 LAB_SERIES: dict[str, Series] = {
     "loss": lambda r: r["losses"],
     "compute": lambda r: r["compute"],
+    "run_compute": lambda r: r["run_compute"],
+    "training_run": lambda r: r["run_active"] | r["run_finished"],
+    "run_finished": lambda r: r["run_finished"],
+    "training_compute_added": lambda r: r["run_added"],
+    "run_start": lambda r: r["run_start"],
+    "run_units": lambda r: r["run_units"],
+    "run_chip": lambda r: r["run_chip"],
     "software_multiplier": lambda r: 2.0 ** r["log2_software"],
     "gamma_software": lambda r: r["gamma_software"],
     "fleet_units": lambda r: r["fleet_units"],
@@ -227,7 +241,10 @@ def opening(state: State, params: Params) -> StepResult:
             np.zeros((runs, labs, n_energy)), state.energy.price, energy, energy, energy,
             energy, zeros, zeros, zeros,
         ),
-        training=phases.Training(zeros, zeros, zeros, zeros, zeros, zeros),
+        training=phases.Training(
+            zeros, zeros, zeros, zeros, zeros,
+            training_runs.RunStep(zeros, zeros > 0, zeros > 0), zeros,
+        ),
         revenue=phases.Revenue(
             np.zeros(runs), losses, clearing.logit_shares(losses, params.market.temperature), zeros
         ),

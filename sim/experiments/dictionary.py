@@ -39,12 +39,15 @@ _LABS: dict[str, Entry] = {
     "lab": ("-", "lab name"),
     "region": ("-", "lab region"),
     "strategy": ("-", "strategy name"),
-    "loss": ("nats/token", "L(C) of the cumulative compute"),
+    "loss": ("nats/token", "L(C) of the model the lab serves (its latest finished run)"),
     "relative_excess_loss": (
         "1",
         "(L - E) / (L0 - E): R(t) when E = 0, X(t) otherwise; L0 the initial loss",
     ),
-    "compute": ("FLOP", "cumulative logical compute"),
+    "compute": ("FLOP", "logical compute of the model the lab serves"),
+    "run_compute": ("FLOP", "logical compute of the lab's current (or last) training run"),
+    "training_run": ("-", "true while a training run is in progress in the step"),
+    "training_compute_added": ("FLOP", "logical compute the step added to the lab's run"),
     "hardware_efficiency": (
         "FLOP per MW-yr",
         "hardware part: running FLOP/s * MFU * s/yr / power_mw (NaN without power)",
@@ -52,7 +55,7 @@ _LABS: dict[str, Entry] = {
     "software_multiplier": ("1", "software part S at the end of the step"),
     "efficiency": (
         "FLOP per MW-yr",
-        "efficiency actually obtained: compute added in the step / (power_mw * dt) "
+        "efficiency actually obtained: training_compute_added / (power_mw * dt) "
         "(NaN at step 0 or without power)",
     ),
     "gamma_software": ("doublings/yr", "software gamma in force during the step"),
@@ -145,9 +148,11 @@ _EDGES: dict[str, Entry] = {
 _ECONOMY: dict[str, Entry] = {
     **_STEP,
     "leader": ("-", "lab with the lowest loss at the end of the step"),
-    "hhi_compute": ("1", "Herfindahl index (0..1 scale) of cumulative compute across labs"),
+    "hhi_compute": ("1", "Herfindahl index (0..1 scale) of the served models' compute"),
     "hhi_market_share": ("1", "Herfindahl index of the step's market shares"),
-    "total_compute": ("FLOP", "sum of the labs' cumulative compute"),
+    "total_compute": ("FLOP", "sum of the compute of the models the labs serve"),
+    "frontier_model_compute": ("FLOP", "compute of the largest model served"),
+    "frontier_run_flop": ("FLOP", "largest training run finished by the end of the step"),
     "energy_mwh": ("MWh", "energy delivered by every energy supplier in the step"),
     "emissions_t": ("tCO2", "emissions of the energy delivered in the step"),
     "market_size": ("USD", "AI-services revenue of the step (0 at step 0)"),
@@ -159,6 +164,19 @@ _LEDGER: dict[str, Entry] = {
     "payee": ("-", "account credited"),
     "category": ("-", "payment category (docs/model.md section 3.19)"),
     "amount": ("USD", "amount, > 0"),
+}
+
+_TRAINING_RUNS: dict[str, Entry] = {
+    "lab": ("-", "lab name"),
+    "region": ("-", "lab region"),
+    "start_year": ("year", "calendar year the run started"),
+    "end_year": ("year", "calendar year it ended (NaN: still in progress at the end)"),
+    "years": ("yr", "its length, end_year - start_year"),
+    "chips": ("-", "the chip with most of the lab's fleet FLOP/s at the start"),
+    "gpus": ("GPU", "GPUs training at its start"),
+    "logical_compute": ("FLOP", "logical compute trained (at the end, or so far)"),
+    "loss": ("nats/token", "L(C) of that compute"),
+    "finished": ("-", "whether it ended within the horizon"),
 }
 
 _LAB_SUMMARY: dict[str, Entry] = {
@@ -203,6 +221,7 @@ OUTPUT_COLUMNS: dict[str, dict[str, Entry]] = {
     "edges": _EDGES,
     "economy": _ECONOMY,
     "ledger": _LEDGER,
+    "training_runs": _TRAINING_RUNS,
     "lab_summary": _LAB_SUMMARY,
     "summary": _SUMMARY,
     "runs": _RUNS,
