@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config.scenario import Scenario
+from sim.economy import phases
 from sim.economy.build import roadmap
 from sim.economy.engine import BatchRun
 from sim.economy.outputs import rolling_slopes
@@ -237,7 +238,7 @@ def _economy(view: _RunView, scenario: Scenario) -> pd.DataFrame:
 
 def _training_runs(view: _RunView, scenario: Scenario) -> pd.DataFrame:
     """Each run that finished, in order of its end, then any still in progress at the end."""
-    labs, law = view.series["labs"], view.params.law
+    labs = view.series["labs"]
     ended = labs["run_finished"] > 0
     ended[0] = False
     ongoing = np.zeros_like(ended)
@@ -248,8 +249,8 @@ def _training_runs(view: _RunView, scenario: Scenario) -> pd.DataFrame:
     variant = labs["run_chip"][step, lab].astype(np.int64) % len(chips)
     start = labs["run_start"][step, lab]
     end = np.where(ended[step, lab], view.t[step], np.nan)
-    with np.errstate(divide="ignore"):
-        loss = law.E[0] + law.K[0] * compute ** -law.kappa[0]
+    with np.errstate(divide="ignore"):  # a run started without power has no compute yet
+        loss = phases.loss(view.params, compute[None, :])[0]
     year0 = view.year[0]
     return pd.DataFrame(
         {

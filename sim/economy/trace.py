@@ -243,7 +243,7 @@ def opening(state: State, params: Params) -> StepResult:
         ),
         training=phases.Training(
             zeros, zeros, zeros, zeros, zeros,
-            training_runs.RunStep(zeros, zeros > 0, zeros > 0), zeros,
+            training_runs.RunStep(zeros, zeros > 0), zeros,
         ),
         revenue=phases.Revenue(
             np.zeros(runs), losses, clearing.logit_shares(losses, params.market.temperature), zeros

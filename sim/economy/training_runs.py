@@ -37,7 +37,6 @@ class RunStep:
     """What the labs' runs did in one step, (B, N) each."""
 
     added: np.ndarray  # FLOP of logical compute added to the runs
-    started: np.ndarray  # bool: a run started at the step's start
     finished: np.ndarray  # bool: a run ended at the step's end
 
 
@@ -86,8 +85,8 @@ def waiting_pays(labs: LabState, params: Params, t: np.ndarray) -> np.ndarray:
 def start(
     labs: LabState, params: Params, fleet: Fleet, t: np.ndarray, flops: np.ndarray,
     units: np.ndarray,
-) -> tuple[LabState, np.ndarray]:
-    """Idle labs start a run unless waiting for their deadline pays; returns labs and who started.
+) -> LabState:
+    """Idle labs start a run unless waiting for their deadline pays.
 
     A run records at its start the training FLOP/s and software level it can
     count on, the GPUs training and the fleet's main chip (by FLOP/s). The
@@ -110,7 +109,7 @@ def start(
         run_chip=np.where(starts, main_chip, labs.run_chip),
         runs_started=labs.runs_started + starts,
     )  # fmt: skip
-    return labs, starts
+    return labs
 
 
 def usable_flops(labs: LabState, params: Params, flops: np.ndarray) -> np.ndarray:
@@ -154,7 +153,7 @@ def advance(
         units: (B, N) GPUs training.
         ceiling: (B, N) logical compute a run may not exceed (the compute cap), inf: none.
     """
-    labs, started = start(labs, params, fleet, t, flops, units)
+    labs = start(labs, params, fleet, t, flops, units)
     added = added_compute(labs, params, flops, ceiling)
     run_compute = labs.run_compute + added
     step_end = (t + params.clock.dt)[:, None]
@@ -168,4 +167,4 @@ def advance(
         run_active=labs.run_active & ~finished,
         compute=np.where(deploys, np.maximum(labs.compute, run_compute), labs.compute),
     )
-    return labs, RunStep(added, started, finished)
+    return labs, RunStep(added, finished)
