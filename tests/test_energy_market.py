@@ -108,7 +108,7 @@ def test_the_carbon_tax_changes_no_parameter_but_its_own():
     build time)."""
     untaxed, _, _ = build_batch([build(_base())], [0])
     taxed, _, _ = build_batch([build(_base(), policy__carbon_tax=150.0)], [0])
-    for group in fields(untaxed)[1:]:
+    for group in fields(untaxed)[1:-1]:  # every group but n_steps and the (empty) changes
         a, b = getattr(untaxed, group.name), getattr(taxed, group.name)
         for field in fields(a):
             if (group.name, field.name) != ("policy", "carbon_tax"):

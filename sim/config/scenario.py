@@ -17,7 +17,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+
+from sim.config import schedule
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 STRATEGIES = ("hare", "turtle", "baseline", "adaptive", "static")
@@ -468,6 +479,47 @@ class Scenario(Strict):
     market: MarketConfig = Field(default_factory=MarketConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     own_generation: OwnGenerationConfig = Field(default_factory=OwnGenerationConfig)
+    policy_schedule: dict[str, dict[float, Any]] = Field(
+        default_factory=dict,
+        exclude=True,
+        description="levers that change later: policy path -> {year: value from then on}; "
+        "written in place in the YAML (sim.config.schedule)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_schedules(cls, data: Any) -> Any:
+        """Keep the policy in force at the start as ``policy``, its schedules beside it."""
+        if not isinstance(data, dict) or not isinstance(data.get("policy"), dict):
+            return data
+        start = data.get("start_year", 2025.0)
+        if not isinstance(start, int | float) or isinstance(start, bool):
+            return data  # the field's own validation reports it
+        policy, found = schedule.split(data["policy"], float(start))
+        if not found:
+            return data
+        given = data.get("policy_schedule") or {}
+        return {**data, "policy": policy, "policy_schedule": {**given, **found}}
+
+    @model_serializer(mode="wrap")
+    def _embed_schedules(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Dumps write each schedule in place of its lever, as a YAML file would."""
+        data = handler(self)
+        if self.policy_schedule and isinstance(data.get("policy"), dict):
+            data["policy"] = schedule.embed(data["policy"], self.policy_schedule)
+        return data
+
+    def change_years(self) -> list[float]:
+        """Calendar years inside the horizon at which some policy lever changes."""
+        end = self.start_year + self.years
+        return schedule.change_years(self.policy_schedule, self.start_year, end)
+
+    def policy_at(self, year: float) -> PolicyConfig:
+        """The policy in force at calendar ``year`` (its schedules' values then)."""
+        if not self.policy_schedule:
+            return self.policy
+        defaults = schedule.without(self.policy.model_dump(), self.policy_schedule)
+        return PolicyConfig.model_validate(schedule.apply(defaults, self.policy_schedule, year))
 
     @property
     def dt(self) -> float:
@@ -490,7 +542,8 @@ class Scenario(Strict):
             *self._account_name_problems(),
             *self._lab_problems(),
             *self._supplier_problems(),
-            *self._policy_name_problems(),
+            *self._policy_name_problems(self.policy),
+            *self._schedule_problems(),
         ]
         if problems:
             raise CrossReferenceProblems(problems)
@@ -570,7 +623,24 @@ class Scenario(Strict):
         problems += _unknown_names(hit, "chip supplier", suppliers, "chip suppliers")
         return problems
 
-    def _policy_name_problems(self) -> list[str]:
+    def _schedule_problems(self) -> list[str]:
+        """Every scheduled value checked as the policy of its date, the date in each line."""
+        problems = []
+        for path, dates in self.policy_schedule.items():
+            problems += [f"policy.{path}: {year!r} is not a finite calendar year"
+                         for year in dates if not math.isfinite(year)]  # fmt: skip
+        for year in sorted({d for dates in self.policy_schedule.values() for d in dates}):
+            if not math.isfinite(year):
+                continue
+            try:
+                policy = self.policy_at(year)
+            except ValidationError as error:
+                problems += [f"policy.{line} (from {year:g})" for line in describe_errors(error)]
+                continue
+            problems += [f"{line} (from {year:g})" for line in self._policy_name_problems(policy)]
+        return problems
+
+    def _policy_name_problems(self, policy: PolicyConfig) -> list[str]:
         """Regions named by policy levers that are not where the lever acts.
 
         A lever keyed by a region nobody is in (a typo, ``US`` for ``us``) would
@@ -585,7 +655,7 @@ class Scenario(Strict):
             "chip suppliers": {s.region for s in self.chip_suppliers},
         }
         every = set().union(*regions.values())
-        policy, controls = self.policy, self.policy.export_controls
+        controls = policy.export_controls
         restricted = "policy.export_controls.restricted_regions"
         exporters = "policy.export_controls.exporter_regions"
         checks = {

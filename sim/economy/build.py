@@ -170,8 +170,9 @@ def _outage(s: Scenario, name: str) -> tuple[float, float, float]:
 
 
 def _chip_suppliers(
-    s: Scenario, graph: nx.DiGraph, chips: tuple[ChipModel, ...], size: int
+    s: Scenario, graph: nx.DiGraph, chips: tuple[ChipModel, ...], size: int, block: int = 0
 ) -> p.ChipSuppliers:
+    """The chip suppliers and their edges; ``block``: the run's offer table this epoch sells."""
     labs, suppliers, _ = node_ids(s)
     specs = s.chip_suppliers
     edges = [[graph[i][lab] for lab in labs] for i in suppliers]
@@ -198,6 +199,7 @@ def _chip_suppliers(
         tariff=np.array([[e["tariff"] for e in row] for row in edges], dtype=float),
         offer_flops=offer_flops,
         max_tpp=max_tpp,
+        first_variant=np.int64(size * (1 + block * len(specs))),
     )
 
 
@@ -366,34 +368,104 @@ def build(
     shapes = {structure(s) for s in scenarios}
     if len(shapes) != 1:
         raise ValueError(f"runs of one batch must share labs, suppliers and steps, got {shapes}")
-    n_steps = scenarios[0].n_steps
     roadmaps = [roadmap(s) for s in scenarios]
     chips = max(len(r) for r in roadmaps)
     projects = max(len(s.projects.catalogue) for s in scenarios)
     slots = max(1, max(max((len(lab.fleet) for lab in s.labs), default=0) for s in scenarios))
-    graphs = [supply_network(s) for s in scenarios]
     items = [_fleet_items(s, r, slots) for s, r in zip(scenarios, roadmaps, strict=True)]
-    suppliers = [
-        _chip_suppliers(s, g, r, chips) for s, g, r in zip(scenarios, graphs, roadmaps, strict=True)
+    starts = [0, *epoch_steps(scenarios)]
+    epochs = [[in_force_at_step(s, k) for s in scenarios] for k in starts]
+    graphs = [[supply_network(s) for s in epoch] for epoch in epochs]
+    tables, blocks = _offer_blocks(epochs, graphs, roadmaps, chips)
+    groups = [
+        _scheduled_groups(epoch, graph, roadmaps, items, (chips, projects), block)
+        for epoch, graph, block in zip(epochs, graphs, blocks, strict=True)
     ]
-    hardware = [
-        _hardware(s, r, chips, c.offer_flops)
-        for s, r, c in zip(scenarios, roadmaps, suppliers, strict=True)
-    ]
-    params = p.Params(
-        n_steps=n_steps,
+    base = dict(
+        n_steps=scenarios[0].n_steps,
         clock=p.stack([_clock(s) for s in scenarios]),
         law=p.stack([_law(s) for s in scenarios]),
-        hardware=p.stack(hardware),
-        chips=p.stack(suppliers),
-        energy=p.stack([_energy_suppliers(s, g) for s, g in zip(scenarios, graphs, strict=True)]),
-        labs=p.stack([_labs(s, i) for s, i in zip(scenarios, items, strict=True)]),
-        rnd=p.stack([_rnd(s, projects) for s in scenarios]),
-        policy=p.stack([_policy(s) for s in scenarios]),
+        hardware=p.stack([
+            _hardware(s, r, chips, offers)
+            for s, r, offers in zip(scenarios, roadmaps, tables, strict=True)
+        ]),  # fmt: skip
         market=p.stack([_market(s) for s in scenarios]),
     )
+    changes = tuple(
+        (k, p.Params(**base, **group)) for k, group in zip(starts[1:], groups[1:], strict=True)
+    )
+    params = p.Params(**base, **groups[0], changes=changes)
     fleet = np.stack(items, axis=1)  # (3, B, N, K)
     return params, initial_state(params, fleet, projects), shocks(scenarios, seeds)
+
+
+def epoch_steps(scenarios: Sequence[Scenario]) -> list[int]:
+    """Steps after the first at which some run's policy changes: the batch's epochs.
+
+    A change dated ``Y`` takes effect from the first step starting at or after ``Y``.
+    """
+    firsts = set()
+    for s in scenarios:
+        for year in s.change_years():
+            steps = (year - s.start_year) / s.dt
+            k = math.ceil(steps - _LEAD_SLACK * max(1.0, steps))
+            if 0 < k < s.n_steps:
+                firsts.add(k)
+    return sorted(firsts)
+
+
+def in_force_at_step(s: Scenario, k: int) -> Scenario:
+    """The scenario with the policy in force during its step ``k``."""
+    if not s.policy_schedule:
+        return s
+    year = s.start_year + (k + _EPOCH_SLACK) * s.dt
+    return s.model_copy(update={"policy": s.policy_at(year)})
+
+
+_EPOCH_SLACK = 1e-6
+"""In steps: a change dated at a step's start is in force in that step despite rounding."""
+
+
+def _offer_blocks(
+    epochs: list[list[Scenario]], graphs: list[list[nx.DiGraph]], roadmaps, chips: int
+) -> tuple[list[np.ndarray], list[list[int]]]:
+    """Each run's distinct offer tables over the epochs, and the table each epoch uses.
+
+    A GPU keeps the FLOP/s it was sold with: an epoch that sells other
+    (derated) chips on some edge adds a block of chip variants. Returns, per
+    run, the tables stacked on the supplier axis (padded with never-held
+    blocks to the batch's most), and per epoch and run the block index.
+    """
+    runs = len(epochs[0])
+    tables: list[list[np.ndarray]] = [[] for _ in range(runs)]
+    blocks = []
+    for epoch, graph in zip(epochs, graphs, strict=True):
+        chosen = []
+        for b, (s, g) in enumerate(zip(epoch, graph, strict=True)):
+            offers = _chip_suppliers(s, g, roadmaps[b], chips).offer_flops
+            same = [i for i, t in enumerate(tables[b]) if np.array_equal(t, offers)]
+            if not same:
+                tables[b].append(offers)
+            chosen.append(same[0] if same else len(tables[b]) - 1)
+        blocks.append(chosen)
+    most = max(len(t) for t in tables)
+    padded = [np.concatenate(t + [np.zeros_like(t[0])] * (most - len(t))) for t in tables]
+    return padded, blocks
+
+
+def _scheduled_groups(
+    epoch: list[Scenario], graphs: list[nx.DiGraph], roadmaps, items, sizes, blocks
+) -> dict:
+    """The parameter groups a policy schedule can change (:data:`p.SCHEDULED`), one epoch."""
+    chips, projects = sizes
+    runs = list(zip(epoch, graphs, roadmaps, items, blocks, strict=True))
+    return {
+        "chips": p.stack([_chip_suppliers(s, g, r, chips, k) for s, g, r, _, k in runs]),
+        "energy": p.stack([_energy_suppliers(s, g) for s, g, *_ in runs]),
+        "labs": p.stack([_labs(s, i) for s, _, _, i, _ in runs]),
+        "rnd": p.stack([_rnd(s, projects) for s, *_ in runs]),
+        "policy": p.stack([_policy(s) for s, *_ in runs]),
+    }
 
 
 def initial_state(params: p.Params, fleet: np.ndarray, projects: int) -> State:

@@ -31,7 +31,7 @@ def simulate(params: Params, state: State, shocks: np.ndarray) -> tuple[State, T
     trace = Trace(params)
     trace.record(state, opening(state, params))
     for k in range(state.step, params.n_steps):
-        state, result = step(state, params, shocks[:, k])
+        state, result = step(state, params.in_force(k), shocks[:, k])
         trace.record(state, result)
     return state, trace
 

@@ -138,7 +138,9 @@ class RaceModel(mesa.Model):
     def step(self) -> None:
         """Advance the economy by one step of ``dt`` years."""
         shocks = self._shocks[:, self.state.step]
-        self.state, self.last_result = phases.step(self.state, self.params, shocks)
+        self.state, self.last_result = phases.step(
+            self.state, self.params.in_force(self.state.step), shocks
+        )
         self.trace.record(self.state, self.last_result)
 
     def run(self) -> RaceModel:

@@ -85,6 +85,7 @@ class ChipSuppliers:
     tariff: np.ndarray  # (Sc, N) 1 (policy.tariffs; decide and chip market)
     offer_flops: np.ndarray  # (Sc, N, R) FLOP/s of the chip sold on the edge (derated)
     max_tpp: np.ndarray  # (Sc, N) TPP threshold on the edge (inf: uncontrolled)
+    first_variant: np.ndarray  # int: variant of chip 0 from supplier 0 in this policy epoch
 
 
 @dataclass(frozen=True)
@@ -178,9 +179,19 @@ class Market:
     training_share: np.ndarray  # 1
 
 
+SCHEDULED = ("chips", "energy", "labs", "rnd", "policy")
+"""The groups a policy schedule can change from one epoch to the next."""
+
+
 @dataclass(frozen=True)
 class Params:
-    """Everything fixed for a batch of runs (``B`` runs of ``n_steps`` steps)."""
+    """Everything fixed for a batch of runs (``B`` runs of ``n_steps`` steps).
+
+    ``changes`` holds the later policy epochs: (first step, the parameters in
+    force from that step on), in order; the batch's runs share the steps at
+    which an epoch starts (the union of their schedules' dates), so one
+    epoch's parameters serve the whole batch. Empty when no lever changes.
+    """
 
     n_steps: int
     clock: Clock
@@ -192,13 +203,28 @@ class Params:
     rnd: RnD
     policy: Policy
     market: Market
+    changes: tuple[tuple[int, Params], ...] = ()
 
     @property
     def runs(self) -> int:
         """B, the number of runs in the batch."""
         return len(self.clock.dt)
 
+    def in_force(self, step: int) -> Params:
+        """The parameters of the policy epoch that ``step`` falls in."""
+        current = self
+        for first, later in self.changes:
+            if step < first:
+                break
+            current = later
+        return current
+
     def select(self, runs: np.ndarray | slice) -> Params:
         """The parameters of some of the runs only."""
-        groups = {f.name: select(getattr(self, f.name), runs) for f in fields(self)[1:]}
-        return Params(n_steps=self.n_steps, **groups)
+        groups = {
+            f.name: select(getattr(self, f.name), runs)
+            for f in fields(self)
+            if f.name not in ("n_steps", "changes")
+        }
+        changes = tuple((first, later.select(runs)) for first, later in self.changes)
+        return Params(n_steps=self.n_steps, changes=changes, **groups)

@@ -393,7 +393,8 @@ def chip_market(
     )  # fmt: skip
     received = filled.sum(axis=1)
     n_chips = params.hardware.chip_year.shape[1]
-    delivered = Purchase(received, n_chips * (1 + offer.supplier) + offer.chip, t)
+    variant = c.first_variant[:, None] + n_chips * offer.supplier + offer.chip
+    delivered = Purchase(received, variant, t)
     fleet = replace(state.fleet, pending=delivered)
     chips_paid = value.transpose(0, 2, 1)
     cash = pay(state.labs.cash, {"chips": chips_paid, "tariffs": tariffs})

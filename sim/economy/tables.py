@@ -168,9 +168,28 @@ def _markets(view: _RunView, scenario: Scenario) -> pd.DataFrame:
     return pd.DataFrame({name: columns[name] for name in MARKET_COLUMNS})
 
 
+def _edge_terms(view: _RunView, chip_pairs, n_energy: int) -> dict[str, np.ndarray]:
+    """Each row's tariff, TPP threshold and ban per edge, under the policy of its step.
+
+    Row ``r > 0`` holds the trades of step ``r - 1``; row 0 the opening policy.
+    """
+    rows = {"tariff": [], "max_tpp": [], "allowed": []}
+    fill = {"tariff": 0.0, "max_tpp": np.inf, "allowed": True}
+    for row in view.step:
+        chips = view.params.in_force(max(int(row) - 1, 0)).chips
+        for name in rows:
+            on_edge = getattr(chips, name)[0]
+            rows[name].append([on_edge[s, n] for s, n in chip_pairs] + [fill[name]] * n_energy)
+    return {
+        "tariff": np.array(rows["tariff"], dtype=float).reshape(-1),
+        "max_tpp": np.array(rows["max_tpp"], dtype=float).reshape(-1),
+        "allowed": np.array(rows["allowed"], dtype=bool).reshape(-1),
+    }
+
+
 def _edges(view: _RunView, scenario: Scenario) -> pd.DataFrame:
     """Chip edges (every supplier x lab), then energy edges (each supplier x the labs it serves)."""
-    flows, chips = view.series["edges"], view.params.chips
+    flows = view.series["edges"]
     serves = view.params.energy.serves[0]  # (Se, N)
     n_chips, n_labs = len(scenario.chip_suppliers), len(scenario.labs)
     chip_pairs = [(s, n) for s in range(n_chips) for n in range(n_labs)]
@@ -192,18 +211,14 @@ def _edges(view: _RunView, scenario: Scenario) -> pd.DataFrame:
     ]
     labs = [scenario.labs[n].name for _, n in chip_pairs + energy_pairs]
     kinds = ["chips"] * len(chip_pairs) + ["energy"] * len(energy_pairs)
-    tariff = [chips.tariff[0, s, n] for s, n in chip_pairs] + [0.0] * len(energy_pairs)
-    max_tpp = [chips.max_tpp[0, s, n] for s, n in chip_pairs] + [np.inf] * len(energy_pairs)
-    allowed = [bool(chips.allowed[0, s, n]) for s, n in chip_pairs] + [True] * len(energy_pairs)
+    terms = _edge_terms(view, chip_pairs, len(energy_pairs))
     return pd.DataFrame(
         {
             "step": np.repeat(view.step, edges),
             "supplier": _categorical(suppliers, codes),
             "lab": _categorical(labs, codes),
             "kind": _categorical(kinds, codes),
-            "tariff": np.array(tariff, dtype=float)[codes],
-            "max_tpp": np.array(max_tpp, dtype=float)[codes],
-            "allowed": np.array(allowed, dtype=bool)[codes],
+            **terms,
             "quantity": quantity.reshape(-1),
             "value": value.reshape(-1),
         }
