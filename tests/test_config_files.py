@@ -46,10 +46,10 @@ def _write(path: Path, text: str) -> Path:
 
 
 def _with_second_policy(tmp_path: Path) -> Path:
-    """The baseline with a second top-level ``policy:`` block appended."""
+    """The baseline (which ends with its status-quo ``policy:``) with a second one appended."""
     text = BASELINE.read_text(encoding="utf-8")
-    assert "\npolicy:" not in text
-    text += "policy:\n  carbon_tax: 50\npolicy:\n  carbon_tax: 0\n"
+    assert text.count("\npolicy:") == 1
+    text += "policy:\n  carbon_tax: 0\n"
     return _write(tmp_path / "twice.yaml", text)
 
 
@@ -360,6 +360,6 @@ def test_an_experiment_base_may_extend(tmp_path):
 
 def test_the_shipped_export_controls_scenario_extends_the_baseline():
     """It was a 200-line copy of baseline.yaml; now a few lines of overrides."""
-    path = EXPERIMENTS / "baseline_export_controls.yaml"
+    path = EXPERIMENTS / "baseline_no_export_controls.yaml"
     assert len(path.read_text(encoding="utf-8").splitlines()) <= 15
     assert read_yaml(path)["extends"] == "baseline.yaml"

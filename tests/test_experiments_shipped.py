@@ -30,7 +30,7 @@ SCENARIO_FILES = [path for path in FILES if not _is_experiment(path)]
 def test_both_kinds_are_shipped():
     names = {path.stem for path in FILES}
     assert {"table2", "power_cap_sweep", "export_controls_whatif", "carbon_tax_sweep"} <= names
-    assert {"rd_subsidy_sobol", "baseline", "baseline_export_controls"} <= names
+    assert {"rd_subsidy_sobol", "baseline", "baseline_no_export_controls"} <= names
     assert EXPERIMENT_FILES and SCENARIO_FILES
 
 
@@ -49,16 +49,28 @@ def test_experiment_loads_and_stays_small(path):
     assert 1 <= planned <= MAX_PLANNED_RUNS
 
 
-def test_export_controls_scenario_is_the_baseline_plus_a_policy():
-    """It extends baseline.yaml: the validated scenarios differ only where it says."""
+def test_no_export_controls_scenario_is_the_baseline_without_them():
+    """It extends baseline.yaml: the validated scenarios differ only in the controls."""
     baseline = load_scenario(EXPERIMENTS / "baseline.yaml").model_dump()
-    alt = load_scenario(EXPERIMENTS / "baseline_export_controls.yaml").model_dump()
+    alt = load_scenario(EXPERIMENTS / "baseline_no_export_controls.yaml").model_dump()
     controls = alt["policy"].pop("export_controls")
-    assert (controls["restricted_regions"], controls["max_tpp"]) == (["cn"], 4800)
-    baseline["policy"].pop("export_controls")
+    status_quo = baseline["policy"].pop("export_controls")
+    assert controls["restricted_regions"] == []
+    assert status_quo["restricted_regions"] == {2022.75: ["cn"]}
+    assert status_quo["max_tpp"] == {2022.75: 1e7, 2023.75: 4800}
     for key in ("name", "description"):
         baseline.pop(key), alt.pop(key)
     assert alt == baseline
+
+
+def test_the_baseline_is_the_status_quo_of_2025():
+    """The 2023 controls are in force at the start; the EU threshold from 2025-08."""
+    baseline = load_scenario(EXPERIMENTS / "baseline.yaml")
+    controls = baseline.policy.export_controls
+    assert (controls.restricted_regions, controls.max_tpp) == (["cn"], 4800)
+    assert baseline.policy.compute_threshold.flop is None
+    assert baseline.change_years() == [pytest.approx(2025 + 7 / 12)]
+    assert baseline.policy_at(2025.6).compute_threshold.flop == 1e25
 
 
 PAPER_TABLE2_YEARS = {3.0: (0.6071, 5.15), 2.0: (0.7158, 5.06), 0.5: (0.68, 19.2)}

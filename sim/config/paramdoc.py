@@ -85,8 +85,14 @@ def parameter_table_markdown(model: type[BaseModel] = Scenario) -> str:
 
 
 def _walk(model: type[BaseModel], prefix: str, rows: list[dict[str, str]]) -> None:
-    """Append the leaf rows of ``model`` with paths starting ``prefix``."""
+    """Append the leaf rows of ``model`` with paths starting ``prefix``.
+
+    Fields excluded from dumps (``Scenario.policy_schedule``: a file writes
+    schedules in place of their lever) are not parameters of their own.
+    """
     for name, field in model.model_fields.items():
+        if field.exclude:
+            continue
         path = f"{prefix}{name}"
         nested, is_list = _nested_model(field.annotation)
         if nested is not None:

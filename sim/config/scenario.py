@@ -624,20 +624,27 @@ class Scenario(Strict):
         return problems
 
     def _schedule_problems(self) -> list[str]:
-        """Every scheduled value checked as the policy of its date, the date in each line."""
+        """Every scheduled value checked as the policy of its date, the date in each line.
+
+        A problem is reported once, at the first date it appears (a wrong region
+        name of the start's policy is reported by the start's check, undated).
+        """
         problems = []
         for path, dates in self.policy_schedule.items():
             problems += [f"policy.{path}: {year!r} is not a finite calendar year"
                          for year in dates if not math.isfinite(year)]  # fmt: skip
+        seen = set(self._policy_name_problems(self.policy))
         for year in sorted({d for dates in self.policy_schedule.values() for d in dates}):
             if not math.isfinite(year):
                 continue
             try:
                 policy = self.policy_at(year)
             except ValidationError as error:
-                problems += [f"policy.{line} (from {year:g})" for line in describe_errors(error)]
-                continue
-            problems += [f"{line} (from {year:g})" for line in self._policy_name_problems(policy)]
+                lines = [f"policy.{line}" for line in describe_errors(error)]
+            else:
+                lines = self._policy_name_problems(policy)
+            problems += [f"{line} (from {year:g})" for line in lines if line not in seen]
+            seen.update(lines)
         return problems
 
     def _policy_name_problems(self, policy: PolicyConfig) -> list[str]:
