@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config.scenario import Scenario
+from sim.economy.build import roadmap
 from sim.economy.engine import run_batch
 from sim.economy.outputs import Series
 from sim.economy.phases import HOURS_PER_YEAR
@@ -137,6 +138,60 @@ def _best_value_flops(series: Series) -> np.ndarray:
     return np.where(any_on_sale, series.params.hardware.chip_flops[b, best], np.nan)
 
 
+def largest_run_by_end_of(series: Series, year: int) -> np.ndarray:
+    """Logical compute of the largest training run finished by the end of ``year``.
+
+    Published training compute (Epoch AI) counts the FLOP of one run; so does
+    a run's logical compute while the software multiplier is still near 1.
+    """
+    ended, compute = series.finished_runs  # (B, T + 1, N)
+    done = series.params.clock.start_year[:, None] + series.t <= year + 1 + 1e-9
+    return np.where(done[..., None] & ended, compute, 0.0).max(axis=(1, 2))
+
+
+def frontier_compute_growth(series: Series, year: int) -> np.ndarray:
+    """Yearly growth of the largest finished run: by the end of ``year`` over a year before."""
+    with np.errstate(all="ignore"):
+        return largest_run_by_end_of(series, year) / largest_run_by_end_of(series, year - 1)
+
+
+def largest_cluster_power(series: Series, year: int) -> np.ndarray:
+    """MW of the GPUs of the largest training run in progress during ``year``.
+
+    A run's GPUs at their board watts times the facility factor (PUE x
+    server overhead), as a training cluster's power is reported.
+    """
+    hw = series.params.hardware
+    chip = series.lab("run_chip").astype(np.int64)  # (B, T + 1, N)
+    b = np.arange(chip.shape[0])[:, None, None]
+    n = np.arange(chip.shape[2])[None, None, :]
+    watts = hw.variant_watts[b, n, chip] * hw.watts_factor[:, None, None]
+    mw = series.lab("run_units") * watts / 1e6
+    training = year_rows(series, year)[..., None] & (series.lab("training_run") > 0)
+    return np.where(training, mw, 0.0).max(axis=(1, 2))
+
+
+def chip_price(chip: str) -> Measure:
+    """USD per GPU of roadmap chip ``chip`` as quoted over the year (mean over its steps).
+
+    The list price times the quoted price index of the first supplier that
+    sells the chip.
+    """
+
+    def measure(series: Series, year: int) -> np.ndarray:
+        names = [c.name for c in roadmap(series.batch.scenarios[0])]
+        index = names.index(chip)
+        supplier = int(series.params.chips.sells[0, :, index].argmax())
+        rows = year_rows(series, year)
+        quoted = series.chips["price_index"][:, :, supplier]
+        with np.errstate(all="ignore"):
+            mean_index = np.where(rows, quoted, 0.0).sum(axis=1) / rows.sum(axis=1)
+        return series.params.hardware.chip_price[:, index] * mean_index
+
+    measure.__doc__ = f"USD per {chip} GPU as quoted over the year."
+    return measure
+
+
 def measure_batch(facts: Sequence[Fact], series: Series) -> pd.DataFrame:
     """One row per fact: the median over the batch's runs and its ratio to the reference."""
     rows = []
@@ -198,6 +253,34 @@ FACTS: tuple[Fact, ...] = (
         "Epoch AI, trends in GPU price-performance: FLOP/s per USD doubles every 2.1 yr "
         "(ML GPUs)",
         frontier_price_performance_growth,
+    ),
+    Fact(
+        "largest training run", "FLOP", 2025, 5e26,
+        "Epoch AI, Notable AI Models: the largest runs of 2025 (Grok 4 about 5e26 FLOP, "
+        "estimate) (?)",
+        largest_run_by_end_of,
+    ),
+    Fact(
+        "frontier training compute growth", "x/yr", 2026, 4.5,
+        "Epoch AI, training compute of frontier models grows 4-5x per year (2010-2024)",
+        frontier_compute_growth,
+    ),
+    Fact(
+        "largest lab facility capex", "USD", 2025, 4.4e10,
+        "Microsoft 10-K FY2025 (capex 88.2B USD) and Q4 FY2025 call: roughly half on "
+        "long-lived assets (land, buildings, fit-out) (?)",
+        largest_lab_total("spend_facilities"),
+    ),
+    Fact(
+        "H100 price", "USD", 2025, 2.75e4,
+        "H100 SXM list price 25-30k USD per GPU (press and analyst estimates, 2024-2025) (?)",
+        chip_price("H100"),
+    ),
+    Fact(
+        "largest training cluster power", "MW", 2025, 280.0,
+        "xAI Colossus, Memphis: about 200k H100/H200 in 2025 at about 280 MW (xAI; "
+        "Epoch AI frontier data centres); largest runs over 100 MW (Epoch AI) (?)",
+        largest_cluster_power,
     ),
 )  # fmt: skip
 """The facts ``race facts`` writes, in order (docs/calibration.md, "Stylised facts")."""
