@@ -298,7 +298,7 @@ class RnDConfig(Strict):
     """
 
     productivity: float = param(
-        1.6, "doublings/yr",
+        1.17, "doublings/yr",
         "software gamma at the reference inputs and the origin year's knowledge stock",
         ge=0, le=10,
     )  # fmt: skip
@@ -315,7 +315,7 @@ class RnDConfig(Strict):
         0.6, "1", "elasticity of gamma to the R&D input (< 1: stepping on toes)", gt=0, le=2
     )
     ideas_harder: float = param(
-        0.23, "1", "exponent beta on the knowledge stock S (ideas getting harder to find)",
+        0.29, "1", "exponent beta on the knowledge stock S (ideas getting harder to find)",
         ge=0, le=5,
     )  # fmt: skip
     origin_year: float = param(
