@@ -306,8 +306,9 @@ class RnDConfig(Strict):
         1.5e9, "USD/yr", "R&D spend rate of the reference inputs (a top lab of 2020)", gt=0, le=1e13
     )
     reference_research_flops: float = param(
-        1.0e18, "FLOP/s", "research-experiment compute (peak) of the reference inputs", gt=0, le=1e25
-    )
+        1.0e18, "FLOP/s", "research-experiment compute (peak) of the reference inputs",
+        gt=0, le=1e25,
+    )  # fmt: skip
     dollar_share: float = param(
         0.5, "1", "Cobb-Douglas weight of R&D dollars (1 - it: research compute)", ge=0, le=1
     )
@@ -319,8 +320,9 @@ class RnDConfig(Strict):
         ge=0, le=5,
     )  # fmt: skip
     origin_year: float = param(
-        2020.0, "year", "calendar year at which the knowledge stock is 0 doublings", ge=1950, le=2200
-    )
+        2020.0, "year", "calendar year at which the knowledge stock is 0 doublings",
+        ge=1950, le=2200,
+    )  # fmt: skip
     historical_gamma: float = param(
         1.6, "doublings/yr",
         "software progress before the start: the stock at t = 0 is this x (start - origin)",

@@ -52,7 +52,8 @@ def marginal_gamma(
     ``a x returns x (gamma - base) / x``; infinite at no spend (the first dollar
     is worth most), zero where no research compute makes the index zero.
     """
-    bought = produced_gamma(rnd, spend_rate, research_flops, log2_software) - rnd.base_gamma[:, None]
+    gamma = produced_gamma(rnd, spend_rate, research_flops, log2_software)
+    bought = gamma - rnd.base_gamma[:, None]
     elasticity = (rnd.dollar_share * rnd.returns)[:, None]
     return np.where(spend_rate > 0.0, elasticity * bought / spend_rate, np.inf)
 
