@@ -294,12 +294,12 @@ def test_a_scenario_extends_another_with_a_deep_merge(tmp_path):
     (tmp_path / "sub").mkdir()
     _scenario_file(tmp_path, "parent.yaml", small_economy_dict())
     child = {"extends": "../parent.yaml", "name": "child",
-             "policy": {"carbon_tax": 30.0}, "rnd": {"gamma_max": 1.0},
+             "policy": {"carbon_tax": 30.0}, "rnd": {"productivity": 1.0},
              "labs": [small_economy_dict()["labs"][0]]}  # fmt: skip
     scenario = load_scenario(_scenario_file(tmp_path / "sub", "child.yaml", child))
     parent = small_economy_dict()
     assert scenario.name == "child" and scenario.policy.carbon_tax == 30.0
-    assert scenario.rnd.gamma_max == 1.0 and scenario.rnd.noise == parent["rnd"]["noise"]
+    assert scenario.rnd.productivity == 1.0 and scenario.rnd.noise == parent["rnd"]["noise"]
     assert [lab.name for lab in scenario.labs] == [parent["labs"][0]["name"]]
     assert scenario.hardware.chips[1].name == "B200"
 
@@ -352,7 +352,7 @@ def test_an_experiment_base_may_extend(tmp_path):
     inline = {"extends": "parent.yaml", "policy": {"carbon_tax": 8.0}}
     for base, tax in (("child.yaml", 7.0), (inline, 8.0)):
         experiment = {"name": "x", "base": base, "levers": [
-            {"path": "rnd.gamma_max", "values": [1.0, 2.0]}]}  # fmt: skip
+            {"path": "rnd.productivity", "values": [1.0, 2.0]}]}  # fmt: skip
         _, resolved = load_experiment(_scenario_file(tmp_path, "x.yaml", experiment))
         assert resolved["policy"]["carbon_tax"] == tax and "extends" not in resolved
         assert resolved["labs"] == small_economy_dict()["labs"]

@@ -290,13 +290,46 @@ class LabSpec(Strict):
 
 
 class RnDConfig(Strict):
-    """R&D production of software efficiency (diminishing returns, spillovers)."""
+    """R&D production of software efficiency from a knowledge stock (docs/model.md 3.8-3.9).
 
-    gamma_max: float = param(
-        2.0, "doublings/yr", "saturation software gamma (algorithmic progress ~1.5/yr)", ge=0, le=10
+    Semi-endogenous (Jones 1995): ``gamma = productivity x (R / R_ref)^returns x
+    2^(-ideas_harder x k)`` with ``R`` a Cobb-Douglas index of R&D dollars and
+    research FLOP/s and ``k`` the lab's knowledge stock in doublings since ``origin_year``.
+    """
+
+    productivity: float = param(
+        1.17, "doublings/yr",
+        "software gamma at the reference inputs and the origin year's knowledge stock",
+        ge=0, le=10,
+    )  # fmt: skip
+    reference_spend: float = param(
+        1.5e9, "USD/yr", "R&D spend rate of the reference inputs (a top lab of 2020)", gt=0, le=1e13
     )
-    half_saturation: float = param(
-        4e9, "USD/yr", "R&D spend giving half of gamma_max", gt=0, le=1e13
+    reference_research_flops: float = param(
+        1.0e18, "FLOP/s", "research-experiment compute (peak) of the reference inputs",
+        gt=0, le=1e25,
+    )  # fmt: skip
+    dollar_share: float = param(
+        0.5, "1", "Cobb-Douglas weight of R&D dollars (1 - it: research compute)", ge=0, le=1
+    )
+    returns: float = param(
+        0.6, "1", "elasticity of gamma to the R&D input (< 1: stepping on toes)", gt=0, le=2
+    )
+    ideas_harder: float = param(
+        0.29, "1", "exponent beta on the knowledge stock S (ideas getting harder to find)",
+        ge=0, le=5,
+    )  # fmt: skip
+    origin_year: float = param(
+        2020.0, "year", "calendar year at which the knowledge stock is 0 doublings",
+        ge=1950, le=2200,
+    )  # fmt: skip
+    historical_gamma: float = param(
+        1.6, "doublings/yr",
+        "software progress before the start: the stock at t = 0 is this x (start - origin)",
+        ge=0, le=10,
+    )  # fmt: skip
+    spillover_lag_years: float = param(
+        1.0, "yr", "age of the frontier whose knowledge spills over to laggards", ge=0, le=20
     )
     base_gamma: float = param(0.0, "doublings/yr", "gamma with no R&D (free diffusion)", ge=0, le=5)
     noise: float = param(
@@ -431,9 +464,9 @@ class PolicyConfig(Strict):
     supply_shock: SupplyShock = Field(default_factory=SupplyShock)
     rd_subsidy_rate: float = param(0.0, "1", "government match per R&D dollar spent", ge=0, le=5)
     spillover_strength: float = param(
-        0.0,
+        0.3,
         "1/yr",
-        "share of the gap to the frontier's software efficiency closed per year",
+        "share of the gap to the lagged frontier's log2 software efficiency closed per year",
         ge=0,
         le=5,
     )

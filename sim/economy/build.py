@@ -321,8 +321,14 @@ def _rnd(s: Scenario, size: int) -> p.RnD:
     rnd, projects = s.rnd, s.projects
     catalogue = projects.catalogue
     return p.RnD(
-        gamma_max=np.float64(rnd.gamma_max),
-        half_saturation=np.float64(rnd.half_saturation),
+        productivity=np.float64(rnd.productivity),
+        reference_spend=np.float64(rnd.reference_spend),
+        reference_research_flops=np.float64(rnd.reference_research_flops),
+        dollar_share=np.float64(rnd.dollar_share),
+        returns=np.float64(rnd.returns),
+        ideas_harder=np.float64(rnd.ideas_harder),
+        initial_stock=np.float64(rnd.historical_gamma * (s.start_year - rnd.origin_year)),
+        spillover_lag_steps=np.int64(_lead_steps(rnd.spillover_lag_years, s.dt)),
         base_gamma=np.float64(rnd.base_gamma),
         noise=np.float64(rnd.noise),
         subsidy_rate=np.float64(s.policy.rd_subsidy_rate),
@@ -496,7 +502,7 @@ def initial_state(params: p.Params, fleet: np.ndarray, projects: int) -> State:
             last_fleet_units=zeros,
             last_power_mw=zeros,
             last_energy_bill=zeros,
-            last_research_flops=zeros,
+            last_research_flops=held.total_flops * labs.research_share,
             facility_mw=facilities.needed_mw(held, params.hardware),
             own_mw=zeros,
             own_pipeline=np.zeros((*zeros.shape, own_slots)),
@@ -520,7 +526,15 @@ def initial_state(params: p.Params, fleet: np.ndarray, projects: int) -> State:
             expected_price=energy.base_price.copy(),
             own_price=generation.own_price(labs, params.policy.carbon_tax),
         ),
+        frontier_history=np.zeros((len(labs.cash), _history_slots(params))),
     )
+
+
+def _history_slots(params: p.Params) -> int:
+    """Slots of the frontier history: the longest spillover lag of any epoch, within the horizon."""
+    epochs = [params, *(later for _, later in params.changes)]
+    lag = max(int(e.rnd.spillover_lag_steps.max(initial=0)) for e in epochs)
+    return min(lag, params.n_steps) + 1
 
 
 def shocks(scenarios: Sequence[Scenario], seeds: Sequence[int]) -> np.ndarray:

@@ -145,10 +145,16 @@ class Labs:
 
 @dataclass(frozen=True)
 class RnD:
-    """R&D production, spillovers and one-off efficiency projects."""
+    """R&D production from a knowledge stock, lagged spillovers and one-off efficiency projects."""
 
-    gamma_max: np.ndarray  # doublings/yr
-    half_saturation: np.ndarray  # USD/yr
+    productivity: np.ndarray  # doublings/yr at the reference inputs and the origin stock
+    reference_spend: np.ndarray  # USD/yr
+    reference_research_flops: np.ndarray  # FLOP/s
+    dollar_share: np.ndarray  # 1, Cobb-Douglas weight of dollars in the R&D input
+    returns: np.ndarray  # 1, lambda
+    ideas_harder: np.ndarray  # 1, beta
+    initial_stock: np.ndarray  # doublings of knowledge at t = 0 (since the origin year)
+    spillover_lag_steps: np.ndarray  # int, steps by which the spilled-over frontier lags
     base_gamma: np.ndarray  # doublings/yr
     noise: np.ndarray  # 1, lognormal sigma
     subsidy_rate: np.ndarray  # 1 (policy.rd_subsidy_rate; decide)

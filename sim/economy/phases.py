@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sim.economy import clearing, facilities, generation, power, training_runs
+from sim.economy import clearing, facilities, generation, knowledge, power, training_runs
 from sim.economy.fleet import dispatch, install_pending, retire
 from sim.economy.params import Params
 from sim.economy.payments import pay, up_to_cash
@@ -272,8 +272,9 @@ def split_budget(
     per_gpu_year = offer.flops * mfu_seconds * software / offer.ownership_cost
     capex_gain = np.where(offer.found, slope * per_gpu_year, 0.0)
     one_year = state.fleet.total_flops * mfu_seconds * software
-    half = rnd.half_saturation[:, None]
-    dgamma = rnd.gamma_max[:, None] * half / (labs.rnd_rate + half) ** 2
+    dgamma = knowledge.marginal_gamma(
+        rnd, labs.rnd_rate, labs.last_research_flops, labs.log2_software
+    )
     rnd_gain = slope * one_year * LN2 * dgamma / 2.0
     step = np.where(capex_gain > rnd_gain, 1.0, np.where(rnd_gain > capex_gain, -1.0, 0.0))
     moved = np.clip(
@@ -291,11 +292,13 @@ def fund_rnd(
 ) -> tuple[State, np.ndarray, np.ndarray]:
     """Pay R&D (the government matches it) and set this step's software gamma.
 
-    docs/model.md 3.8-3.10: ``gamma = (base + gamma_max x / (x + x_half)) x
-    exp(sigma z - sigma^2 / 2) + spillover x max(0, frontier - log2 S)`` with
-    ``x`` the effective spend rate ``(own + subsidy) / dt``; a lab with an
-    exogenous gamma spends nothing on R&D. Returns the state, R&D paid and
-    subsidy paid (B, N).
+    docs/model.md 3.8-3.10: the knowledge stock's production
+    (:func:`sim.economy.knowledge.produced_gamma`) from the effective spend
+    rate ``x = (own + subsidy) / dt`` and last step's research FLOP/s, times
+    ``exp(sigma z - sigma^2 / 2)``, plus ``spillover x max(0, F_lag - log2 S)``
+    with ``F_lag`` the frontier (B, 1) of the spillover lag ago, this step's
+    recorded first. A lab with an exogenous gamma spends nothing on R&D.
+    Returns the state, R&D paid and subsidy paid (B, N).
     """
     labs, rnd, dt = state.labs, params.rnd, params.clock.dt[:, None]
     exogenous = params.labs.exogenous_gamma
@@ -303,10 +306,11 @@ def fund_rnd(
     own = np.where(fixed, 0.0, budget)
     subsidy = own * rnd.subsidy_rate[:, None]
     effective = (own + subsidy) / dt
-    half, sigma = rnd.half_saturation[:, None], rnd.noise[:, None]
-    bought = rnd.base_gamma[:, None] + rnd.gamma_max[:, None] * effective / (effective + half)
+    sigma = rnd.noise[:, None]
+    bought = knowledge.produced_gamma(rnd, effective, labs.last_research_flops, labs.log2_software)
     bought = bought * np.exp(sigma * shocks - sigma**2 / 2.0)
-    gap = np.maximum(frontier - labs.log2_software, 0.0)
+    history = knowledge.record_frontier(state.frontier_history, frontier[:, 0])
+    gap = np.maximum(knowledge.lagged_frontier(rnd, history) - labs.log2_software, 0.0)
     gamma = np.where(fixed, exogenous, bought + rnd.spillover[:, None] * gap)
     labs = replace(
         labs,
@@ -314,7 +318,7 @@ def fund_rnd(
         gamma_software=gamma,
         rnd_rate=np.where(fixed, labs.rnd_rate, effective),
     )
-    return replace(state, labs=labs), own, subsidy
+    return replace(state, labs=labs, frontier_history=history), own, subsidy
 
 
 def _may_buy_gpus(state: State, params: Params) -> np.ndarray:

@@ -106,3 +106,4 @@ class State:
     fleet: Fleet
     chips: ChipMarketState
     energy: EnergyState
+    frontier_history: np.ndarray  # (B, H) the run's largest log2 S, slot k: k steps ago
