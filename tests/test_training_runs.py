@@ -73,7 +73,7 @@ def test_runs_table_lists_each_run_with_its_compute_and_loss():
     runs = result.tables["training_runs"]
     assert list(runs.columns) == [
         "lab", "region", "start_year", "end_year", "years", "chips", "gpus",
-        "logical_compute", "loss", "finished",
+        "logical_compute", "training_flop", "loss", "finished",
     ]  # fmt: skip
     finished = runs[runs["finished"]]
     assert len(finished) >= 4
@@ -91,6 +91,18 @@ def test_runs_table_lists_each_run_with_its_compute_and_loss():
     assert frontier.iloc[-1] == pytest.approx(finished["logical_compute"].max())
 
 
+def test_training_flop_is_the_gpus_work_and_software_raises_only_logical_compute():
+    gamma, run_years = 1.0, 0.5
+    scenario = closed_form_dict(gamma, STEPS_PER_YEAR, 3.0)
+    scenario["labs"][0]["training"] = {"run_years": run_years}  # gains fixed at each start
+    runs = run_scenario(build(scenario)).tables["training_runs"]
+    gpu_work = 100_000 * 989e12 * 0.40 * law.SECONDS_PER_YEAR * run_years  # fleet x MFU x time
+    assert len(runs) == 6
+    assert runs["training_flop"].to_numpy() == pytest.approx(gpu_work, rel=1e-12)
+    multiplier = 2.0 ** (gamma * (runs["start_year"] - runs["start_year"].iloc[0]))
+    assert runs["logical_compute"].to_numpy() == pytest.approx(gpu_work * multiplier, rel=1e-12)
+
+
 def test_a_compute_cap_binds_each_run_not_the_lab_history():
     scenario = closed_form_dict(1.0, STEPS_PER_YEAR, 3.0)
     scenario["labs"][0]["training"] = {"run_years": 0.5}
@@ -100,6 +112,9 @@ def test_a_compute_cap_binds_each_run_not_the_lab_history():
     assert len(runs) == 6
     assert (runs["logical_compute"] <= cap * (1 + 1e-12)).all()
     assert ((runs["logical_compute"] / cap - 1).abs() < 1e-9).all()  # every run hits the cap
+    # the GPU work counted stops where the cap stops the run
+    assert (runs["training_flop"] <= runs["logical_compute"] * (1 + 1e-12)).all()
+    assert runs["training_flop"].is_monotonic_decreasing
 
 
 def test_training_config_errors_name_the_field():

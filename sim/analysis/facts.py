@@ -138,13 +138,18 @@ def _best_value_flops(series: Series) -> np.ndarray:
     return np.where(any_on_sale, series.params.hardware.chip_flops[b, best], np.nan)
 
 
-def largest_run_by_end_of(series: Series, year: int) -> np.ndarray:
-    """Logical compute of the largest training run finished by the end of ``year``.
+def largest_run_by_end_of(series: Series, year: int, logical: bool = False) -> np.ndarray:
+    """Training FLOP of the largest training run finished by the end of ``year``.
 
-    Published training compute (Epoch AI) counts the FLOP of one run; so does
-    a run's logical compute while the software multiplier is still near 1.
+    Published training compute (Epoch AI) counts the FLOP one run's GPUs
+    did, so the model's is ``training_flop``: the GPU work at MFU, without the
+    software multiplier. A run's logical compute also counts the software
+    efficiency gained since the simulation started, which depends on when it
+    started; ``logical=True`` gives that instead.
     """
     ended, compute = series.finished_runs  # (B, T + 1, N)
+    if not logical:
+        compute = np.where(ended, series.lab("run_flop"), 0.0)
     done = series.params.clock.start_year[:, None] + series.t <= year + 1 + 1e-9
     return np.where(done[..., None] & ended, compute, 0.0).max(axis=(1, 2))
 

@@ -510,6 +510,7 @@ def initial_state(params: p.Params, fleet: np.ndarray, projects: int) -> State:
             run_start=zeros,
             run_end=zeros,
             run_compute=zeros,
+            run_flop=zeros,
             run_flops=zeros,
             run_log2_software=zeros,
             run_units=zeros,

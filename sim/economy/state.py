@@ -38,6 +38,7 @@ class LabState:
     run_start: np.ndarray  # (B, N) yr, start of the current (or last) run
     run_end: np.ndarray  # (B, N) yr, its planned end (a step's end)
     run_compute: np.ndarray  # (B, N) FLOP of logical compute it has trained
+    run_flop: np.ndarray  # (B, N) training FLOP: its GPUs' work at MFU, no software multiplier
     run_flops: np.ndarray  # (B, N) FLOP/s training at its start
     run_log2_software: np.ndarray  # (B, N) log2 S at its start
     run_units: np.ndarray  # (B, N) GPUs training at its start

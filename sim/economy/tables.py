@@ -59,7 +59,7 @@ ECONOMY_COLUMNS = (
 )  # fmt: skip
 TRAINING_RUN_COLUMNS = (
     "lab", "region", "start_year", "end_year", "years", "chips", "gpus", "logical_compute",
-    "loss", "finished",
+    "training_flop", "loss", "finished",
 )  # fmt: skip
 
 
@@ -279,6 +279,7 @@ def _training_runs(view: _RunView, scenario: Scenario) -> pd.DataFrame:
             ),
             "gpus": labs["run_units"][step, lab],
             "logical_compute": compute,
+            "training_flop": labs["run_flop"][step, lab],
             "loss": loss,
             "finished": ended[step, lab],
         },

@@ -27,6 +27,7 @@ RECORDED: dict[str, Callable[[State, StepResult], np.ndarray]] = {
     "losses": lambda state, result: result.revenue.losses,
     "compute": lambda state, result: state.labs.compute,
     "run_compute": lambda state, result: state.labs.run_compute,
+    "run_flop": lambda state, result: state.labs.run_flop,
     "run_active": lambda state, result: state.labs.run_active,
     "run_start": lambda state, result: state.labs.run_start,
     "run_units": lambda state, result: state.labs.run_units,
@@ -119,6 +120,7 @@ LAB_SERIES: dict[str, Series] = {
     "loss": lambda r: r["losses"],
     "compute": lambda r: r["compute"],
     "run_compute": lambda r: r["run_compute"],
+    "run_flop": lambda r: r["run_flop"],
     "training_run": lambda r: r["run_active"] | r["run_finished"],
     "run_finished": lambda r: r["run_finished"],
     "training_compute_added": lambda r: r["run_added"],
@@ -243,7 +245,7 @@ def opening(state: State, params: Params) -> StepResult:
         ),
         training=phases.Training(
             zeros, zeros, zeros, zeros, zeros,
-            training_runs.RunStep(zeros, zeros > 0), zeros,
+            training_runs.RunStep(zeros, zeros, zeros > 0), zeros,
         ),
         revenue=phases.Revenue(
             np.zeros(runs), losses, clearing.logit_shares(losses, params.market.temperature), zeros

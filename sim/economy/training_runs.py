@@ -37,6 +37,7 @@ class RunStep:
     """What the labs' runs did in one step, (B, N) each."""
 
     added: np.ndarray  # FLOP of logical compute added to the runs
+    flop_added: np.ndarray  # training FLOP added: GPU FLOP at MFU, no software multiplier
     finished: np.ndarray  # bool: a run ended at the step's end
 
 
@@ -103,6 +104,7 @@ def start(
         run_start=np.where(starts, t[:, None], labs.run_start),
         run_end=np.where(starts, end, labs.run_end),
         run_compute=np.where(starts, np.where(warm, labs.compute, 0.0), labs.run_compute),
+        run_flop=np.where(starts, np.where(warm, labs.compute, 0.0), labs.run_flop),
         run_flops=np.where(starts, flops, labs.run_flops),
         run_log2_software=np.where(starts, labs.log2_software, labs.run_log2_software),
         run_units=np.where(starts, units, labs.run_units),
@@ -123,19 +125,27 @@ def usable_flops(labs: LabState, params: Params, flops: np.ndarray) -> np.ndarra
 
 def added_compute(
     labs: LabState, params: Params, flops: np.ndarray, ceiling: np.ndarray
-) -> np.ndarray:
-    """(B, N) logical FLOP the step adds to each active run, up to ``ceiling`` for the run.
+) -> tuple[np.ndarray, np.ndarray]:
+    """(B, N) logical FLOP and training FLOP the step adds to each active run.
 
-    ``usable FLOP/s x MFU x s/yr x S_usable x integral_0^dt 2^(u gamma s) ds``
-    with ``log2 S_usable = log2 S_start + u (log2 S_t - log2 S_start)``.
+    Logical: ``usable FLOP/s x MFU x s/yr x S_usable x integral_0^dt 2^(u gamma s) ds``
+    with ``log2 S_usable = log2 S_start + u (log2 S_t - log2 S_start)``, up to
+    ``ceiling`` for the run. Training FLOP: the same GPU work without the
+    software multiplier, ``usable FLOP/s x MFU x s/yr x dt``, cut in the same
+    proportion when the ceiling binds. Published estimates of a run's compute
+    count the latter; the model's logical compute counts software efficiency
+    since the start of the simulation too.
     """
     u, dt = params.labs.usable_share, params.clock.dt[:, None]
     log2_usable = labs.run_log2_software + u * (labs.log2_software - labs.run_log2_software)
     integral = exponential_integral(dt, u * labs.gamma_software * LN2)
-    mfu_seconds = (params.hardware.mfu * SECONDS_PER_YEAR)[:, None]
-    added = usable_flops(labs, params, flops) * mfu_seconds * 2.0**log2_usable * integral
+    gpu_work = usable_flops(labs, params, flops) * (params.hardware.mfu * SECONDS_PER_YEAR)[:, None]
+    uncapped = gpu_work * 2.0**log2_usable * integral
     headroom = np.maximum(ceiling - labs.run_compute, 0.0)
-    return np.where(labs.run_active, np.minimum(headroom, added), 0.0)
+    added = np.where(labs.run_active, np.minimum(headroom, uncapped), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        kept = np.where(uncapped > 0, added / uncapped, 0.0)
+    return added, gpu_work * dt * kept
 
 
 def advance(
@@ -154,7 +164,7 @@ def advance(
         ceiling: (B, N) logical compute a run may not exceed (the compute cap), inf: none.
     """
     labs = start(labs, params, fleet, t, flops, units)
-    added = added_compute(labs, params, flops, ceiling)
+    added, flop_added = added_compute(labs, params, flops, ceiling)
     run_compute = labs.run_compute + added
     step_end = (t + params.clock.dt)[:, None]
     finished = labs.run_active & (
@@ -164,7 +174,8 @@ def advance(
     labs = replace(
         labs,
         run_compute=run_compute,
+        run_flop=labs.run_flop + flop_added,
         run_active=labs.run_active & ~finished,
         compute=np.where(deploys, np.maximum(labs.compute, run_compute), labs.compute),
     )
-    return labs, RunStep(added, finished)
+    return labs, RunStep(added, flop_added, finished)

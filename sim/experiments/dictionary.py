@@ -175,6 +175,11 @@ _TRAINING_RUNS: dict[str, Entry] = {
     "chips": ("-", "the chip with most of the lab's fleet FLOP/s at the start"),
     "gpus": ("GPU", "GPUs training at its start"),
     "logical_compute": ("FLOP", "logical compute trained (at the end, or so far)"),
+    "training_flop": (
+        "FLOP",
+        "its GPUs' work at MFU without the software multiplier, "
+        "as published estimates of a run's compute count it",
+    ),
     "loss": ("nats/token", "L(C) of that compute"),
     "finished": ("-", "whether it ended within the horizon"),
 }
@@ -204,7 +209,8 @@ RUN_COLUMNS: dict[str, Entry] = {
     "duration_s": ("s", "wall-clock time of the run"),
     "scenario_hash": ("-", "SHA-256 of the run's resolved scenario (sim.experiments.identity)"),
     "engine_version": (
-        "-", "package version and sim.experiments.identity.ENGINE_VERSION of the run"
+        "-",
+        "package version and sim.experiments.identity.ENGINE_VERSION of the run",
     ),
 }
 """Bookkeeping columns of a sweep's runs table (``run_id`` also tags its step tables)."""
