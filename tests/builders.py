@@ -135,37 +135,3 @@ def sweep_quietly(experiment: str | Path, results: str | Path, *extra: str) -> i
 
     argv = ["sweep", str(experiment), "--results", str(results), "--quiet", "--no-figures"]
     return main([*argv, *extra])
-
-
-V100 = {"name": "V100", "year": 2017, "flops": 125e12, "watts": 300, "price": 10000}
-
-
-def start_2020_dict() -> dict[str, Any]:
-    """The baseline economy moved to a 2020 start, 2 years, no R&D noise (a fresh copy).
-
-    V100-scale fleets (GPT-3 trained on about 10k V100s) and top labs' budgets
-    of 1-2 B USD/yr (docs/calibration.md section 10); everything else is
-    ``experiments/baseline.yaml``'s. Used to check that the knowledge stock's
-    calibration gives the frontier's software progress in 2020 too.
-    """
-    import yaml
-
-    root = Path(__file__).resolve().parents[1]
-    data = yaml.safe_load((root / "experiments" / "baseline.yaml").read_text())
-    data.update(name="start-2020", start_year=2020, years=2)
-    data["rnd"]["noise"] = 0.0
-    data["hardware"]["chips"].insert(0, V100)
-    data["chip_suppliers"][0]["chips"].insert(0, "V100")
-    data["chip_suppliers"][0]["capacity_per_year"] = 3.0e5
-    data["market"]["initial_size"] = 1.0e10
-    fleets = {  # lab: (funding and cash USD/yr, V100s)
-        "us_hare": (2.0e9, 25_000), "us_baseline": (1.5e9, 15_000),
-        "us_adaptive": (1.0e9, 10_000), "us_turtle": (4.0e8, 2_000),
-        "eu_baseline": (2.0e8, 2_000), "eu_turtle": (1.0e8, 1_000),
-        "cn_turtle": (2.0e8, 3_000), "cn_hare": (5.0e8, 8_000),
-    }  # fmt: skip
-    for lab in data["labs"]:
-        money, units = fleets[lab["name"]]
-        lab.update(cash=money, funding_per_year=money,
-                   fleet=[{"chip": "V100", "units": units, "age_years": 1}])  # fmt: skip
-    return data

@@ -15,6 +15,7 @@ from sim.cli import compare as cli_compare
 from sim.cli import dashboard as cli_dashboard
 from sim.cli import export as cli_export
 from sim.cli import facts as cli_facts
+from sim.cli import hindcast as cli_hindcast
 from sim.cli import law as cli_law
 from sim.cli import report as cli_report
 from sim.cli import sensitivity as cli_analysis
@@ -116,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_compare.register(commands)
     cli_export.register(commands)
     cli_facts.register(commands)
+    cli_hindcast.register(commands)
     return parser
 
 

@@ -298,12 +298,12 @@ class RnDConfig(Strict):
     """
 
     productivity: float = param(
-        1.17, "doublings/yr",
+        9.06, "doublings/yr",
         "software gamma at the reference inputs and the origin year's knowledge stock",
         ge=0, le=10,
     )  # fmt: skip
     reference_spend: float = param(
-        1.5e9, "USD/yr", "R&D spend rate of the reference inputs (a top lab of 2020)", gt=0, le=1e13
+        1.5e9, "USD/yr", "R&D spend rate of the reference inputs (a normalisation)", gt=0, le=1e13
     )
     reference_research_flops: float = param(
         1.0e18, "FLOP/s", "research-experiment compute (peak) of the reference inputs",
@@ -316,7 +316,7 @@ class RnDConfig(Strict):
         0.6, "1", "elasticity of gamma to the R&D input (< 1: stepping on toes)", gt=0, le=2
     )
     ideas_harder: float = param(
-        0.29, "1", "exponent beta on the knowledge stock S (ideas getting harder to find)",
+        0.592, "1", "exponent beta on the knowledge stock S (ideas getting harder to find)",
         ge=0, le=5,
     )  # fmt: skip
     origin_year: float = param(
