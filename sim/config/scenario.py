@@ -335,7 +335,7 @@ class RnDConfig(Strict):
     """
 
     productivity: float = param(
-        9.06, "doublings/yr",
+        7.56, "doublings/yr",
         "software gamma at the reference inputs and the origin year's knowledge stock",
         ge=0, le=10,
     )  # fmt: skip
@@ -353,7 +353,7 @@ class RnDConfig(Strict):
         0.6, "1", "elasticity of gamma to the R&D input (< 1: stepping on toes)", gt=0, le=2
     )
     ideas_harder: float = param(
-        0.592, "1", "exponent beta on the knowledge stock S (ideas getting harder to find)",
+        0.557, "1", "exponent beta on the knowledge stock S (ideas getting harder to find)",
         ge=0, le=5,
     )  # fmt: skip
     origin_year: float = param(
