@@ -292,15 +292,38 @@ def test_energy_delivered_within_capacity_and_caps(data):
 @SETTINGS
 @given(scenario_dicts())
 def test_chips_delivered_within_production(data):
-    """Chip suppliers never sell more than they make, and labs receive exactly what is sold."""
+    """Suppliers start no more than they can make or have queued; every GPU ordered is accounted.
+
+    Per supplier and step: the queue is last step's queue plus the step's
+    orders, less what was started and what an export control cancelled (only
+    in a step with a refund); labs receive exactly what is delivered, and no
+    more is delivered than was started.
+    """
     _, tables = _run(data)
-    chips = tables["markets"][tables["markets"]["kind"] == "chips"]
+    markets, edges = tables["markets"], tables["edges"]
+    chips = markets[markets["kind"] == "chips"]
     assert (chips["sold"] <= chips["supply"] * (1 + REL) + 1e-9).all()
     assert (chips["sold"] <= chips["demand"] * (1 + REL) + 1e-9).all()
-    sold = chips.groupby("step")["sold"].sum()
+    delivered = chips.groupby("step")["delivered"].sum()
     received = tables["labs"].groupby("step")["chips_received"].sum()
-    for step, units in sold.items():
+    for step, units in delivered.items():
         assert _close(received[step], units, units), step
+    ordered = edges[edges["kind"] == "chips"].groupby(["supplier", "step"], observed=True)
+    ordered = ordered["quantity"].sum()
+    ledger = tables["ledger"]
+    refunds = ledger.loc[ledger["category"] == "chip_refunds"]
+    refunded = set(zip(refunds["payer"], refunds["step"], strict=True))
+    for name, rows in chips.groupby("market", observed=True):
+        rows = rows.sort_values("step")
+        queue = rows["backlog"].to_numpy()
+        for k, step in enumerate(rows["step"].to_numpy()[1:], start=1):
+            expected = queue[k - 1] + ordered[(name, step)]
+            waiting = rows["demand"].to_numpy()[k]
+            scale = max(expected, 1.0)
+            assert waiting <= expected + REL * scale, (name, step)
+            if (name, step) not in refunded:
+                assert _close(waiting, expected, scale), (name, step)
+        assert rows["delivered"].sum() <= rows["sold"].sum() * (1 + REL) + 1e-9, name
 
 
 @SETTINGS

@@ -41,8 +41,8 @@ def test_every_ratio_is_model_over_reference(facts):
 @pytest.mark.xfail(
     strict=True,
     reason="known gaps (issue 13 item 5, issue 12 item 5): on the baseline the largest lab's "
-    "chip capex is 0.30x and its facility capex 0.22x the reference, and its largest 2025 "
-    "run trains 1.6e26 FLOP (0.33x Grok 4's 5e26); not tuned away",
+    "facility capex is 0.15x the reference, its largest 2025 run trains 1.6e26 FLOP (0.33x "
+    "Grok 4's 5e26) on 93 MW (0.33x Colossus); not tuned away",
 )
 def test_the_baseline_is_credible_on_every_fact(facts):
     outside = facts[~credible(facts)]

@@ -41,7 +41,12 @@ pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 REL = 1e-12
 
-PER_SUPPLIER = {"chips": CHIP_SUPPLIER, "energy": ENERGY_SUPPLIER, "carbon_tax": ENERGY_SUPPLIER}
+PER_SUPPLIER = {
+    "chips": CHIP_SUPPLIER,
+    "chip_refunds": CHIP_SUPPLIER,
+    "energy": ENERGY_SUPPLIER,
+    "carbon_tax": ENERGY_SUPPLIER,
+}
 """Channels booked per (lab, supplier) pair, as the phases book them; the rest per lab."""
 
 amount = st.one_of(st.just(0.0), st.floats(1e-2, 1e12))
@@ -89,6 +94,7 @@ def test_channels_route_money_as_the_economy_does():
         "rd_subsidy": (GOVERNMENT, WORKFORCE),  # the match goes to the researchers, not the lab
         "projects": (LAB, WORKFORCE),
         "chips": (LAB, CHIP_SUPPLIER),
+        "chip_refunds": (CHIP_SUPPLIER, LAB),  # a cancelled order's money goes back
         "tariffs": (LAB, GOVERNMENT),  # a tariff is the government's, not the fab's
         "energy": (LAB, ENERGY_SUPPLIER),
         "carbon_tax": (LAB, GOVERNMENT),

@@ -212,8 +212,10 @@ SIGNALS = {"kill -9": signal.SIGKILL, "ctrl-c": signal.SIGINT, "sigterm": signal
 
 @pytest.mark.parametrize("how", list(SIGNALS))
 def test_interrupted_sweep_resumes_to_the_uninterrupted_dataset(tmp_path, how):
-    path = _experiment(tmp_path, replications=12, base={**small_economy_dict(), "years": 1})
-    total = 48
+    """Parts are written two runs at a time after the batch, so 400 runs give the signal
+    some 200 writes to land among (48 runs once finished before it arrived)."""
+    path = _experiment(tmp_path, replications=100, base={**small_economy_dict(), "years": 0.5})
+    total = 400
     assert _sweep(path, tmp_path / "whole") == 0
     process = _start_sweep(path, tmp_path / "broken")
     folder = tmp_path / "broken" / "tiny"

@@ -129,6 +129,14 @@ class HardwareConfig(Strict):
         0.30, "1/yr", "annual FLOP/$ improvement of new generations", ge=0, le=3
     )
     watts_growth: float = param(0.10, "1/yr", "annual growth of board power", ge=0, le=1)
+    server_cost_multiple: float = param(
+        1.5,
+        "1",
+        "price of a GPU installed in its server (CPUs, memory, networking) over the chip's list "
+        "price (DGX H100 ~ 1.3-1.9x)",
+        ge=1,
+        le=5,
+    )
     chips: list[ChipSpec] = Field(
         default_factory=_calibrated_chips,
         min_length=1,
@@ -157,6 +165,35 @@ class ChipSupplierSpec(Strict):
     )
     extrapolate: bool = Field(
         True, description="whether the supplier also sells the extrapolated future generations"
+    )
+    roadmap_lag_years: float = param(
+        0.0,
+        "yr",
+        "years after their release that the supplier can sell the extrapolated generations",
+        ge=0,
+        le=30,
+    )
+    lead_time_years: float = param(
+        0.25, "yr", "production lead time of a GPU once started (H100 mid-2024: 8-12 weeks)",
+        ge=0, le=5,
+    )
+    packaging_wafers_per_month: float | None = param(
+        None, "wafer/month", "advanced-packaging capacity at t = 0 (null: never binding)",
+        gt=0, le=1e7,
+    )
+    gpus_per_wafer: float = param(
+        20.0, "GPU/wafer", "GPUs packaged per interposer wafer", gt=0, le=1e4
+    )
+    packaging_capex_per_wafer_month: float = param(
+        1.5e5, "USD/(wafer/month)", "investment that adds one wafer a month of packaging",
+        gt=0, le=1e9,
+    )
+    packaging_reinvestment: float = param(
+        0.02, "1", "share of chip revenue invested in packaging capacity", ge=0, le=1
+    )
+    normal_backlog_years: float = param(
+        0.25, "yr", "order queue, in years of production, at which the price index holds",
+        gt=0, le=10,
     )
 
 
@@ -298,7 +335,7 @@ class RnDConfig(Strict):
     """
 
     productivity: float = param(
-        9.06, "doublings/yr",
+        7.56, "doublings/yr",
         "software gamma at the reference inputs and the origin year's knowledge stock",
         ge=0, le=10,
     )  # fmt: skip
@@ -316,7 +353,7 @@ class RnDConfig(Strict):
         0.6, "1", "elasticity of gamma to the R&D input (< 1: stepping on toes)", gt=0, le=2
     )
     ideas_harder: float = param(
-        0.592, "1", "exponent beta on the knowledge stock S (ideas getting harder to find)",
+        0.557, "1", "exponent beta on the knowledge stock S (ideas getting harder to find)",
         ge=0, le=5,
     )  # fmt: skip
     origin_year: float = param(

@@ -138,6 +138,7 @@ def _hardware(
         chip_flops=flops,
         chip_watts=watts,
         chip_price=_pad([c.price for c in chips], size, 1.0),
+        system_price=_pad([c.price * hw.server_cost_multiple for c in chips], size, 1.0),
         chip_lifetime_mwh=_pad(lifetime_mwh, size, 0.0),
         facility_cost_per_mw=np.float64(hw.facility_capex_per_mw),
         variant_flops=v_flops,
@@ -157,6 +158,14 @@ def _sells(s: Scenario, spec, chips: tuple[ChipModel, ...], size: int) -> np.nda
         for c in chips
     ]
     return np.array(sold + [False] * (size - len(chips)))
+
+
+def _on_sale_from(s: Scenario, spec, chips: tuple[ChipModel, ...], size: int) -> np.ndarray:
+    """(R,) year the supplier first sells each chip: its release, + the lag if extrapolated."""
+    calibrated = {c.name for c in s.hardware.chips}
+    sold = _sells(s, spec, chips, size)
+    year = [c.year + (0.0 if c.name in calibrated else spec.roadmap_lag_years) for c in chips]
+    return np.where(sold, _pad(year, size, math.inf), math.inf)
 
 
 def _outage(s: Scenario, name: str) -> tuple[float, float, float]:
@@ -186,9 +195,21 @@ def _chip_suppliers(
     outages = np.array([_outage(s, spec.name) for spec in specs], dtype=float).reshape(-1, 3)
     return p.ChipSuppliers(
         sells=np.array([_sells(s, spec, chips, size) for spec in specs]),
+        on_sale_from=np.array([_on_sale_from(s, spec, chips, size) for spec in specs]),
         capacity_per_year=np.array([spec.capacity_per_year for spec in specs]),
         log_growth=np.log1p([spec.capacity_growth for spec in specs]),
         price_response=np.array([spec.price_response for spec in specs]),
+        normal_backlog_years=np.array([spec.normal_backlog_years for spec in specs]),
+        lead_time=np.array([spec.lead_time_years for spec in specs]),
+        lead_steps=np.array([_production_steps(spec.lead_time_years, s.dt) for spec in specs]),
+        packaging_wafers_per_month=np.array(
+            [spec.packaging_wafers_per_month or math.inf for spec in specs]
+        ),
+        gpus_per_wafer=np.array([spec.gpus_per_wafer for spec in specs]),
+        packaging_capex_per_wafer_month=np.array(
+            [spec.packaging_capex_per_wafer_month for spec in specs]
+        ),
+        packaging_reinvestment=np.array([spec.packaging_reinvestment for spec in specs]),
         price_floor=np.array([spec.price_floor for spec in specs]),
         price_ceiling=np.array([spec.price_ceiling for spec in specs]),
         by_bid=np.array([spec.allocation == "by_bid" for spec in specs]),
@@ -206,6 +227,15 @@ def _chip_suppliers(
 def _lead_steps(lead_years: float, dt: float) -> int:
     """A lead time in whole steps, rounded up (within 1e-9 of a whole number: that number)."""
     return max(0, math.ceil(lead_years / dt - _LEAD_SLACK * max(1.0, lead_years / dt)))
+
+
+def _production_steps(lead_years: float, dt: float) -> int:
+    """Steps a GPU spends in production: a delivery is installed the step after, so one less.
+
+    A GPU ordered at ``t`` is installed the lead time later, rounded up to whole
+    steps and at least one step (the market's step itself).
+    """
+    return max(0, _lead_steps(lead_years, dt) - 1)
 
 
 def _energy_suppliers(s: Scenario, graph: nx.DiGraph) -> p.EnergySuppliers:
@@ -518,7 +548,7 @@ def initial_state(params: p.Params, fleet: np.ndarray, projects: int) -> State:
             runs_started=np.zeros(zeros.shape, dtype=np.int64),
         ),
         fleet=held,
-        chips=ChipMarketState(price_index=np.ones(params.chips.capacity_per_year.shape)),
+        chips=_chip_market(params, labs.cash.shape[1]),
         energy=EnergyState(
             capacity_mw=energy.capacity_mw.copy(),
             pipeline=np.zeros((*energy.capacity_mw.shape, slots)),
@@ -528,6 +558,23 @@ def initial_state(params: p.Params, fleet: np.ndarray, projects: int) -> State:
             own_price=generation.own_price(labs, params.policy.carbon_tax),
         ),
         frontier_history=np.zeros((len(labs.cash), _history_slots(params))),
+    )
+
+
+def _chip_market(params: p.Params, n_labs: int) -> ChipMarketState:
+    """Prices at list, packaging at its starting capacity, queues and pipelines empty."""
+    chips = params.chips
+    epochs = [params, *(later for _, later in params.changes)]
+    slots = max(int(e.chips.lead_steps.max(initial=0)) for e in epochs) + 1
+    queue = (*chips.capacity_per_year.shape, n_labs)
+    return ChipMarketState(
+        price_index=np.ones(chips.capacity_per_year.shape),
+        packaging=chips.packaging_wafers_per_month.copy(),
+        backlog=np.zeros(queue),
+        backlog_value=np.zeros(queue),
+        backlog_variant=np.zeros(queue, dtype=np.int64),
+        in_production=np.zeros((*queue, slots)),
+        in_production_variant=np.zeros((*queue, slots), dtype=np.int64),
     )
 
 

@@ -50,11 +50,15 @@ def starting_fleet(hardware: Hardware, units, variant, bought) -> Fleet:
 
 
 def _add(units: np.ndarray, purchase: Purchase, sign: float, mask=None) -> np.ndarray:
-    """``units`` per variant with ``sign`` x the purchase's units (where ``mask``) added."""
+    """``units`` per variant with ``sign`` x the purchase's units (where ``mask`` (B, 1)) added.
+
+    A purchase holds one delivery per supplier; entries that share a variant
+    (empty ones do) accumulate.
+    """
     out = units.copy()
-    b, n = np.ogrid[: units.shape[0], : units.shape[1]]
-    amount = purchase.units if mask is None else np.where(mask, purchase.units, 0.0)
-    out[b, n, purchase.variant] += sign * amount
+    b, n, _ = np.ogrid[: units.shape[0], : units.shape[1], :1]
+    amount = purchase.units if mask is None else np.where(mask[..., None], purchase.units, 0.0)
+    np.add.at(out, (b, n, purchase.variant), sign * amount)
     return out
 
 

@@ -57,7 +57,8 @@ class Hardware:
     chip_year: np.ndarray  # (R) calendar year of release
     chip_flops: np.ndarray  # (R) FLOP/s, dense BF16 peak
     chip_watts: np.ndarray  # (R) W, board power
-    chip_price: np.ndarray  # (R) USD, list price
+    chip_price: np.ndarray  # (R) USD, list price of the chip alone
+    system_price: np.ndarray  # (R) USD, list price of a GPU in its server (x server multiple)
     chip_lifetime_mwh: np.ndarray  # (R) MWh one GPU draws over its lifetime, facility included
     facility_cost_per_mw: np.ndarray  # USD per MW of data-centre critical load
     variant_flops: np.ndarray  # (N, V) FLOP/s per GPU of each chip variant a lab can hold
@@ -72,9 +73,17 @@ class ChipSuppliers:
     """Chip makers: products, capacity, pricing; export controls and tariffs on their edges."""
 
     sells: np.ndarray  # (Sc, R) bool: the chip is in the supplier's catalogue
+    on_sale_from: np.ndarray  # (Sc, R) calendar year the supplier first sells it (inf: never)
     capacity_per_year: np.ndarray  # (Sc) GPU/yr at t = 0
     log_growth: np.ndarray  # (Sc) 1/yr, log(1 + capacity growth)
     price_response: np.ndarray  # (Sc) 1/yr
+    normal_backlog_years: np.ndarray  # (Sc) yr of production queued at which the index holds
+    lead_time: np.ndarray  # (Sc) yr from the start of production to delivery
+    lead_steps: np.ndarray  # (Sc) int, steps in production before delivery (install next step)
+    packaging_wafers_per_month: np.ndarray  # (Sc) at t = 0 (inf: never binding)
+    gpus_per_wafer: np.ndarray  # (Sc) GPU/wafer
+    packaging_capex_per_wafer_month: np.ndarray  # (Sc) USD per wafer/month added
+    packaging_reinvestment: np.ndarray  # (Sc) 1, share of chip revenue
     price_floor: np.ndarray  # (Sc) 1
     price_ceiling: np.ndarray  # (Sc) 1
     by_bid: np.ndarray  # (Sc) bool: ration by bid, else pro rata

@@ -27,7 +27,8 @@ CHANNELS: dict[str, tuple[str, str]] = {
     "rnd": (LAB, WORKFORCE),
     "rd_subsidy": (GOVERNMENT, WORKFORCE),  # the government's match of a lab's R&D, per lab
     "projects": (LAB, WORKFORCE),
-    "chips": (LAB, CHIP_SUPPLIER),  # (B, labs, chip suppliers)
+    "chips": (LAB, CHIP_SUPPLIER),  # (B, labs, chip suppliers): paid when ordered
+    "chip_refunds": (CHIP_SUPPLIER, LAB),  # queued orders an export control cancelled
     "tariffs": (LAB, GOVERNMENT),
     "energy": (LAB, ENERGY_SUPPLIER),  # (B, labs, energy suppliers)
     "carbon_tax": (LAB, GOVERNMENT),  # (B, labs, energy suppliers): tax on each delivery

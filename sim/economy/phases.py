@@ -36,7 +36,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sim.economy import clearing, facilities, generation, knowledge, power, training_runs
+from sim.economy import (
+    chip_supply,
+    clearing,
+    facilities,
+    generation,
+    knowledge,
+    power,
+    training_runs,
+)
 from sim.economy.fleet import dispatch, install_pending, retire
 from sim.economy.params import Params
 from sim.economy.payments import pay, up_to_cash
@@ -227,16 +235,18 @@ def buy_projects(
 def best_offers(state: State, params: Params, year: np.ndarray, energy_price: np.ndarray) -> Offer:
     """Each lab's offer with the most FLOP/s per USD of ownership cost, over its allowed edges.
 
-    docs/model.md 3.12: ownership cost = ``list price x price index x (1 +
-    tariff) + facility per GPU + lifetime MWh x expected energy price``; chips released by the
-    step's year and sold by the supplier; ties go to the first supplier, then
-    the first chip of the roadmap.
+    docs/model.md 3.12: ownership cost = ``system price x price index x (1 +
+    tariff) + facility per GPU + lifetime MWh x expected energy price``, the
+    system price being the chip's list price times the server cost multiple;
+    chips the supplier has on sale by the step's year (an extrapolated
+    generation its roadmap lag after release); ties go to the first
+    supplier, then the first chip of the roadmap.
     """
     hw, chips = params.hardware, params.chips
     index = state.chips.price_index[:, :, None, None]  # (B, Sc, 1, 1)
-    released = hw.chip_year[:, None, None, :] <= year[:, None, None, None]
-    on_sale = released & chips.sells[:, :, None] & chips.allowed[..., None]  # (B, Sc, N, R)
-    price = hw.chip_price[:, None, None, :] * (index * (1.0 + chips.tariff[..., None]))
+    released = chips.on_sale_from[:, :, None, :] <= year[:, None, None, None]
+    on_sale = released & chips.allowed[..., None]  # (B, Sc, N, R)
+    price = hw.system_price[:, None, None, :] * (index * (1.0 + chips.tariff[..., None]))
     cost = price + facilities.cost_per_gpu(hw)[:, None, None, :]
     cost = cost + hw.chip_lifetime_mwh[:, None, None, :] * energy_price[:, None, :, None]
     value = np.where(on_sale, chips.offer_flops / cost, 0.0)
@@ -250,7 +260,7 @@ def best_offers(state: State, params: Params, year: np.ndarray, energy_price: np
         supplier=supplier,
         chip=chip,
         flops=chips.offer_flops[b, supplier, n, chip],
-        unit_price=hw.chip_price[b, chip] * state.chips.price_index[b, supplier],
+        unit_price=hw.system_price[b, chip] * state.chips.price_index[b, supplier],
         ownership_cost=cost[b, supplier, n, chip],
     )
 
@@ -333,17 +343,21 @@ def _may_buy_gpus(state: State, params: Params) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ChipTrades:
-    """The chip market's step: orders, fills, bills and each supplier's totals."""
+    """The chip market's step: orders, production, deliveries, bills and each supplier's totals."""
 
-    ordered: np.ndarray  # (B, N) GPUs ordered
+    ordered: np.ndarray  # (B, N) GPUs ordered (and paid for)
+    orders: np.ndarray  # (B, N, Sc) GPUs ordered from each supplier
     received: np.ndarray  # (B, N) GPUs delivered (installed next step)
-    chips: np.ndarray  # (B, N, Sc) USD paid to each supplier
+    chips: np.ndarray  # (B, N, Sc) USD paid to each supplier for the step's orders
+    refunds: np.ndarray  # (B, N, Sc) USD refunded for queued orders an export control cancelled
     tariffs: np.ndarray  # (B, N) USD of tariff paid
-    quoted_index: np.ndarray  # (B, Sc) price index the step's GPUs were billed at
-    demand: np.ndarray  # (B, Sc) GPUs requested
-    supply: np.ndarray  # (B, Sc) GPUs producible in the step
-    sold: np.ndarray  # (B, Sc) GPUs delivered
-    revenue: np.ndarray  # (B, Sc) USD, tariffs excluded
+    quoted_index: np.ndarray  # (B, Sc) price index the step's orders were billed at
+    demand: np.ndarray  # (B, Sc) GPUs waiting to start: the queue with the step's orders
+    supply: np.ndarray  # (B, Sc) GPUs the supplier could start in the step
+    sold: np.ndarray  # (B, Sc) GPUs started (delivered ``lead_time`` later)
+    delivered: np.ndarray  # (B, Sc) GPUs delivered
+    lead_time: np.ndarray  # (B, Sc) yr from an order placed now to its delivery
+    revenue: np.ndarray  # (B, Sc) USD of orders, tariffs excluded, less refunds
 
 
 def chip_capacity(params: Params, t: np.ndarray) -> np.ndarray:
@@ -369,49 +383,52 @@ def chip_capacity(params: Params, t: np.ndarray) -> np.ndarray:
 def chip_market(
     state: State, params: Params, t: np.ndarray, decision: Decision
 ) -> tuple[State, ChipTrades]:
-    """Labs order their best offer with their GPU budget; suppliers ration, bill, reprice.
+    """Labs order and pay; suppliers queue, produce, deliver, reprice and invest.
 
-    docs/model.md 3.12-3.13: ``units = budget / ownership cost``; each supplier
-    fills its orders pro rata (or by bid) within its capacity, bills at the
-    index quoted at the start of the step (tariff on top, to the government)
-    and moves the index by tatonnement on demand / capacity.
+    docs/model.md 3.12-3.13: ``units = budget / ownership cost``, paid at the
+    quoted price when ordered (tariff on top, to the government). Queued
+    orders on edges an export control has closed are refunded. Each supplier
+    starts the queued GPUs its die and packaging capacity allow, pro rata (or
+    by bid), delivers those started its lead time ago, moves its index by
+    tatonnement on the queue (:func:`sim.economy.chip_supply.reprice`) and
+    reinvests a share of its revenue in packaging.
     """
-    c, offer = params.chips, decision.offer
+    c, offer, dt = params.chips, decision.offer, params.clock.dt[:, None]
+    quoted = state.chips.price_index
     budget = np.where(offer.found, decision.capex_budget, 0.0)
     units = np.where(budget > 0.0, budget / offer.ownership_cost, 0.0)
-    n_suppliers = c.capacity_per_year.shape[1]
-    to_supplier = offer.supplier[:, None, :] == np.arange(n_suppliers)[None, :, None]
-    requests = np.where(to_supplier, units[:, None, :], 0.0)  # (B, Sc, N)
-    supply = chip_capacity(params, t)
-    bids = requests * offer.unit_price[:, None, :]
-    filled = clearing.pro_rata(requests, supply)
-    if c.by_bid.any():  # the by-bid rule compares every pair of orders: only where it is used
-        filled = np.where(c.by_bid[..., None], clearing.by_bid(requests, bids, supply), filled)
-    index = state.chips.price_index
-    value = filled * offer.unit_price[:, None, :]  # (B, Sc, N)
+    to_supplier = offer.supplier[:, None, :] == np.arange(c.capacity_per_year.shape[1])[:, None]
+    orders = np.where(to_supplier, units[:, None, :], 0.0)  # (B, Sc, N)
+    value = orders * offer.unit_price[:, None, :]
     tariffs = (value * c.tariff).sum(axis=1)
-    demand = requests.sum(axis=2)
-    next_index = clearing.adjust_price_index(
-        index, demand, supply, c.price_response, params.clock.dt[:, None],
-        c.price_floor, c.price_ceiling,
-    )  # fmt: skip
-    received = filled.sum(axis=1)
     n_chips = params.hardware.chip_year.shape[1]
-    variant = c.first_variant[:, None] + n_chips * offer.supplier + offer.chip
-    delivered = Purchase(received, variant, t)
-    fleet = replace(state.fleet, pending=delivered)
-    chips_paid = value.transpose(0, 2, 1)
-    cash = pay(state.labs.cash, {"chips": chips_paid, "tariffs": tariffs})
+    variant = c.first_variant[:, None] + n_chips * offer.supplier + offer.chip  # (B, N)
+    market, refunds = chip_supply.cancel(state.chips, c.allowed)
+    market = chip_supply.enqueue(market, orders, value, variant[:, None, :])
+    capacity = chip_supply.production_capacity(c, chip_capacity(params, t), market.packaging, dt)
+    outstanding = market.backlog.sum(axis=2)
+    market, started = chip_supply.start_production(market, c, capacity)
+    market, due, due_variant = chip_supply.deliver(market)
+    revenue = value.sum(axis=2) - refunds.sum(axis=2)
+    market = replace(
+        market,
+        price_index=chip_supply.reprice(market.price_index, c, outstanding, capacity, dt),
+        packaging=chip_supply.invest_in_packaging(market.packaging, c, revenue),
+    )
+    delivered = Purchase(due.transpose(0, 2, 1), due_variant.transpose(0, 2, 1), t)
+    paid, refunded = value.transpose(0, 2, 1), refunds.transpose(0, 2, 1)
+    cash = pay(state.labs.cash, {"chips": paid, "chip_refunds": refunded, "tariffs": tariffs})
     state = replace(
         state,
         labs=replace(state.labs, cash=cash),
-        fleet=fleet,
-        chips=replace(state.chips, price_index=next_index),
+        fleet=replace(state.fleet, pending=delivered),
+        chips=market,
     )
     trades = ChipTrades(
-        ordered=units, received=received, chips=chips_paid, tariffs=tariffs,
-        quoted_index=index, demand=demand, supply=supply, sold=filled.sum(axis=2),
-        revenue=value.sum(axis=2),
+        ordered=units, orders=orders.transpose(0, 2, 1), received=due.sum(axis=1), chips=paid,
+        refunds=refunded, tariffs=tariffs, quoted_index=quoted, demand=outstanding,
+        supply=capacity, sold=started.sum(axis=2), delivered=due.sum(axis=2),
+        lead_time=chip_supply.quoted_lead_time(c, market.backlog, capacity, dt), revenue=revenue,
     )  # fmt: skip
     return state, trades
 
@@ -617,6 +634,7 @@ class StepResult:
             "rd_subsidy": d.rd_subsidy,
             "projects": d.projects,
             "chips": self.chips.chips,
+            "chip_refunds": self.chips.refunds,
             "tariffs": self.chips.tariffs,
             "energy": self.energy.energy,
             "carbon_tax": self.energy.carbon_tax,

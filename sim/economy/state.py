@@ -50,9 +50,9 @@ class LabState:
 class Purchase:
     """One step's GPU deliveries to every lab: a cohort, retired together ``lifetime`` later."""
 
-    units: np.ndarray  # (B, N) GPUs
-    variant: np.ndarray  # (B, N) int, the chip variant bought
-    bought: np.ndarray  # (B,) yr, model time of the step it was ordered in
+    units: np.ndarray  # (B, N, Sc) GPUs from each supplier
+    variant: np.ndarray  # (B, N, Sc) int, the chip variant each delivered
+    bought: np.ndarray  # (B,) yr, model time of the step it was delivered in
 
 
 @dataclass(frozen=True)
@@ -81,9 +81,18 @@ class Fleet:
 
 @dataclass(frozen=True)
 class ChipMarketState:
-    """Chip suppliers' prices."""
+    """Chip suppliers' prices, packaging capacity, order queues and production pipelines.
+
+    A lab's queue at a supplier holds one chip variant: the one it ordered last.
+    """
 
     price_index: np.ndarray  # (B, Sc) 1, multiple of list prices quoted next step
+    packaging: np.ndarray  # (B, Sc) wafers a month of advanced packaging (inf: never binding)
+    backlog: np.ndarray  # (B, Sc, N) GPUs ordered and paid for, not yet in production
+    backlog_value: np.ndarray  # (B, Sc, N) USD paid for them, tariffs excluded
+    backlog_variant: np.ndarray  # (B, Sc, N) int, the chip variant queued
+    in_production: np.ndarray  # (B, Sc, N, K) GPUs delivered k steps from now
+    in_production_variant: np.ndarray  # (B, Sc, N, K) int
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,8 @@ LAB_COLUMNS = (
 )  # fmt: skip
 MARKET_COLUMNS = (
     "step", "year", "t", "market", "kind", "region", "price", "price_index", "demand",
-    "supply", "sold", "shortage", "utilization", "energy_mwh", "emissions_t", "revenue",
+    "supply", "sold", "shortage", "delivered", "backlog", "lead_time_years", "utilization",
+    "energy_mwh", "emissions_t", "revenue",
 )  # fmt: skip
 EDGE_COLUMNS = (
     "step", "supplier", "lab", "kind", "tariff", "max_tpp", "allowed", "quantity", "value",
@@ -151,6 +152,9 @@ def _markets(view: _RunView, scenario: Scenario) -> pd.DataFrame:
         "supply": (chips["supply"], energy["supply"]),
         "sold": (chips["sold"], energy["sold"]),
         "shortage": (chips["demand"] - chips["sold"], energy["demand"] - energy["sold"]),
+        "delivered": (chips["delivered"], energy["sold"]),
+        "backlog": (chips["backlog"], energy["backlog"]),
+        "lead_time_years": (chips["lead_time_years"], energy["lead_time_years"]),
         "utilization": (chip_use, energy["utilization"]),
         "energy_mwh": (zeros, energy["energy_mwh"]),
         "emissions_t": (zeros, emissions),

@@ -57,6 +57,13 @@ RECORDED: dict[str, Callable[[State, StepResult], np.ndarray]] = {
     "chip_supply": lambda state, result: result.chips.supply,
     "chip_sold": lambda state, result: result.chips.sold,
     "chip_revenue": lambda state, result: result.chips.revenue,
+    "chip_orders": lambda state, result: result.chips.orders,
+    "chip_delivered": lambda state, result: result.chips.delivered,
+    "chip_lead_time": lambda state, result: result.chips.lead_time,
+    "chip_backlog": lambda state, result: state.chips.backlog.sum(axis=2),
+    "chip_in_production": lambda state, result: state.chips.in_production.sum(axis=(2, 3)),
+    "packaging": lambda state, result: state.chips.packaging,
+    "energy_pipeline": lambda state, result: state.energy.pipeline.sum(axis=2),
     "energy_price": lambda state, result: result.energy.price,
     "energy_requested": lambda state, result: result.energy.requested_mw,
     "energy_available": lambda state, result: result.energy.available_mw,
@@ -108,8 +115,7 @@ def best_value_chip(params: Params, year: np.ndarray) -> tuple[np.ndarray, np.nd
         chip (the first of equals) and whether the supplier had any chip on sale.
     """
     hw = params.hardware
-    released = hw.chip_year[:, None, None, :] <= year[:, :, None, None]
-    on_sale = params.chips.sells[:, None] & released  # (B, rows, Sc, R)
+    on_sale = params.chips.on_sale_from[:, None] <= year[:, :, None, None]  # (B, rows, Sc, R)
     value = np.where(on_sale, (hw.chip_flops / hw.chip_price)[:, None, None, :], -np.inf)
     return value.argmax(axis=3), on_sale.any(axis=3)
 
@@ -137,7 +143,7 @@ LAB_SERIES: dict[str, Series] = {
     "own_power_mw": lambda r: r["own_mw"],
     "facility_mw": lambda r: r["facility_mw"],
     "own_generation_mw": lambda r: r["own_generation_mw"],
-    "spend_capex": lambda r: r["paid_chips"].sum(axis=-1),
+    "spend_capex": lambda r: (r["paid_chips"] - r["paid_chip_refunds"]).sum(axis=-1),
     "spend_tariffs": lambda r: r["paid_tariffs"],
     "spend_facilities": lambda r: r["paid_facilities"],
     "spend_energy": lambda r: r["paid_energy"].sum(axis=-1),
@@ -159,9 +165,15 @@ LAB_SERIES: dict[str, Series] = {
 CHIP_SERIES: dict[str, Series] = {
     "price": reference_price,
     "price_index": lambda r: r["quoted_index"],
+    "ordered": lambda r: r["chip_orders"].sum(axis=2),
     "demand": lambda r: r["chip_demand"],
     "supply": lambda r: r["chip_supply"],
     "sold": lambda r: r["chip_sold"],
+    "delivered": lambda r: r["chip_delivered"],
+    "backlog": lambda r: r["chip_backlog"],
+    "in_production": lambda r: r["chip_in_production"],
+    "lead_time_years": lambda r: r["chip_lead_time"],
+    "packaging_wafers_per_month": lambda r: r["packaging"],
     "revenue": lambda r: r["chip_revenue"],
 }
 """Per step and chip supplier, (B, rows, Sc)."""
@@ -175,6 +187,10 @@ ENERGY_SERIES: dict[str, Series] = {
     "energy_mwh": lambda r: r["energy_sold"] * HOURS_PER_YEAR * r.dt[..., None],
     "revenue": lambda r: r["paid_energy"].sum(axis=2),
     "capacity_mw": lambda r: r["capacity_mw"],
+    "backlog": lambda r: r["energy_pipeline"],
+    "lead_time_years": lambda r: np.broadcast_to(
+        r.params.energy.lead_time[:, None, :], r["energy_price"].shape
+    ),
 }
 """Per step and energy supplier, (B, rows, Se)."""
 
@@ -186,15 +202,8 @@ ECONOMY_SERIES: dict[str, Series] = {
 """Per step, (B, rows)."""
 
 
-def _chip_units(r: Recorded) -> np.ndarray:
-    """(B, rows, N, Sc) GPUs delivered on each chip edge (a lab buys from one supplier a step)."""
-    n_suppliers = r["paid_chips"].shape[-1]
-    chosen = r["supplier"][..., None] == np.arange(n_suppliers)
-    return np.where(chosen, r["received"][..., None], 0.0)
-
-
 EDGE_SERIES: dict[str, Series] = {
-    "chip_units": _chip_units,
+    "chip_units": lambda r: r["chip_orders"],
     "chip_value": lambda r: r["paid_chips"],
     "energy_mwh": lambda r: r["delivered_mw"] * HOURS_PER_YEAR * r.dt[..., None, None],
     "energy_value": lambda r: r["paid_energy"],
@@ -216,7 +225,7 @@ def bytes_per_run(labs: int, chip_suppliers: int, energy_suppliers: int, steps: 
         len(LAB_SERIES) * labs + len(CHIP_SERIES) * chip_suppliers
         + len(ENERGY_SERIES) * energy_suppliers + len(ECONOMY_SERIES)
         + 2 * labs * (chip_suppliers + energy_suppliers)  # edge flows
-        + labs * (len(CHANNELS) - 3 + chip_suppliers + 2 * energy_suppliers)  # payments
+        + labs * (len(CHANNELS) - 4 + 2 * chip_suppliers + 2 * energy_suppliers)  # payments
     )  # fmt: skip
     return 2 * 8 * (steps + 1) * per_step
 
@@ -235,8 +244,11 @@ def opening(state: State, params: Params) -> StepResult:
         funding=phases.Funding(zeros, expected),
         decision=phases.Decision(zeros, zeros, offer, zeros, zeros, zeros),
         chips=phases.ChipTrades(
-            zeros, zeros, np.zeros((runs, labs, n_chips)), zeros,
-            state.chips.price_index, chips, chips, chips, chips,
+            ordered=zeros, orders=np.zeros((runs, labs, n_chips)), received=zeros,
+            chips=np.zeros((runs, labs, n_chips)), refunds=np.zeros((runs, labs, n_chips)),
+            tariffs=zeros, quoted_index=state.chips.price_index, demand=chips, supply=chips,
+            sold=chips, delivered=chips, revenue=chips,
+            lead_time=np.broadcast_to(params.chips.lead_time, chips.shape),
         ),
         energy=phases.EnergyTrades(
             np.zeros((runs, labs, n_energy)), np.zeros((runs, labs, n_energy)),

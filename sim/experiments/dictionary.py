@@ -71,7 +71,11 @@ _LABS: dict[str, Entry] = {
     "own_power_mw": ("MW", "part of power_mw from the lab's own generation"),
     "own_generation_mw": ("MW", "the lab's own generation online at the end of the step"),
     "energy_mwh": ("MWh", "energy delivered, power_mw * 8766 * dt"),
-    "spend_capex": ("USD", "paid to chip suppliers (tariffs excluded)"),
+    "spend_capex": (
+        "USD",
+        "paid to chip suppliers for the step's orders, less refunds of cancelled ones (tariffs "
+        "excluded)",
+    ),
     "spend_tariffs": ("USD", "tariffs paid"),
     "spend_facilities": ("USD", "data-centre facility capex paid for the MW added"),
     "spend_energy": ("USD", "paid to energy suppliers (carbon tax excluded)"),
@@ -112,16 +116,29 @@ _MARKETS: dict[str, Entry] = {
     ),
     "demand": (
         "GPU or MW",
-        "chips: units requested; energy: MW still requested at the supplier's merit-order turn",
+        "chips: units waiting to start production (the queue with the step's orders); energy: "
+        "MW still requested at the supplier's merit-order turn",
     ),
     "supply": (
         "GPU or MW",
-        "chips: capacity of the step; energy: MW available (min(capacity, cap))",
+        "chips: units the supplier could start (fewer of die and packaging capacity); energy: "
+        "MW available (min(capacity, cap))",
     ),
-    "sold": ("GPU or MW", "chips: units filled; energy: MW delivered"),
+    "sold": ("GPU or MW", "chips: units started in production; energy: MW delivered"),
     "shortage": (
         "GPU or MW",
-        "chips: requested minus filled; energy: requested minus delivered",
+        "chips: units left queued (demand minus sold); energy: requested minus delivered",
+    ),
+    "delivered": ("GPU or MW", "chips: units delivered to labs; energy: MW delivered"),
+    "backlog": (
+        "GPU or MW",
+        "chips: units ordered and paid, not yet in production, after the step; energy: MW "
+        "ordered and under construction",
+    ),
+    "lead_time_years": (
+        "yr",
+        "chips: from an order placed now to its delivery (queue wait + production lead time); "
+        "energy: the build lead time",
     ),
     "utilization": (
         "1",
@@ -141,7 +158,7 @@ _EDGES: dict[str, Entry] = {
     "tariff": ("1", "ad-valorem tariff on the edge"),
     "max_tpp": ("TPP", "export-control threshold (inf: uncontrolled)"),
     "allowed": ("-", "false when trade is banned"),
-    "quantity": ("GPU or MWh", "traded in the step"),
+    "quantity": ("GPU or MWh", "chips: GPUs ordered in the step; energy: MWh delivered"),
     "value": ("USD", "paid in the step (tariffs and carbon tax excluded)"),
 }
 
