@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from sim.config.scenario import STRATEGIES
 from sim.economy.model import RaceModel
-from sim.economy.payments import CONSTRUCTION, GOVERNMENT, WORKFORCE
+from sim.economy.payments import CONSTRUCTION, GOVERNMENT, INVESTORS, WORKFORCE
 from sim.law import parameter_set
 from tests.builders import H100, build
 
@@ -198,9 +198,9 @@ def test_money_is_conserved(data):
     Ledger identity, per step s and summed over labs i:
 
         sum_i paid_i(s) = chips(s) + energy(s) + government_from_labs(s) + workforce_from_labs(s)
-                        + construction_from_labs(s)
+                        + construction_from_labs(s) + investors_from_labs(s)
                         = sum_i [capex + tariffs + facilities + energy + carbon_tax + rnd
-                                 + projects + compliance]_i(s)
+                                 + projects + compliance + payouts]_i(s)
         cash_i(s) = cash_i(s-1) + funding_i(s) + revenue_i(s) - paid_i(s)
 
     where chips(s) is what chip suppliers received (their recorded revenue), energy(s)
@@ -219,7 +219,7 @@ def test_money_is_conserved(data):
     labs = {lab.name for lab in model.labs}
     chip_names = {s.name for s in model.chip_suppliers}
     energy_names = {s.name for s in model.energy_suppliers}
-    payees = chip_names | energy_names | {GOVERNMENT, WORKFORCE, CONSTRUCTION}
+    payees = chip_names | energy_names | {GOVERNMENT, WORKFORCE, CONSTRUCTION, INVESTORS}
     from_labs = ledger[ledger["payer"].isin(labs)]
     assert from_labs["payee"].isin(payees).all(), set(from_labs["payee"]) - payees
     assert (ledger["amount"] >= 0).all()
@@ -227,7 +227,7 @@ def test_money_is_conserved(data):
     lab_table, markets = tables["labs"], tables["markets"]
     paid = from_labs.groupby("step")["amount"].sum()
     received = from_labs[from_labs["payee"].isin(payees)].groupby("step")["amount"].sum()
-    spent = lab_table.set_index(["step", "lab"])[list(SPEND_COLUMNS)].sum(axis=1)
+    spent = lab_table.set_index(["step", "lab"])[[*SPEND_COLUMNS, "payouts"]].sum(axis=1)
     spent_by_step = spent.groupby("step").sum()
     chip_revenue = markets[markets["kind"] == "chips"].groupby("step")["revenue"].sum()
     energy_revenue = markets[markets["kind"] == "energy"].groupby("step")["revenue"].sum()
@@ -248,7 +248,7 @@ def test_money_is_conserved(data):
     for name, group in ordered.groupby("lab"):
         cash = group["cash"].to_numpy()
         inflow = (group["funding"] + group["revenue"]).to_numpy()
-        outflow = group[list(SPEND_COLUMNS)].sum(axis=1).to_numpy()
+        outflow = group[[*SPEND_COLUMNS, "payouts"]].sum(axis=1).to_numpy()
         for s in range(1, len(cash)):
             expected = cash[s - 1] + inflow[s] - outflow[s]
             assert _close(cash[s], expected, gross), (name, s)

@@ -102,6 +102,7 @@ def test_channels_route_money_as_the_economy_does():
         "own_carbon_tax": (LAB, GOVERNMENT),
         "compliance": (LAB, GOVERNMENT),
         "revenue": (CUSTOMERS, LAB),
+        "payouts": (LAB, INVESTORS),  # cash a lab cannot use goes back to its investors
     }
     agents = {LAB, CHIP_SUPPLIER, ENERGY_SUPPLIER}
     for category, (payer, payee) in CHANNELS.items():

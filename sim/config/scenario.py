@@ -293,6 +293,22 @@ class LabSpec(Strict):
     spend_rate: float = param(
         0.5, "1/yr", "share of cash reserve spendable per year on top of inflows", ge=0, le=12
     )
+    cash_buffer_years: float | None = param(
+        1.0,
+        "yr",
+        "cash the lab keeps, in years of its trailing spending: it raises funding only up to "
+        "it and returns what is above it to investors (null: keeps everything)",
+        gt=0,
+        le=100,
+    )
+    investor_elasticity: float = param(
+        0.5,
+        "1",
+        "elasticity of the funding offered to the lab's market share over its share at the "
+        "start (investors back leaders; 0: the scheduled funding)",
+        ge=0,
+        le=5,
+    )
     idle_tolerance: float = param(
         0.05,
         "1",
@@ -335,7 +351,7 @@ class RnDConfig(Strict):
     """
 
     productivity: float = param(
-        7.56, "doublings/yr",
+        7.07, "doublings/yr",
         "software gamma at the reference inputs and the origin year's knowledge stock",
         ge=0, le=10,
     )  # fmt: skip
@@ -353,7 +369,7 @@ class RnDConfig(Strict):
         0.6, "1", "elasticity of gamma to the R&D input (< 1: stepping on toes)", gt=0, le=2
     )
     ideas_harder: float = param(
-        0.557, "1", "exponent beta on the knowledge stock S (ideas getting harder to find)",
+        0.55, "1", "exponent beta on the knowledge stock S (ideas getting harder to find)",
         ge=0, le=5,
     )  # fmt: skip
     origin_year: float = param(

@@ -18,7 +18,7 @@ import numpy as np
 
 from sim.config.chips import ChipModel, extrapolate_roadmap
 from sim.config.scenario import Scenario
-from sim.economy import facilities, generation, power
+from sim.economy import clearing, facilities, generation, phases, power
 from sim.economy import network as net
 from sim.economy import params as p
 from sim.economy.fleet import starting_fleet
@@ -303,6 +303,10 @@ def _labs(s: Scenario, items: np.ndarray) -> p.Labs:
         ),
         log_funding_growth=np.log1p([lab.funding_growth for lab in specs]),
         spend_rate=np.array([lab.spend_rate for lab in specs], dtype=float),
+        cash_buffer_years=np.array(
+            [math.inf if lab.cash_buffer_years is None else lab.cash_buffer_years for lab in specs]
+        ),
+        investor_elasticity=np.array([lab.investor_elasticity for lab in specs], dtype=float),
         idle_tolerance=np.array([lab.idle_tolerance for lab in specs], dtype=float),
         exogenous_gamma=np.array(
             [math.nan if lab.software_gamma is None else lab.software_gamma for lab in specs]
@@ -516,6 +520,8 @@ def initial_state(params: p.Params, fleet: np.ndarray, projects: int) -> State:
     price, ceiling = power.opening_prices(energy, params.policy.carbon_tax)
     slots = min(int(energy.lead_steps.max(initial=0)), params.n_steps) + 1  # later: never online
     own_slots = min(int(labs.own_lead_steps.max(initial=0)), params.n_steps) + 1
+    losses = phases.loss(params, labs.initial_compute)
+    shares = clearing.logit_shares(losses, params.market.temperature)
     return State(
         step=0,
         labs=LabState(
@@ -546,6 +552,9 @@ def initial_state(params: p.Params, fleet: np.ndarray, projects: int) -> State:
             run_units=zeros,
             run_chip=np.zeros(zeros.shape, dtype=np.int64),
             runs_started=np.zeros(zeros.shape, dtype=np.int64),
+            spending_rate=labs.funding_per_year + labs.spend_rate * labs.cash,
+            market_share=shares,
+            opening_share=shares.copy(),
         ),
         fleet=held,
         chips=_chip_market(params, labs.cash.shape[1]),

@@ -124,6 +124,8 @@ class Labs:
     funding_per_year: np.ndarray  # (N) USD/yr x policy.capital_availability (funding)
     log_funding_growth: np.ndarray  # (N) 1/yr, log(1 + funding growth)
     spend_rate: np.ndarray  # (N) 1/yr
+    cash_buffer_years: np.ndarray  # (N) yr of trailing spending kept as cash; inf: all
+    investor_elasticity: np.ndarray  # (N) 1, of funding offered to relative market share
     idle_tolerance: np.ndarray  # (N) 1
     exogenous_gamma: np.ndarray  # (N) doublings/yr, NaN where R&D buys it
     buys_projects: np.ndarray  # (N) bool

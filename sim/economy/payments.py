@@ -36,6 +36,7 @@ CHANNELS: dict[str, tuple[str, str]] = {
     "own_carbon_tax": (LAB, GOVERNMENT),  # tax on those MWh
     "compliance": (LAB, GOVERNMENT),
     "revenue": (CUSTOMERS, LAB),
+    "payouts": (LAB, INVESTORS),  # cash above a lab's buffer, returned
 }
 """Category -> (payer, payee): an account name, or the kind of agent of the entry's axis."""
 
@@ -57,6 +58,20 @@ def lab_cash_change(category: str, amounts: np.ndarray) -> np.ndarray:
     if payee == LAB:
         return per_lab
     return np.zeros_like(per_lab)
+
+
+INCOME = ("funding", "revenue")
+"""Channels that bring a lab money from outside the economy's trade: not spending."""
+
+
+def lab_spending(payments: dict[str, np.ndarray]) -> np.ndarray:
+    """``(B, labs)`` USD a lab spent: what it paid net of refunds, income and payouts aside."""
+    spent = [
+        -lab_cash_change(category, amounts)
+        for category, amounts in payments.items()
+        if category not in (*INCOME, "payouts")
+    ]
+    return np.sum(spent, axis=0)
 
 
 def up_to_cash(amount: np.ndarray, cash: np.ndarray) -> np.ndarray:

@@ -10,8 +10,9 @@ hidden attributes. Step order:
 1. :func:`infrastructure`: energy suppliers order capacity on the prices they
    expect and commission what is due; delivered GPUs are installed (their
    data-centre facility built and paid) and old ones retired;
-2. :func:`funding`: outside funding arrives; each lab prices power at its
-   region's last clearing price;
+2. :func:`funding`: investors offer funding by each lab's standing and it
+   raises what its cash buffer needs; each lab prices power at its region's
+   last clearing price;
 3. :func:`decide`: each lab reserves its power bill, buys an efficiency
    project, splits the rest between GPUs and R&D by its strategy, pays R&D
    and sets its software gamma, and picks the chip offer it will order;
@@ -20,7 +21,9 @@ hidden attributes. Step order:
    everyone paying the marginal supplier's price;
 6. :func:`train`: labs start, train and finish frontier runs along the law,
    integrating ``2^(gamma t)`` exactly, and deploy the finished ones;
-7. :func:`earn_revenue`: the AI-services market is shared by a logit in ``-L / T``.
+7. :func:`earn_revenue`: the AI-services market is shared by a logit in ``-L / T``;
+8. :func:`settle`: each lab updates its trailing spending and returns the
+   cash above its buffer to investors.
 
 Axes: ``B`` runs, ``N`` labs, ``Sc`` chip and ``Se`` energy suppliers, ``R``
 roadmap chips, ``P`` projects, ``V`` chip variants a fleet can hold.
@@ -40,6 +43,7 @@ from sim.economy import (
     chip_supply,
     clearing,
     facilities,
+    finance,
     generation,
     knowledge,
     power,
@@ -47,12 +51,13 @@ from sim.economy import (
 )
 from sim.economy.fleet import dispatch, install_pending, retire
 from sim.economy.params import Params
-from sim.economy.payments import pay, up_to_cash
+from sim.economy.payments import lab_spending, pay, up_to_cash
 from sim.economy.state import Purchase, State
 from sim.law import LN2, SECONDS_PER_YEAR, exponential_integral
 
 HOURS_PER_YEAR = 8766.0
 """Hours in a Julian year: MW over ``dt`` years is ``MW x 8766 x dt`` MWh."""
+
 
 def growth_integral(log_growth: np.ndarray, t: np.ndarray, dt: np.ndarray) -> np.ndarray:
     """``integral_t^(t+dt) (1 + g)^tau d tau`` for ``log_growth = log(1 + g)``: a growing flow."""
@@ -114,18 +119,26 @@ class Funding:
 
 
 def funding(state: State, params: Params, t: np.ndarray) -> tuple[State, Funding]:
-    """Outside funding arrives; labs expect to pay for power the price their region last cleared at.
+    """Labs raise outside funding; they expect to pay for power their region's last price.
 
-    docs/model.md 3.18 and 3.12: ``funding = F0 x capital availability x integral
-    (1 + g)^tau`` over the step; the expected price is the clearing price the
-    energy market published last step (tax included; before any trade, its
-    quote at no demand).
+    docs/model.md 3.18, 3.23 and 3.12: investors offer ``F0 x capital
+    availability x integral (1 + g)^tau`` over the step times the lab's
+    standing ``(share / opening share)^elasticity``; the lab raises at most
+    what refills its cash buffer and pays the step
+    (:func:`sim.economy.finance.raised`). The expected price is the clearing
+    price the energy market published last step (tax included; before any
+    trade, its quote at no demand).
     """
     labs, dt = state.labs, params.clock.dt[:, None]
     expected = power.regional_price(params.energy.serves, state.energy.price)
-    received = params.labs.funding_per_year * growth_integral(
+    scheduled = params.labs.funding_per_year * growth_integral(
         params.labs.log_funding_growth, t[:, None], dt
     )
+    offer = finance.offered(
+        scheduled, labs.market_share, labs.opening_share, params.labs.investor_elasticity
+    )
+    target = finance.target_cash(params.labs.cash_buffer_years, labs.spending_rate)
+    received = finance.raised(offer, labs.cash, target, labs.spending_rate * dt)
     cash = pay(labs.cash, {"funding": received})
     return replace(state, labs=replace(labs, cash=cash)), Funding(received, expected)
 
@@ -166,7 +179,9 @@ def decide(
     shocks (B, N).
     """
     labs, dt = state.labs, params.clock.dt[:, None]
-    spendable = np.minimum(funded.funding + params.labs.spend_rate * dt * labs.cash, labs.cash)
+    target = finance.target_cash(params.labs.cash_buffer_years, labs.spending_rate)
+    drawn = params.labs.spend_rate * dt * labs.cash
+    spendable = finance.spendable(labs.cash, funded.funding, drawn, target)
     ceiling = power.regional_price(params.energy.serves, state.energy.price_ceiling)
     worst = np.maximum(ceiling, state.energy.own_price)
     mwh_per_mw = HOURS_PER_YEAR * dt
@@ -605,7 +620,31 @@ def earn_revenue(state: State, params: Params, t: np.ndarray) -> tuple[State, Re
     revenue = shares * (size * m.training_share)[:, None]
     cash = pay(state.labs.cash, {"revenue": revenue})
     earned = Revenue(size, losses, shares, revenue)
-    return replace(state, labs=replace(state.labs, cash=cash)), earned
+    return replace(state, labs=replace(state.labs, cash=cash, market_share=shares)), earned
+
+
+# -------------------------------------------------------------------- 8. settle
+
+
+def settle(
+    state: State, params: Params, payments: dict[str, np.ndarray]
+) -> tuple[State, np.ndarray]:
+    """Update each lab's trailing spending and return the cash above its buffer.
+
+    docs/model.md 3.23: the step's spending is what the lab paid out through
+    every channel but funding and revenue (refunds net); the trailing rate is
+    its exponential average over about a year, and the buffer that rate times
+    ``cash_buffer_years``. The step's revenue is kept for the next step to
+    spend; the rest above the buffer is returned. Returns the state and the
+    payouts (B, N) USD.
+    """
+    labs, dt = state.labs, params.clock.dt[:, None]
+    spent = lab_spending(payments)
+    rate = finance.trailing_rate(labs.spending_rate, spent, dt)
+    target = finance.target_cash(params.labs.cash_buffer_years, rate)
+    returned = finance.payout(labs.cash, target, payments["revenue"])
+    cash = pay(labs.cash, {"payouts": returned})
+    return replace(state, labs=replace(labs, cash=cash, spending_rate=rate)), returned
 
 
 # ---------------------------------------------------------------------- step
@@ -622,27 +661,44 @@ class StepResult:
     energy: EnergyTrades
     training: Training
     revenue: Revenue
+    payouts: np.ndarray  # (B, N) USD returned to investors
 
     def payments(self) -> dict[str, np.ndarray]:
         """The step's payments by channel (:data:`sim.economy.payments.CHANNELS`)."""
-        d = self.decision
-        return {
-            "facilities": self.built.facilities,
-            "generation": self.built.generation,
-            "funding": self.funding.funding,
-            "rnd": d.rnd,
-            "rd_subsidy": d.rd_subsidy,
-            "projects": d.projects,
-            "chips": self.chips.chips,
-            "chip_refunds": self.chips.refunds,
-            "tariffs": self.chips.tariffs,
-            "energy": self.energy.energy,
-            "carbon_tax": self.energy.carbon_tax,
-            "own_power": self.energy.own_power,
-            "own_carbon_tax": self.energy.own_carbon_tax,
-            "compliance": self.training.compliance,
-            "revenue": self.revenue.revenue,
-        }
+        trading = trading_payments(
+            self.built, self.funding, self.decision, self.chips, self.energy, self.training,
+            self.revenue,
+        )  # fmt: skip
+        return {**trading, "payouts": self.payouts}
+
+
+def trading_payments(
+    built: Built,
+    funded: Funding,
+    decision: Decision,
+    chips: ChipTrades,
+    energy: EnergyTrades,
+    training: Training,
+    revenue: Revenue,
+) -> dict[str, np.ndarray]:
+    """The payments of phases 1-7 by channel: everything but the payouts of :func:`settle`."""
+    return {
+        "facilities": built.facilities,
+        "generation": built.generation,
+        "funding": funded.funding,
+        "rnd": decision.rnd,
+        "rd_subsidy": decision.rd_subsidy,
+        "projects": decision.projects,
+        "chips": chips.chips,
+        "chip_refunds": chips.refunds,
+        "tariffs": chips.tariffs,
+        "energy": energy.energy,
+        "carbon_tax": energy.carbon_tax,
+        "own_power": energy.own_power,
+        "own_carbon_tax": energy.own_carbon_tax,
+        "compliance": training.compliance,
+        "revenue": revenue.revenue,
+    }
 
 
 def step(state: State, params: Params, shocks: np.ndarray) -> tuple[State, StepResult]:
@@ -662,5 +718,7 @@ def step(state: State, params: Params, shocks: np.ndarray) -> tuple[State, StepR
         state, energy = energy_market(state, params, t, decision)
         state, training = train(state, params, t, energy)
         state, revenue = earn_revenue(state, params, t)
-    result = StepResult(built, funded, decision, chips, energy, training, revenue)
+        trading = trading_payments(built, funded, decision, chips, energy, training, revenue)
+        state, payouts = settle(state, params, trading)
+    result = StepResult(built, funded, decision, chips, energy, training, revenue, payouts)
     return replace(state, step=state.step + 1), result

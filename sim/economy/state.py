@@ -44,6 +44,9 @@ class LabState:
     run_units: np.ndarray  # (B, N) GPUs training at its start
     run_chip: np.ndarray  # (B, N) int, chip variant with most of the fleet's FLOP/s then
     runs_started: np.ndarray  # (B, N) int, runs started so far
+    spending_rate: np.ndarray  # (B, N) USD/yr, trailing (about one year) spending
+    market_share: np.ndarray  # (B, N) 1, share of the AI-services market in the last step
+    opening_share: np.ndarray  # (B, N) 1, share at the start: the reference of standing
 
 
 @dataclass(frozen=True)

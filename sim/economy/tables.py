@@ -42,7 +42,7 @@ LAB_COLUMNS = (
     "facility_mw", "own_generation_mw", "energy_mwh",
     "spend_capex", "spend_tariffs", "spend_facilities", "spend_energy", "spend_carbon_tax",
     "spend_own_generation", "spend_rnd", "spend_projects", "spend_compliance", "funding",
-    "revenue", "cash", "market_share",
+    "revenue", "payouts", "cash", "spending_rate", "market_share",
     "chips_ordered", "chips_received", "projects_done",
 )  # fmt: skip
 MARKET_COLUMNS = (

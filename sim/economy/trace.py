@@ -39,6 +39,7 @@ RECORDED: dict[str, Callable[[State, StepResult], np.ndarray]] = {
     "fleet_units": lambda state, result: state.fleet.total_units,
     "fleet_flops": lambda state, result: state.fleet.total_flops,
     "cash": lambda state, result: state.labs.cash,
+    "spending_rate": lambda state, result: state.labs.spending_rate,
     "projects_done": lambda state, result: state.labs.projects_done,
     "capacity_mw": lambda state, result: state.energy.capacity_mw,
     "facility_mw": lambda state, result: state.labs.facility_mw,
@@ -154,7 +155,9 @@ LAB_SERIES: dict[str, Series] = {
     "spend_compliance": lambda r: r["paid_compliance"],
     "funding": lambda r: r["paid_funding"],
     "revenue": lambda r: r["paid_revenue"],
+    "payouts": lambda r: r["paid_payouts"],
     "cash": lambda r: r["cash"],
+    "spending_rate": lambda r: r["spending_rate"],
     "market_share": lambda r: r["shares"],
     "chips_ordered": lambda r: r["ordered"],
     "chips_received": lambda r: r["received"],
@@ -262,6 +265,7 @@ def opening(state: State, params: Params) -> StepResult:
         revenue=phases.Revenue(
             np.zeros(runs), losses, clearing.logit_shares(losses, params.market.temperature), zeros
         ),
+        payouts=zeros,
     )  # fmt: skip
 
 

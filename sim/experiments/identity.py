@@ -24,10 +24,12 @@ from typing import Any
 
 from sim import __version__
 
-ENGINE_VERSION = 2
+ENGINE_VERSION = 3
 """Bump when a change makes an unchanged scenario give different results (see the module).
 
 2: the array engine (sim.economy), equal to the first engine to 1e-6 but not bit for bit.
+3: the chip market's backlog, packaging and server cost (docs/model.md 3.13) and the
+   labs' finance (cash buffer, payouts, funding by standing; 3.23).
 """
 
 LABEL_FIELDS = ("name", "description")
